@@ -1,0 +1,157 @@
+//! The process driver: the only code that touches stdin, stdout and stderr.
+//!
+//! One reader thread turns stdin into batches of lines (every complete line already buffered
+//! goes in one batch) and feeds one channel; the handlers run on the calling thread, so nodes
+//! need no locks. Timers fire only after the batch in hand is handled.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::process::ExitCode;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::Instant;
+
+use clap::{Args, FromArgMatches};
+
+use crate::node::Node;
+use crate::runtime::Runtime;
+
+/// The flags every node binary takes, whatever its stage.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuntimeFlags {
+    /// Seed for the node's one random generator; the same seed and input give the same output.
+    /// Without it a random seed is drawn and logged to stderr.
+    #[arg(long, env = "GOSSIP_SEED", value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+/// What the reader thread hands the event loop.
+enum Input {
+    Lines(Vec<String>),
+    End(io::Result<()>),
+}
+
+/// Parses the command line (`--seed` plus the node's own flags), then serves stdin/stdout until
+/// stdin closes. Use it as the whole of a stage's `main`.
+pub fn main<N: Node>(name: &'static str, about: &'static str) -> ExitCode {
+    let command = clap::Command::new(name).about(about);
+    let command = N::Flags::augment_args(RuntimeFlags::augment_args(command));
+    let matches = command.get_matches();
+    let parsed = RuntimeFlags::from_arg_matches(&matches)
+        .and_then(|runtime| Ok((runtime, N::Flags::from_arg_matches(&matches)?)));
+    let (runtime_flags, node_flags) = match parsed {
+        Ok(flags) => flags,
+        Err(error) => error.exit(),
+    };
+    let seed = runtime_flags.seed.unwrap_or_else(rand::random);
+    let stderr = io::stderr();
+    let _ = writeln!(
+        stderr.lock(),
+        "{name}: seed {seed} (pass --seed {seed} to replay)"
+    );
+    match serve(N::new(node_flags), seed, io::stdin(), io::stdout(), stderr) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{name}: stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `node` over any input and outputs until the input ends, then returns after flushing.
+///
+/// This is the process driver with its pipes made parameters, so tests can run it in memory.
+pub fn serve<N, R, W, E>(node: N, seed: u64, input: R, mut output: W, mut log: E) -> io::Result<()>
+where
+    N: Node,
+    R: Read + Send + 'static,
+    W: Write,
+    E: Write,
+{
+    let started = Instant::now();
+    let mut runtime = Runtime::new(node, seed);
+    let (sender, receiver) = mpsc::channel();
+    let reader = thread::spawn(move || read_batches(input, &sender));
+
+    let mut finished = None;
+    while finished.is_none() {
+        let next = match runtime.next_deadline() {
+            None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(deadline) => receiver.recv_timeout(deadline.saturating_sub(started.elapsed())),
+        };
+        match next {
+            Ok(first) => {
+                // Handle every batch already waiting before any timer gets a turn.
+                let mut pending = Some(first);
+                while let Some(input) = pending.take() {
+                    match input {
+                        Input::Lines(lines) => {
+                            for line in lines {
+                                runtime.handle_line(&line, started.elapsed());
+                                flush(&mut runtime, &mut output, &mut log)?;
+                            }
+                        }
+                        Input::End(result) => finished = Some(result),
+                    }
+                    if finished.is_none() {
+                        pending = receiver.try_recv().ok();
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => finished = Some(Ok(())),
+        }
+        if finished.is_none() {
+            runtime.fire_due(started.elapsed());
+            flush(&mut runtime, &mut output, &mut log)?;
+        }
+    }
+    let _ = reader.join();
+    flush(&mut runtime, &mut output, &mut log)?;
+    finished.unwrap_or(Ok(()))
+}
+
+/// Writes the runtime's output, one flushed line per message, and its log lines.
+fn flush<N: Node>(
+    runtime: &mut Runtime<N>,
+    output: &mut impl Write,
+    log: &mut impl Write,
+) -> io::Result<()> {
+    for line in runtime.take_log() {
+        // A closed stderr must not stop the node; its log is best effort.
+        let _ = writeln!(log, "{line}");
+    }
+    for line in runtime.take_output() {
+        output.write_all(line.as_bytes())?;
+        output.write_all(b"\n")?;
+        output.flush()?;
+    }
+    Ok(())
+}
+
+/// Reads lines (lossily decoded, so bad UTF-8 cannot stop the reader) and sends every complete
+/// line already in the buffer as one batch.
+fn read_batches(input: impl Read, sender: &mpsc::Sender<Input>) {
+    let mut reader = BufReader::new(input);
+    loop {
+        let mut batch = Vec::new();
+        let end = loop {
+            let mut bytes = Vec::new();
+            match reader.read_until(b'\n', &mut bytes) {
+                Ok(0) => break Some(Ok(())),
+                Ok(_) => batch.push(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => break Some(Err(error)),
+            }
+            if !reader.buffer().contains(&b'\n') {
+                break None;
+            }
+        };
+        if !batch.is_empty() && sender.send(Input::Lines(batch)).is_err() {
+            return;
+        }
+        if let Some(result) = end {
+            let _ = sender.send(Input::End(result));
+            return;
+        }
+    }
+}
