@@ -18,4 +18,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+pub mod checker;
 pub mod fixtures;
+pub mod history;
+pub mod topology;

@@ -1,0 +1,622 @@
+//! Checkers: Jepsen's `set-full` (as Maelstrom's broadcast workload uses it) and `stats`.
+//!
+//! `set-full` is reproduced rule for rule from `spec/maelstrom.md` 2.5: the index-based
+//! last-present/last-absent rule, `known`, the +1 ns, millisecond truncation and the quantile
+//! indexing. On top of Maelstrom it explains each lost element: when it was acknowledged and
+//! which nodes' final reads missed it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Serialize, Serializer};
+use serde_json::Value as Json;
+
+use crate::history::{Op, OpFunction, OpKind, Process};
+
+/// A verdict: true, false, or unknown (nothing could be judged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// Everything checked out.
+    Valid,
+    /// Something is wrong.
+    Invalid,
+    /// Nothing was wrong but not enough was seen to say it is right.
+    Unknown,
+}
+
+impl Validity {
+    /// The worst of two verdicts: invalid > unknown > valid (Jepsen's `merge-valid`).
+    pub fn and(self, other: Validity) -> Validity {
+        use Validity::*;
+        match (self, other) {
+            (Invalid, _) | (_, Invalid) => Invalid,
+            (Unknown, _) | (_, Unknown) => Unknown,
+            _ => Valid,
+        }
+    }
+
+    /// Maelstrom's exit code for the verdict: 0, 1 or 2.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Validity::Valid => 0,
+            Validity::Invalid => 1,
+            Validity::Unknown => 2,
+        }
+    }
+}
+
+impl Serialize for Validity {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Validity::Valid => serializer.serialize_bool(true),
+            Validity::Invalid => serializer.serialize_bool(false),
+            Validity::Unknown => serializer.serialize_str("unknown"),
+        }
+    }
+}
+
+/// The quantile points Maelstrom reports, with their `results.json` keys.
+pub const QUANTILES: [(f64, &str); 5] = [
+    (0.0, "0"),
+    (0.5, "0.5"),
+    (0.95, "0.95"),
+    (0.99, "0.99"),
+    (1.0, "1"),
+];
+
+/// Jepsen's quantiles: sort ascending, take `x[min(n-1, floor(n*p))]`; empty input, empty map.
+pub fn quantiles(values: &[u64]) -> BTreeMap<String, u64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let mut result = BTreeMap::new();
+    if sorted.is_empty() {
+        return result;
+    }
+    for (point, key) in QUANTILES {
+        let index = ((sorted.len() as f64 * point).floor() as usize).min(sorted.len() - 1);
+        result.insert(key.to_owned(), sorted[index]);
+    }
+    result
+}
+
+/// How one element fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The latest-invoked ok read saw it.
+    Stable,
+    /// Known, then missed by a read that began afterwards and was the last to look.
+    Lost,
+    /// Neither.
+    NeverRead,
+}
+
+/// One element's record, for `worst_stale` and lost reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct ElementReport {
+    /// The value.
+    pub element: i64,
+    /// Its outcome.
+    pub outcome: Outcome,
+    /// Milliseconds from known until the last read that missed it began (0 if none did).
+    pub stable_latency: Option<u64>,
+    /// Milliseconds from known until the last read that saw it began.
+    pub lost_latency: Option<u64>,
+    /// When it became known (ms since the start of the history), if it did.
+    pub known_at_ms: Option<u64>,
+    /// How it became known: `broadcast_ok` or `read`.
+    pub known_by: Option<&'static str>,
+    /// When the last read that missed it was invoked (ms), if any.
+    pub last_absent_at_ms: Option<u64>,
+    /// Nodes whose final read was ok and did not contain it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_from_final_reads_of: Vec<String>,
+}
+
+/// The `workload` section of the results: `set-full`'s output.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetFullResult {
+    /// Invalid if anything was lost; unknown if nothing was stable; otherwise valid.
+    pub valid: Validity,
+    /// Distinct values whose broadcast was invoked.
+    pub attempt_count: usize,
+    /// Elements the last read saw.
+    pub stable_count: usize,
+    /// Elements lost.
+    pub lost_count: usize,
+    /// Elements never read after becoming known.
+    pub never_read_count: usize,
+    /// Stable elements that some read missed after they were known.
+    pub stale_count: usize,
+    /// The lost elements, sorted.
+    pub lost: Vec<i64>,
+    /// The never-read elements, sorted.
+    pub never_read: Vec<i64>,
+    /// The stale elements, sorted.
+    pub stale: Vec<i64>,
+    /// Up to eight stable elements with the highest stable latency.
+    pub worst_stale: Vec<ElementReport>,
+    /// Stable-latency quantiles in ms, keyed "0", "0.5", "0.95", "0.99", "1".
+    pub stable_latencies: BTreeMap<String, u64>,
+    /// Lost-latency quantiles in ms.
+    pub lost_latencies: BTreeMap<String, u64>,
+    /// Always 0: Jepsen's duplicate check can never fire (maelstrom.md 2.5), and so it is here.
+    pub duplicated_count: usize,
+    /// Each lost element explained: when it was acknowledged and which final reads missed it.
+    pub lost_details: Vec<ElementReport>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Element {
+    known: Option<usize>,
+    last_present: Option<usize>,
+    last_absent: Option<usize>,
+}
+
+fn millis(nanos: i128) -> u64 {
+    u64::try_from((nanos.max(0)) / 1_000_000).unwrap_or(u64::MAX)
+}
+
+/// Jepsen's `set-full` over a broadcast history.
+pub fn set_full(history: &[Op]) -> SetFullResult {
+    let mut elements: BTreeMap<i64, Element> = BTreeMap::new();
+    let mut open_invocations: BTreeMap<Process, usize> = BTreeMap::new();
+    for op in history.iter().filter(|op| op.is_client()) {
+        match op.kind {
+            OpKind::Invoke => {
+                open_invocations.insert(op.process, op.index);
+                if op.f == OpFunction::Broadcast
+                    && let Some(value) = op.value.as_i64()
+                {
+                    elements.entry(value).or_default();
+                }
+            }
+            OpKind::Ok => {
+                let invocation = open_invocations.remove(&op.process).unwrap_or(op.index);
+                match op.f {
+                    OpFunction::Broadcast => {
+                        if let Some(element) =
+                            op.value.as_i64().and_then(|value| elements.get_mut(&value))
+                        {
+                            element.known.get_or_insert(op.index);
+                        }
+                    }
+                    OpFunction::Read => {
+                        let seen: BTreeSet<i64> = op
+                            .value
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Json::as_i64)
+                            .collect();
+                        for (value, element) in elements.iter_mut() {
+                            if seen.contains(value) {
+                                element.last_present = element.last_present.max(Some(invocation));
+                                element.known.get_or_insert(op.index);
+                            } else {
+                                element.last_absent = element.last_absent.max(Some(invocation));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            OpKind::Fail | OpKind::Info => {
+                open_invocations.remove(&op.process);
+            }
+        }
+    }
+
+    let final_reads: Vec<&Op> = history
+        .iter()
+        .filter(|op| op.final_read && op.kind == OpKind::Ok && op.f == OpFunction::Read)
+        .collect();
+    let time = |index: usize| i128::from(history[index].time_ns);
+    let mut reports = Vec::new();
+    for (&value, element) in &elements {
+        let present = element.last_present.map_or(-1, |i| i as i64);
+        let absent = element.last_absent.map_or(-1, |i| i as i64);
+        let outcome = if element.last_present.is_some() && absent < present {
+            Outcome::Stable
+        } else if let (Some(known), Some(last_absent)) = (element.known, element.last_absent)
+            && present < absent
+            && known < last_absent
+        {
+            Outcome::Lost
+        } else {
+            Outcome::NeverRead
+        };
+        let latency = |reference: Option<usize>| {
+            element
+                .known
+                .map(|known| millis(reference.map_or(0, |i| time(i) + 1) - time(known)))
+        };
+        let missing_from_final_reads_of = if outcome == Outcome::Lost {
+            final_reads
+                .iter()
+                .filter(|read| {
+                    !read
+                        .value
+                        .as_array()
+                        .is_some_and(|values| values.iter().any(|v| v.as_i64() == Some(value)))
+                })
+                .filter_map(|read| read.node.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        reports.push(ElementReport {
+            element: value,
+            outcome,
+            stable_latency: latency(element.last_absent),
+            lost_latency: latency(element.last_present),
+            known_at_ms: element.known.map(|known| millis(time(known))),
+            known_by: element.known.map(|known| {
+                if history[known].f == OpFunction::Broadcast {
+                    "broadcast_ok"
+                } else {
+                    "read"
+                }
+            }),
+            last_absent_at_ms: element.last_absent.map(|i| millis(time(i))),
+            missing_from_final_reads_of,
+        });
+    }
+
+    let of = |outcome: Outcome| {
+        reports
+            .iter()
+            .filter(move |report| report.outcome == outcome)
+    };
+    let stable_latencies: Vec<u64> = of(Outcome::Stable)
+        .map(|r| r.stable_latency.unwrap_or(0))
+        .collect();
+    let lost_latencies: Vec<u64> = of(Outcome::Lost)
+        .map(|r| r.lost_latency.unwrap_or(0))
+        .collect();
+    let mut stale: Vec<&ElementReport> = of(Outcome::Stable)
+        .filter(|r| r.stable_latency.unwrap_or(0) > 0)
+        .collect();
+    let stale_values: Vec<i64> = stale.iter().map(|r| r.element).collect();
+    stale.sort_by_key(|r| std::cmp::Reverse(r.stable_latency));
+    let lost_details: Vec<ElementReport> = of(Outcome::Lost).cloned().collect();
+    let lost: Vec<i64> = lost_details.iter().map(|r| r.element).collect();
+    let never_read: Vec<i64> = of(Outcome::NeverRead).map(|r| r.element).collect();
+    let stable_count = stable_latencies.len();
+    let valid = if !lost.is_empty() {
+        Validity::Invalid
+    } else if stable_count == 0 {
+        Validity::Unknown
+    } else {
+        Validity::Valid
+    };
+    SetFullResult {
+        valid,
+        attempt_count: elements.len(),
+        stable_count,
+        lost_count: lost.len(),
+        never_read_count: never_read.len(),
+        stale_count: stale_values.len(),
+        worst_stale: stale.into_iter().take(8).cloned().collect(),
+        lost,
+        never_read,
+        stale: stale_values,
+        stable_latencies: quantiles(&stable_latencies),
+        lost_latencies: quantiles(&lost_latencies),
+        duplicated_count: 0,
+        lost_details,
+    }
+}
+
+/// Jepsen's `stats` checker over client completions.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsResult {
+    /// Invalid when some function never completed ok.
+    pub valid: Validity,
+    /// Completions.
+    pub count: usize,
+    /// Ok completions.
+    pub ok_count: usize,
+    /// Failed completions.
+    pub fail_count: usize,
+    /// Indefinite completions.
+    pub info_count: usize,
+    /// The same counts per function.
+    pub by_f: BTreeMap<String, StatsCounts>,
+}
+
+/// Completion counts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatsCounts {
+    /// Completions.
+    pub count: usize,
+    /// Ok completions.
+    pub ok_count: usize,
+    /// Failed completions.
+    pub fail_count: usize,
+    /// Indefinite completions.
+    pub info_count: usize,
+}
+
+impl StatsCounts {
+    fn add(&mut self, kind: OpKind) {
+        self.count += 1;
+        match kind {
+            OpKind::Ok => self.ok_count += 1,
+            OpKind::Fail => self.fail_count += 1,
+            OpKind::Info => self.info_count += 1,
+            OpKind::Invoke => {}
+        }
+    }
+}
+
+/// Counts completions; invalid if any function has no ok completion at all.
+pub fn stats(history: &[Op]) -> StatsResult {
+    let mut total = StatsCounts::default();
+    let mut by_f: BTreeMap<String, StatsCounts> = BTreeMap::new();
+    for op in history
+        .iter()
+        .filter(|op| op.is_client() && op.kind != OpKind::Invoke)
+    {
+        total.add(op.kind);
+        let name = serde_json::to_value(op.f)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        by_f.entry(name).or_default().add(op.kind);
+    }
+    let valid = if by_f.values().any(|counts| counts.ok_count == 0) {
+        Validity::Invalid
+    } else {
+        Validity::Valid
+    };
+    StatsResult {
+        valid,
+        count: total.count,
+        ok_count: total.ok_count,
+        fail_count: total.fail_count,
+        info_count: total.info_count,
+        by_f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::history::History;
+
+    /// Builds histories by hand: `(process, kind, f, value, time_ms)`.
+    struct Builder {
+        history: History,
+    }
+
+    impl Builder {
+        fn new() -> Self {
+            Self {
+                history: History::default(),
+            }
+        }
+
+        fn op(
+            &mut self,
+            process: u64,
+            kind: OpKind,
+            f: OpFunction,
+            value: Json,
+            ms: u64,
+        ) -> &mut Self {
+            self.history.push(
+                Duration::from_millis(ms),
+                Process::Worker(process),
+                kind,
+                f,
+                value,
+                None,
+                Some(format!("n{process}")),
+                false,
+            );
+            self
+        }
+
+        fn add(&mut self, process: u64, value: i64, ms: u64, ok_ms: u64) -> &mut Self {
+            self.op(
+                process,
+                OpKind::Invoke,
+                OpFunction::Broadcast,
+                json!(value),
+                ms,
+            )
+            .op(
+                process,
+                OpKind::Ok,
+                OpFunction::Broadcast,
+                json!(value),
+                ok_ms,
+            )
+        }
+
+        fn read(&mut self, process: u64, seen: Json, ms: u64, ok_ms: u64) -> &mut Self {
+            self.op(process, OpKind::Invoke, OpFunction::Read, Json::Null, ms)
+                .op(process, OpKind::Ok, OpFunction::Read, seen, ok_ms)
+        }
+
+        fn final_read(&mut self, process: u64, seen: Json, ms: u64) -> &mut Self {
+            let t = Duration::from_millis(ms);
+            self.history.push(
+                t,
+                Process::Worker(process),
+                OpKind::Invoke,
+                OpFunction::Read,
+                Json::Null,
+                None,
+                Some(format!("n{process}")),
+                true,
+            );
+            self.history.push(
+                t,
+                Process::Worker(process),
+                OpKind::Ok,
+                OpFunction::Read,
+                seen,
+                None,
+                Some(format!("n{process}")),
+                true,
+            );
+            self
+        }
+
+        fn check(&self) -> SetFullResult {
+            set_full(self.history.ops())
+        }
+    }
+
+    #[test]
+    fn an_element_every_read_sees_is_stable_with_zero_latency() {
+        let result = Builder::new()
+            .add(0, 1, 0, 1)
+            .read(1, json!([1]), 2, 3)
+            .check();
+        assert_eq!(result.valid, Validity::Valid);
+        assert_eq!(
+            (result.stable_count, result.lost_count, result.stale_count),
+            (1, 0, 0)
+        );
+        assert_eq!(result.stable_latencies["0.5"], 0);
+    }
+
+    #[test]
+    fn a_read_that_misses_a_known_element_then_a_later_one_that_sees_it_makes_it_stale() {
+        // Known at 10 ms (broadcast_ok); a read invoked at 250 ms misses it; one at 400 sees it.
+        let result = Builder::new()
+            .add(0, 7, 0, 10)
+            .read(1, json!([]), 250, 260)
+            .read(1, json!([7]), 400, 410)
+            .check();
+        assert_eq!(result.stale, [7]);
+        // stable latency = (250 ms + 1 ns) - 10 ms, truncated to ms.
+        assert_eq!(result.stable_latencies["1"], 240);
+        assert_eq!(result.worst_stale[0].element, 7);
+    }
+
+    #[test]
+    fn the_last_invoked_read_decides_even_if_an_earlier_one_missed() {
+        // Two concurrent final reads: the later-invoked one saw it, so it is stable (stale).
+        let result = Builder::new()
+            .add(0, 3, 0, 5)
+            .op(1, OpKind::Invoke, OpFunction::Read, Json::Null, 100)
+            .op(2, OpKind::Invoke, OpFunction::Read, Json::Null, 101)
+            .op(2, OpKind::Ok, OpFunction::Read, json!([3]), 102)
+            .op(1, OpKind::Ok, OpFunction::Read, json!([]), 103)
+            .check();
+        assert_eq!(result.stable_count, 1);
+        assert_eq!(result.lost_count, 0);
+        // The other order: the later-invoked read missed it, so it is lost.
+        let result = Builder::new()
+            .add(0, 3, 0, 5)
+            .op(2, OpKind::Invoke, OpFunction::Read, Json::Null, 100)
+            .op(1, OpKind::Invoke, OpFunction::Read, Json::Null, 101)
+            .op(2, OpKind::Ok, OpFunction::Read, json!([3]), 102)
+            .op(1, OpKind::Ok, OpFunction::Read, json!([]), 103)
+            .check();
+        assert_eq!(result.lost, [3]);
+        assert_eq!(result.valid, Validity::Invalid);
+        // lost latency = (t_inv(last present) + 1 ns) - t(known) = 100 ms - 5 ms.
+        assert_eq!(result.lost_latencies["0"], 95);
+    }
+
+    #[test]
+    fn lost_elements_name_when_they_were_acknowledged_and_which_final_reads_missed_them() {
+        let result = Builder::new()
+            .add(0, 1, 0, 20)
+            .add(0, 2, 30, 40)
+            .final_read(0, json!([2]), 1000)
+            .final_read(1, json!([2]), 1001)
+            .final_read(2, json!([1, 2]), 1002)
+            .final_read(3, json!([2]), 1003)
+            .check();
+        assert_eq!(result.lost, [1]);
+        let detail = &result.lost_details[0];
+        assert_eq!(detail.known_at_ms, Some(20));
+        assert_eq!(detail.known_by, Some("broadcast_ok"));
+        assert_eq!(detail.missing_from_final_reads_of, ["n0", "n1", "n3"]);
+    }
+
+    #[test]
+    fn an_element_never_read_after_being_known_is_never_read() {
+        // The only read ended before... it was invoked before the add completed, and missed it.
+        let result = Builder::new()
+            .op(1, OpKind::Invoke, OpFunction::Read, Json::Null, 0)
+            .op(0, OpKind::Invoke, OpFunction::Broadcast, json!(4), 1)
+            .op(1, OpKind::Ok, OpFunction::Read, json!([]), 2)
+            .op(0, OpKind::Ok, OpFunction::Broadcast, json!(4), 3)
+            .check();
+        assert_eq!(result.never_read, [4]);
+        assert_eq!(result.valid, Validity::Unknown, "nothing stable");
+    }
+
+    #[test]
+    fn a_failed_broadcast_seen_by_a_read_becomes_known_through_the_read() {
+        let result = Builder::new()
+            .op(0, OpKind::Invoke, OpFunction::Broadcast, json!(9), 0)
+            .op(0, OpKind::Info, OpFunction::Broadcast, json!(9), 5000)
+            .read(1, json!([9]), 5001, 5002)
+            .read(1, json!([]), 5003, 5004)
+            .check();
+        assert_eq!(result.lost, [9]);
+        assert_eq!(result.lost_details[0].known_by, Some("read"));
+    }
+
+    #[test]
+    fn values_read_but_never_broadcast_are_ignored() {
+        let result = Builder::new()
+            .add(0, 1, 0, 1)
+            .read(1, json!([1, 99, "x"]), 2, 3)
+            .check();
+        assert_eq!(result.attempt_count, 1);
+        assert_eq!(result.stable_count, 1);
+    }
+
+    #[test]
+    fn quantiles_index_floor_n_p_capped_at_the_end() {
+        let values: Vec<u64> = (1..=10).collect();
+        let q = quantiles(&values);
+        assert_eq!(
+            (q["0"], q["0.5"], q["0.95"], q["0.99"], q["1"]),
+            (1, 6, 10, 10, 10)
+        );
+        assert!(quantiles(&[]).is_empty());
+        let q = quantiles(&[5, 1, 3]);
+        assert_eq!((q["0"], q["0.5"], q["1"]), (1, 3, 5));
+    }
+
+    #[test]
+    fn stats_is_invalid_when_some_function_never_succeeded() {
+        let mut builder = Builder::new();
+        builder
+            .add(0, 1, 0, 1)
+            .op(1, OpKind::Invoke, OpFunction::Read, Json::Null, 2)
+            .op(1, OpKind::Fail, OpFunction::Read, Json::Null, 3);
+        let result = stats(builder.history.ops());
+        assert_eq!(result.valid, Validity::Invalid);
+        assert_eq!(
+            (result.count, result.ok_count, result.fail_count),
+            (2, 1, 1)
+        );
+        builder.read(1, json!([1]), 4, 5);
+        assert_eq!(stats(builder.history.ops()).valid, Validity::Valid);
+    }
+
+    #[test]
+    fn validity_merges_worst_first_and_serialises_like_maelstrom() {
+        assert_eq!(Validity::Valid.and(Validity::Unknown), Validity::Unknown);
+        assert_eq!(Validity::Unknown.and(Validity::Invalid), Validity::Invalid);
+        assert_eq!(
+            serde_json::to_string(&[Validity::Valid, Validity::Invalid, Validity::Unknown])
+                .unwrap(),
+            r#"[true,false,"unknown"]"#
+        );
+    }
+}

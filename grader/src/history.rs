@@ -1,0 +1,179 @@
+//! The history: every client operation's invocation and completion, and the nemesis's actions,
+//! in the order the harness saw them.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+/// Who performed an operation: a worker process (Jepsen numbering) or the nemesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum Process {
+    /// A worker; a worker whose op ends `info` continues as process + concurrency.
+    Worker(u64),
+    /// The fault injector.
+    #[serde(serialize_with = "nemesis_name")]
+    Nemesis,
+}
+
+fn nemesis_name<S: serde::Serializer>(serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("nemesis")
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Process::Worker(number) => write!(formatter, "{number}"),
+            Process::Nemesis => formatter.write_str(":nemesis"),
+        }
+    }
+}
+
+/// The Jepsen op type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// The operation starts.
+    Invoke,
+    /// It took effect.
+    Ok,
+    /// It certainly did not take effect.
+    Fail,
+    /// It may or may not have taken effect (timeouts, indefinite errors); also nemesis actions.
+    Info,
+}
+
+/// What an operation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpFunction {
+    /// Broadcast (add) a value.
+    Broadcast,
+    /// Read every value.
+    Read,
+    /// The nemesis cuts the network.
+    StartPartition,
+    /// The nemesis heals the network.
+    StopPartition,
+}
+
+/// One history entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Op {
+    /// Position in the history, from 0.
+    pub index: usize,
+    /// Time since the main phase's clock started, in nanoseconds.
+    pub time_ns: u64,
+    /// Who performed it.
+    pub process: Process,
+    /// Invoke, ok, fail or info.
+    #[serde(rename = "type")]
+    pub kind: OpKind,
+    /// What it does.
+    pub f: OpFunction,
+    /// The value: the broadcast integer, the list read, or the nemesis's grudge.
+    pub value: Json,
+    /// Why it failed, for `fail` and `info`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The node the client talked to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// One of the final reads after recovery.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub final_read: bool,
+}
+
+impl Op {
+    /// The op's time as a duration.
+    pub fn time(&self) -> Duration {
+        Duration::from_nanos(self.time_ns)
+    }
+
+    /// True for client operations (everything but the nemesis).
+    pub fn is_client(&self) -> bool {
+        self.process != Process::Nemesis
+    }
+}
+
+/// The ops of one run, appended in the order they happened.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    ops: Vec<Op>,
+}
+
+impl History {
+    /// Appends an op and returns its index.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(
+        &mut self,
+        time: Duration,
+        process: Process,
+        kind: OpKind,
+        f: OpFunction,
+        value: Json,
+        error: Option<String>,
+        node: Option<String>,
+        final_read: bool,
+    ) -> usize {
+        let index = self.ops.len();
+        self.ops.push(Op {
+            index,
+            time_ns: u64::try_from(time.as_nanos()).unwrap_or(u64::MAX),
+            process,
+            kind,
+            f,
+            value,
+            error,
+            node,
+            final_read,
+        });
+        index
+    }
+
+    /// Every op, in order.
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// Client invocations (every client op, final reads included): msgs-per-op's denominator.
+    pub fn client_invocations(&self) -> usize {
+        self.ops
+            .iter()
+            .filter(|op| op.kind == OpKind::Invoke && op.is_client())
+            .count()
+    }
+
+    /// Writes `history.txt`: tab-separated `process type f value error`, as Jepsen does.
+    pub fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
+        for op in &self.ops {
+            let kind = serde_json::to_value(op.kind).unwrap_or_default();
+            let f = serde_json::to_value(op.f).unwrap_or_default();
+            write!(
+                out,
+                "{}\t:{}\t:{}\t{}",
+                op.process,
+                kind.as_str().unwrap_or(""),
+                f.as_str().unwrap_or(""),
+                op.value
+            )?;
+            if let Some(error) = &op.error {
+                write!(out, "\t{error}")?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `history.jsonl`: one op per line, every field.
+    pub fn write_jsonl(&self, out: &mut impl Write) -> io::Result<()> {
+        for op in &self.ops {
+            serde_json::to_writer(&mut *out, op)?;
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
