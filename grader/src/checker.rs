@@ -240,6 +240,8 @@ pub fn set_full(history: &[Op]) -> SetFullResult {
                         .is_some_and(|values| values.iter().any(|v| v.as_i64() == Some(value)))
                 })
                 .filter_map(|read| read.node.clone())
+                .collect::<BTreeSet<String>>()
+                .into_iter()
                 .collect()
         } else {
             Vec::new()

@@ -19,6 +19,12 @@
 //! ```
 
 pub mod checker;
+pub mod cluster;
 pub mod fixtures;
+pub mod harness;
 pub mod history;
+pub mod nemesis;
+pub mod network;
+pub mod results;
+pub mod test_run;
 pub mod topology;

@@ -81,9 +81,8 @@ impl Topology {
                         neighbours.push(nodes[(index - 1) / branching].clone());
                     }
                     let first_child = branching * index + 1;
-                    for child in first_child..(first_child + branching).min(n) {
-                        neighbours.push(nodes[child].clone());
-                    }
+                    let children = nodes.iter().skip(first_child).take(branching);
+                    neighbours.extend(children.cloned());
                     map.insert(node.clone(), neighbours);
                 }
             }

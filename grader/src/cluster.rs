@@ -1,0 +1,383 @@
+//! The [`Cluster`] seam: something that takes lines for nodes, yields the lines nodes write,
+//! and owns a clock. [`ProcessCluster`] runs real node processes in real time.
+//!
+//! Each node gets three threads: one writes its stdin from a bounded queue (so a node that
+//! stops reading cannot block the harness), one reads its stdout into the shared event channel
+//! (bounded too, so a node flooding stdout is slowed down rather than filling memory), and one
+//! copies its stderr to `node-logs/<id>.log` while keeping the last lines for crash reports.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+/// Something a node did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeEvent {
+    /// It wrote a line to stdout.
+    Output {
+        /// The node's index.
+        node: usize,
+        /// The line, without its newline.
+        line: String,
+    },
+    /// It wrote a line longer than [`MAX_LINE_BYTES`]; the line was dropped.
+    LineTooLong {
+        /// The node's index.
+        node: usize,
+    },
+    /// It exited (or closed its stdout).
+    Exited {
+        /// The node's index.
+        node: usize,
+        /// Its exit code, if it exited with one.
+        code: Option<i32>,
+        /// Its last stderr lines.
+        stderr_tail: Vec<String>,
+    },
+}
+
+/// Why a line could not be handed to a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryError {
+    /// The node has exited.
+    Down,
+    /// The node's stdin queue is full: it is not reading.
+    NotReading,
+}
+
+/// A cluster of nodes behind one clock.
+pub trait Cluster {
+    /// How many nodes there are.
+    fn node_count(&self) -> usize;
+    /// The cluster's clock: time since it started.
+    fn now(&self) -> Duration;
+    /// Hands a line to a node's stdin.
+    fn deliver(&mut self, node: usize, line: String) -> Result<(), DeliveryError>;
+    /// Waits until `deadline` at most, returning early when nodes produced events, which are
+    /// appended to `events` in the order they happened.
+    fn wait(&mut self, deadline: Duration, events: &mut Vec<NodeEvent>);
+    /// Stops every node (closing stdin, then killing what is left) and reaps them.
+    fn shutdown(&mut self);
+}
+
+/// The longest stdout line accepted from a node.
+pub const MAX_LINE_BYTES: usize = 4 << 20;
+
+/// How many lines may wait for a node's stdin before deliveries to it are dropped.
+const STDIN_QUEUE: usize = 100_000;
+
+/// How many stdout lines may wait for the harness before the nodes' readers block.
+const EVENT_QUEUE: usize = 65_536;
+
+/// How many stderr lines are kept for crash reports.
+const STDERR_TAIL: usize = 32;
+
+/// How long nodes get to exit after their stdin closes before they are killed.
+const GRACE: Duration = Duration::from_millis(500);
+
+struct ProcessNode {
+    child: Child,
+    stdin: Option<SyncSender<String>>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    exited: bool,
+}
+
+/// Real node processes over real pipes, in real time.
+pub struct ProcessCluster {
+    nodes: Vec<ProcessNode>,
+    events: Receiver<NodeEvent>,
+    started: Instant,
+}
+
+impl ProcessCluster {
+    /// Starts one process per node id: `bin args…`, with `GOSSIP_SEED` set per node, stderr
+    /// copied to `<log_dir>/<id>.log`.
+    pub fn start(
+        bin: &Path,
+        args: &[String],
+        node_ids: &[String],
+        log_dir: &Path,
+        seed: u64,
+    ) -> anyhow::Result<ProcessCluster> {
+        std::fs::create_dir_all(log_dir)
+            .with_context(|| format!("cannot create {}", log_dir.display()))?;
+        let (sender, events) = mpsc::sync_channel(EVENT_QUEUE);
+        let mut cluster = ProcessCluster {
+            nodes: Vec::new(),
+            events,
+            started: Instant::now(),
+        };
+        for (index, id) in node_ids.iter().enumerate() {
+            let node = spawn_node(
+                bin,
+                args,
+                index,
+                id,
+                &log_dir.join(format!("{id}.log")),
+                seed.wrapping_add(index as u64),
+                sender.clone(),
+            )
+            .with_context(|| format!("cannot start node {id} ({})", bin.display()))?;
+            cluster.nodes.push(node);
+        }
+        cluster.started = Instant::now();
+        Ok(cluster)
+    }
+
+    fn reap(&mut self, node: usize) -> Option<i32> {
+        let child = &mut self.nodes[node].child;
+        let deadline = Instant::now() + Duration::from_millis(200);
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return status.code(),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(2)),
+                // Closed stdout but still running: it can no longer talk, so it goes.
+                _ => {
+                    let _ = child.kill();
+                    return child.wait().ok().and_then(|status| status.code());
+                }
+            }
+        }
+    }
+}
+
+fn spawn_node(
+    bin: &Path,
+    args: &[String],
+    index: usize,
+    id: &str,
+    log: &PathBuf,
+    seed: u64,
+    events: SyncSender<NodeEvent>,
+) -> anyhow::Result<ProcessNode> {
+    let mut command = Command::new(bin);
+    command
+        .args(args)
+        .env("GOSSIP_SEED", seed.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        // Its own process group: a Ctrl-C at the terminal reaches the harness, which then
+        // stops the nodes itself, rather than every node dying mid-run.
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    let mut child = command.spawn()?;
+    let stdin = child.stdin.take().expect("piped");
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let log = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+
+    let (line_sender, lines) = mpsc::sync_channel::<String>(STDIN_QUEUE);
+    thread::Builder::new()
+        .name(format!("{id}-stdin"))
+        .spawn(move || write_stdin(stdin, &lines))?;
+    thread::Builder::new()
+        .name(format!("{id}-stdout"))
+        .spawn(move || read_stdout(index, stdout, &events))?;
+    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+    let tail = Arc::clone(&stderr_tail);
+    thread::Builder::new()
+        .name(format!("{id}-stderr"))
+        .spawn(move || copy_stderr(stderr, log, &tail))?;
+    Ok(ProcessNode {
+        child,
+        stdin: Some(line_sender),
+        stderr_tail,
+        exited: false,
+    })
+}
+
+/// Writes queued lines, flushing whenever the queue runs dry.
+fn write_stdin(stdin: ChildStdin, lines: &Receiver<String>) {
+    let mut out = BufWriter::new(stdin);
+    while let Ok(line) = lines.recv() {
+        let mut pending = Some(line);
+        while let Some(line) = pending.take() {
+            if out
+                .write_all(line.as_bytes())
+                .and_then(|()| out.write_all(b"\n"))
+                .is_err()
+            {
+                return;
+            }
+            pending = lines.try_recv().ok();
+        }
+        if out.flush().is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads stdout lines (at most [`MAX_LINE_BYTES`] each) into the event channel.
+fn read_stdout(node: usize, stdout: impl Read, events: &SyncSender<NodeEvent>) {
+    let mut reader = BufReader::with_capacity(64 * 1024, stdout);
+    let mut line = Vec::new();
+    let mut too_long = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok([]) | Err(_) => break,
+            Ok(bytes) => bytes,
+        };
+        let (chunk, complete) = match available.iter().position(|byte| *byte == b'\n') {
+            Some(end) => (&available[..end], true),
+            None => (available, false),
+        };
+        if !too_long {
+            if line.len() + chunk.len() > MAX_LINE_BYTES {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let consumed = chunk.len() + usize::from(complete);
+        reader.consume(consumed);
+        if complete {
+            let event = if too_long {
+                NodeEvent::LineTooLong { node }
+            } else {
+                let text = String::from_utf8_lossy(&line)
+                    .trim_end_matches('\r')
+                    .to_owned();
+                NodeEvent::Output { node, line: text }
+            };
+            line.clear();
+            too_long = false;
+            if events.send(event).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = events.send(NodeEvent::Exited {
+        node,
+        code: None,
+        stderr_tail: Vec::new(),
+    });
+}
+
+fn copy_stderr(stderr: impl Read, log: File, tail: &Mutex<VecDeque<String>>) {
+    let mut log = BufWriter::new(log);
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let _ = log.write_all(&line);
+                let _ = log.flush();
+                let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+                let mut tail = tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if tail.len() == STDERR_TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(text);
+            }
+        }
+    }
+}
+
+impl Cluster for ProcessCluster {
+    fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn deliver(&mut self, node: usize, line: String) -> Result<(), DeliveryError> {
+        let target = &self.nodes[node];
+        if target.exited {
+            return Err(DeliveryError::Down);
+        }
+        match target.stdin.as_ref().map(|stdin| stdin.try_send(line)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(TrySendError::Full(_))) => Err(DeliveryError::NotReading),
+            Some(Err(TrySendError::Disconnected(_))) | None => Err(DeliveryError::Down),
+        }
+    }
+
+    fn wait(&mut self, deadline: Duration, events: &mut Vec<NodeEvent>) {
+        let first = match deadline.checked_sub(self.now()) {
+            Some(timeout) if !timeout.is_zero() => self.events.recv_timeout(timeout).ok(),
+            _ => self.events.try_recv().ok(),
+        };
+        let Some(first) = first else { return };
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(event) = next.take() {
+            let event = match event {
+                NodeEvent::Exited { node, .. } => {
+                    let code = self.reap(node);
+                    let target = &mut self.nodes[node];
+                    target.exited = true;
+                    target.stdin = None;
+                    let stderr_tail = target
+                        .stderr_tail
+                        .lock()
+                        .map(|tail| tail.iter().cloned().collect())
+                        .unwrap_or_default();
+                    NodeEvent::Exited {
+                        node,
+                        code,
+                        stderr_tail,
+                    }
+                }
+                other => other,
+            };
+            events.push(event);
+            taken += 1;
+            // Bounded, so that a flood of output cannot starve the harness's own schedule.
+            if taken < 4096 {
+                next = self.events.try_recv().ok();
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        for node in &mut self.nodes {
+            node.stdin = None;
+        }
+        let deadline = Instant::now() + GRACE;
+        for node in &mut self.nodes {
+            loop {
+                match node.child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        thread::sleep(Duration::from_millis(5))
+                    }
+                    _ => {
+                        let _ = node.child.kill();
+                        let _ = node.child.wait();
+                        break;
+                    }
+                }
+            }
+            node.exited = true;
+        }
+    }
+}
+
+impl Drop for ProcessCluster {
+    /// Whatever happened (an error, a panic), no node outlives the harness or stays a zombie.
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Ok(None) = node.child.try_wait() {
+                let _ = node.child.kill();
+            }
+            let _ = node.child.wait();
+        }
+    }
+}
