@@ -99,6 +99,9 @@ pub struct TestConfig {
     /// Quiet time after the heal before the final reads (default 10 s).
     #[serde(serialize_with = "seconds")]
     pub recovery: Duration,
+    /// How long nodes get to answer `init` (Maelstrom's 10 s; shorter in tests).
+    #[serde(serialize_with = "seconds")]
+    pub init_timeout: Duration,
 }
 
 fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -126,6 +129,7 @@ impl Default for TestConfig {
             topology: Topology::Grid,
             seed: 0,
             recovery: Duration::from_secs(10),
+            init_timeout: INIT_TIMEOUT,
         }
     }
 }
@@ -430,10 +434,10 @@ impl<'a> Harness<'a> {
         for node in 0..self.nodes.len() {
             let client = self.open_client(Role::Init, node);
             let body = json!({"type": "init", "node_id": self.nodes[node], "node_ids": self.nodes});
-            self.client_request(&client, body, INIT_TIMEOUT, None);
+            self.client_request(&client, body, self.config.init_timeout, None);
             self.awaiting.insert(node);
         }
-        self.schedule(self.now + INIT_TIMEOUT, Event::InitDeadline);
+        self.schedule(self.now + self.config.init_timeout, Event::InitDeadline);
     }
 
     fn abort(&mut self, reason: String) {
@@ -552,7 +556,7 @@ impl<'a> Harness<'a> {
                     let reason = format!(
                         "{} did not answer init with init_ok within {} s; check that the node reads stdin line by line, answers {{\"type\":\"init_ok\",\"in_reply_to\":1}} and flushes stdout",
                         silent.join(", "),
-                        INIT_TIMEOUT.as_secs()
+                        self.config.init_timeout.as_secs_f64()
                     );
                     self.abort(reason);
                 }

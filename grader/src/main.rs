@@ -187,6 +187,7 @@ fn config_from(args: &TestArgs) -> Result<TestConfig, String> {
         topology: args.topology,
         seed: args.seed.unwrap_or_else(rand::random),
         recovery: seconds(args.recovery, "--recovery")?,
+        init_timeout: grader::harness::INIT_TIMEOUT,
     })
 }
 
