@@ -25,6 +25,7 @@ pub mod harness;
 pub mod history;
 pub mod nemesis;
 pub mod network;
+pub mod plan;
 pub mod results;
 pub mod test_run;
 pub mod topology;

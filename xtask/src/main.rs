@@ -1,8 +1,10 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! `cargo xtask grade stage-01` builds the stage's reference node in release, runs its protocol
-//! fixtures through the grader and prints a table and a verdict. `--bin PATH` grades any other
-//! executable (a learner's node, in any language) against the same recorded snapshots.
+//! fixtures and its cluster runs (declared in `grading.toml`) through the grader, and prints
+//! tables with each run's figures beside its thresholds, and a verdict. `--bin PATH` grades any
+//! other executable (a learner's node, in any language) the same way; `--json FILE` writes the
+//! tables for scripts.
 //!
 //! Exit codes: 0 when everything graded passes, 1 when something failed, 2 when the grader
 //! could not run at all (unknown stage, build failure, missing or non-executable binary).
@@ -11,9 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use grader::fixtures::{FixtureOutcome, grade_fixtures};
+use grader::plan::{Plan, RunPlan, short_figure};
+use grader::test_run::run_process_test;
+use serde::Serialize;
+use serde_json::Value as Json;
 
 #[derive(Parser)]
 #[command(
@@ -27,7 +35,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Build a stage and grade it: its protocol fixtures, with a table of results and a verdict.
+    /// Build a stage and grade it: its protocol fixtures and its cluster runs (grading.toml),
+    /// with tables of results and a verdict.
     ///
     /// Exit code 0: everything passed; 1: something failed; 2: the grader could not run.
     Grade {
@@ -43,6 +52,12 @@ enum Task {
         /// Seconds a fixture may run, input to exit, before the node is killed.
         #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
         timeout: f64,
+        /// Grade only the protocol fixtures or only the cluster runs.
+        #[arg(long, value_name = "PART", value_parser = ["fixtures", "cluster"])]
+        only: Option<String>,
+        /// Also write the results (stages, fixtures, runs, figures, thresholds) as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
 }
 
@@ -58,11 +73,15 @@ fn main() -> ExitCode {
             all,
             bin,
             timeout,
+            only,
+            json,
         } => match grade(
             &stages,
             all,
             bin.as_deref(),
             Duration::from_secs_f64(timeout.max(0.1)),
+            only.as_deref(),
+            json.as_deref(),
         ) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
@@ -87,9 +106,12 @@ fn grade(
     all: bool,
     bin: Option<&Path>,
     timeout: Duration,
+    only: Option<&str>,
+    json: Option<&Path>,
 ) -> Result<bool, CannotGrade> {
     let root = workspace_root();
     let known = known_stages(&root).map_err(CannotGrade)?;
+    let plan = Plan::load(&root.join("grading.toml")).map_err(CannotGrade)?;
     let stages = if all {
         known.clone()
     } else {
@@ -111,17 +133,176 @@ fn grade(
         None => None,
     };
 
-    let mut all_passed = true;
+    let mut reports = Vec::new();
     for stage in &stages {
         let bin = match &learner_bin {
             Some(bin) => bin.clone(),
             None => build_stage(&root, stage).map_err(CannotGrade)?,
         };
         let fixtures = root.join("fixtures").join(stage);
-        let outcomes = grade_fixtures(&bin, &fixtures, timeout).map_err(CannotGrade)?;
-        all_passed &= print_report(stage, &bin, &outcomes);
+        let outcomes = if only == Some("cluster") {
+            Vec::new()
+        } else {
+            grade_fixtures(&bin, &fixtures, timeout).map_err(CannotGrade)?
+        };
+        print_fixtures(stage, &bin, &outcomes);
+        let planned = if only == Some("fixtures") {
+            &[]
+        } else {
+            plan.runs_for(stage)
+        };
+        let runs = planned
+            .iter()
+            .map(|run| grade_run(&root, stage, &bin, run))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(CannotGrade)?;
+        print_runs(&runs);
+        let report = StageReport::new(stage, &bin, &outcomes, runs);
+        print_verdict(&report);
+        reports.push(report);
     }
-    Ok(all_passed)
+    let passed = reports.iter().all(|report| report.passed);
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&GradeReport {
+            passed,
+            stages: &reports,
+        })
+        .expect("reports serialise");
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))
+            .map_err(CannotGrade)?;
+    }
+    Ok(passed)
+}
+
+/// Everything `--json` writes.
+#[derive(Serialize)]
+struct GradeReport<'a> {
+    passed: bool,
+    stages: &'a [StageReport],
+}
+
+/// One stage's grade.
+#[derive(Serialize)]
+struct StageReport {
+    stage: String,
+    bin: String,
+    passed: bool,
+    fixtures: Vec<FixtureRow>,
+    runs: Vec<RunRow>,
+}
+
+#[derive(Serialize)]
+struct FixtureRow {
+    name: String,
+    passed: bool,
+    detail: String,
+}
+
+/// One cluster run's grade: its figures and each threshold beside them.
+#[derive(Serialize)]
+struct RunRow {
+    name: String,
+    passed: bool,
+    valid: Json,
+    expect_valid: bool,
+    figures: BTreeMap<String, Json>,
+    thresholds: Vec<ThresholdRow>,
+    store: String,
+    reproduce: String,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ThresholdRow {
+    figure: String,
+    threshold: String,
+    actual: Option<f64>,
+    passed: bool,
+}
+
+impl StageReport {
+    fn new(stage: &str, bin: &Path, outcomes: &[FixtureOutcome], runs: Vec<RunRow>) -> Self {
+        let fixtures: Vec<FixtureRow> = outcomes
+            .iter()
+            .map(|outcome| FixtureRow {
+                name: outcome.name.clone(),
+                passed: outcome.passed,
+                detail: outcome.detail.clone(),
+            })
+            .collect();
+        let passed = fixtures.iter().all(|row| row.passed) && runs.iter().all(|row| row.passed);
+        Self {
+            stage: stage.to_owned(),
+            bin: bin.display().to_string(),
+            passed,
+            fixtures,
+            runs,
+        }
+    }
+}
+
+/// The figures every run reports, by their pointers into results.json.
+const HEADLINE_FIGURES: [&str; 5] = [
+    "/net/servers/msgs_per_op",
+    "/workload/stable_latencies/0.5",
+    "/workload/stable_latencies/1",
+    "/workload/lost_count",
+    "/workload/attempt_count",
+];
+
+fn grade_run(root: &Path, stage: &str, bin: &Path, run: &RunPlan) -> anyhow::Result<RunRow> {
+    let config = run.config()?;
+    eprintln!(
+        "{stage}: cluster run `{}` ({} nodes, {} s + {} s recovery)...",
+        run.name,
+        config.node_count,
+        config.time_limit.as_secs_f64(),
+        config.recovery.as_secs_f64()
+    );
+    let store_root = root.join("store").join("grade").join(stage).join(&run.name);
+    let done = run_process_test(&config, bin, &run.node_args, &store_root, None)
+        .with_context(|| format!("{stage}: cluster run `{}` could not run", run.name))?;
+    let results_path = done.store.join("results.json");
+    let results: Json = serde_json::from_str(&std::fs::read_to_string(&results_path)?)
+        .with_context(|| format!("cannot read {}", results_path.display()))?;
+    let expect_valid = run.expect_valid.unwrap_or(true);
+    let valid = results["valid"].clone();
+    let mut passed = valid == Json::Bool(expect_valid);
+    let thresholds: Vec<ThresholdRow> = run
+        .checks
+        .iter()
+        .map(|check| {
+            let (actual, ok) = check.judge(&results);
+            passed &= ok;
+            ThresholdRow {
+                figure: check.figure.clone(),
+                threshold: check.to_string(),
+                actual,
+                passed: ok,
+            }
+        })
+        .collect();
+    let figures = HEADLINE_FIGURES
+        .iter()
+        .map(|pointer| {
+            (
+                short_figure(pointer),
+                results.pointer(pointer).cloned().unwrap_or(Json::Null),
+            )
+        })
+        .collect();
+    Ok(RunRow {
+        name: run.name.clone(),
+        passed,
+        valid,
+        expect_valid,
+        figures,
+        thresholds,
+        store: done.store.display().to_string(),
+        reproduce: done.reproduce,
+        error: done.report.error.clone(),
+    })
 }
 
 /// The stage crates, by directory name, sorted.
@@ -220,8 +401,8 @@ fn build_stage(root: &Path, stage: &str) -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// Prints the table and verdict for one stage; true when every fixture passed.
-fn print_report(stage: &str, bin: &Path, outcomes: &[FixtureOutcome]) -> bool {
+/// Prints the fixture table for one stage.
+fn print_fixtures(stage: &str, bin: &Path, outcomes: &[FixtureOutcome]) {
     println!("{stage}  ({})", bin.display());
     let width = outcomes
         .iter()
@@ -235,27 +416,96 @@ fn print_report(stage: &str, bin: &Path, outcomes: &[FixtureOutcome]) -> bool {
         let first = outcome.detail.lines().next().unwrap_or("");
         println!("  {:<width$}  {result:<6}  {first}", outcome.name);
     }
-    let failed: Vec<&FixtureOutcome> = outcomes.iter().filter(|outcome| !outcome.passed).collect();
-    for outcome in &failed {
+    for outcome in outcomes.iter().filter(|outcome| !outcome.passed) {
         println!("\n{} failed:", outcome.name);
         for line in outcome.detail.lines() {
             println!("  {line}");
         }
     }
-    if failed.is_empty() {
-        println!(
-            "verdict: PASS ({} of {} fixtures)\n",
-            outcomes.len(),
-            outcomes.len()
-        );
-    } else {
-        println!(
-            "verdict: FAIL ({} of {} fixtures failed)\n",
-            failed.len(),
-            outcomes.len()
-        );
+}
+
+fn show(value: &Json) -> String {
+    match value {
+        Json::Number(number) => match number.as_f64() {
+            Some(float) if number.is_f64() => format!("{float:.3}"),
+            _ => number.to_string(),
+        },
+        Json::Null => "-".into(),
+        other => other.to_string(),
     }
-    failed.is_empty()
+}
+
+/// Prints the cluster-run table: each run's figures, then its thresholds with the actual value.
+fn print_runs(runs: &[RunRow]) {
+    if runs.is_empty() {
+        return;
+    }
+    let width = runs
+        .iter()
+        .map(|run| run.name.len())
+        .max()
+        .unwrap_or(3)
+        .max(11);
+    println!();
+    println!(
+        "  {:<width$}  {:<6}  {:<7}  {:>9}  {:>10}  {:>8}  {:>5}",
+        "cluster run", "result", "valid", "msgs/op", "median ms", "max ms", "lost"
+    );
+    for run in runs {
+        let result = if run.passed { "pass" } else { "FAIL" };
+        let figure = |name: &str| show(run.figures.get(name).unwrap_or(&Json::Null));
+        println!(
+            "  {:<width$}  {result:<6}  {:<7}  {:>9}  {:>10}  {:>8}  {:>5}",
+            run.name,
+            show(&run.valid),
+            figure("servers msgs-per-op"),
+            figure("median latency ms"),
+            figure("max latency ms"),
+            figure("lost"),
+        );
+        if run.valid != Json::Bool(run.expect_valid) {
+            println!(
+                "  {:<width$}    valid is {}, needs {}",
+                "",
+                show(&run.valid),
+                run.expect_valid
+            );
+        }
+        for threshold in &run.thresholds {
+            let actual = threshold
+                .actual
+                .map_or("missing".to_owned(), |value| format!("{value:.3}"));
+            let mark = if threshold.passed { "ok" } else { "FAIL" };
+            println!(
+                "  {:<width$}    {actual} (needs {})  {mark}",
+                "", threshold.threshold
+            );
+        }
+        if let Some(error) = &run.error {
+            println!("  {:<width$}    error: {error}", "");
+        }
+        if !run.passed {
+            println!("  {:<width$}    store: {}", "", run.store);
+            println!("  {:<width$}    repeat: {}", "", run.reproduce);
+        }
+    }
+}
+
+fn print_verdict(report: &StageReport) {
+    let fixtures_failed = report.fixtures.iter().filter(|row| !row.passed).count();
+    let runs_failed = report.runs.iter().filter(|row| !row.passed).count();
+    let counts = format!(
+        "{} of {} fixtures, {} of {} cluster runs passed",
+        report.fixtures.len() - fixtures_failed,
+        report.fixtures.len(),
+        report.runs.len() - runs_failed,
+        report.runs.len()
+    );
+    if report.passed {
+        println!("verdict: PASS ({counts})\n");
+    } else {
+        println!("verdict: FAIL ({counts})\n");
+    }
 }
 
 #[cfg(test)]

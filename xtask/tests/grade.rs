@@ -52,15 +52,20 @@ fn a_python_node_that_follows_the_conventions_passes() {
     }
     let output = grade(&["stage-01", "--bin", python_node().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let report = text(&output);
     assert!(
-        text(&output).contains("verdict: PASS (5 of 5 fixtures)"),
-        "{}",
-        text(&output)
+        report.contains("verdict: PASS (5 of 5 fixtures, 2 of 2 cluster runs passed)"),
+        "{report}"
     );
+    let grid = report
+        .lines()
+        .find(|line| line.trim_start().starts_with("grid-5"))
+        .unwrap();
+    assert!(grid.contains("pass") && grid.contains("true"), "{report}");
 }
 
 #[test]
-fn a_node_whose_reads_are_empty_fails_with_a_diff() {
+fn a_node_whose_reads_are_empty_fails_with_a_diff_and_writes_json() {
     if !have_python() {
         return;
     }
@@ -69,7 +74,16 @@ fn a_node_whose_reads_are_empty_fails_with_a_diff() {
         .unwrap()
         .replace("sorted(values, key=sort_key)", "[]");
     let broken = write_executable(dir.path(), "empty-reads.py", &source);
-    let output = grade(&["01", "--bin", broken.to_str().unwrap()]);
+    let json_path = dir.path().join("grade.json");
+    let output = grade(&[
+        "01",
+        "--bin",
+        broken.to_str().unwrap(),
+        "--only",
+        "fixtures",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
     let report = text(&output);
     assert_eq!(output.status.code(), Some(1), "{report}");
     let row = report
