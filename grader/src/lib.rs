@@ -18,6 +18,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+pub mod bench;
 pub mod checker;
 pub mod cluster;
 pub mod fixtures;

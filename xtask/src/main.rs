@@ -59,6 +59,22 @@ enum Task {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Measure the harness's own cost: messages routed per second and CPU per message with
+    /// trivial nodes, and the wall time a full 25-node run adds to time limit + recovery.
+    BenchHarness {
+        /// Nodes for the throughput runs.
+        #[arg(long, default_value_t = 25)]
+        nodes: usize,
+        /// Seconds per throughput run.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Time limit of the wall-time run (25 nodes, rate 100, latency 100).
+        #[arg(long, default_value_t = 20.0)]
+        time_limit: f64,
+        /// Recovery of the wall-time run.
+        #[arg(long, default_value_t = 10.0)]
+        recovery: f64,
+    },
 }
 
 /// A failure of the grader itself (exit 2), as opposed to a failing grade (exit 1).
@@ -90,7 +106,67 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Task::BenchHarness {
+            nodes,
+            seconds,
+            time_limit,
+            recovery,
+        } => match bench_harness(nodes, seconds, time_limit, recovery) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        },
     }
+}
+
+/// Builds the benchmark nodes and prints the harness's figures.
+fn bench_harness(nodes: usize, seconds: f64, time_limit: f64, recovery: f64) -> anyhow::Result<()> {
+    let root = workspace_root();
+    let chatter = build_binary(&root, "grader", "chatter-node")?;
+    let flooding = build_binary(&root, "stage-01-flooding", "stage-01-flooding")?;
+    let store = root.join("store").join("bench");
+    println!(
+        "harness throughput: {nodes} chatter nodes, no latency, no client load, {seconds} s per row"
+    );
+    println!(
+        "  tokens/node  messages  msgs/s    harness CPU s  CPU us/msg  msgs/s per harness core"
+    );
+    for tokens in [1, 4, 16, 64] {
+        let point = grader::bench::throughput(&chatter, nodes, tokens, seconds, &store)?;
+        println!(
+            "  {:>11}  {:>8}  {:>8.0}  {:>13.2}  {:>10.2}  {:>23.0}",
+            point.tokens_per_node,
+            point.messages,
+            point.messages_per_second,
+            point.harness_cpu_seconds,
+            point.cpu_us_per_message,
+            point.capacity_per_core
+        );
+    }
+    let config = grader::harness::TestConfig {
+        node_count: 25,
+        concurrency: 25,
+        time_limit: Duration::from_secs_f64(time_limit),
+        rate: 100.0,
+        latency: grader::network::Latency {
+            mean_ms: 100.0,
+            distribution: grader::network::LatencyDistribution::Constant,
+        },
+        recovery: Duration::from_secs_f64(recovery),
+        seed: 1,
+        ..Default::default()
+    };
+    let wall = grader::bench::wall_time(&flooding, &config, &store)?;
+    println!(
+        "\nwall time: stage-01-flooding, 25 nodes, rate 100, latency 100, {time_limit} s + {recovery} s recovery"
+    );
+    println!(
+        "  planned {:.2} s, took {:.2} s: the harness added {:.2} s ({} messages, valid {})",
+        wall.planned_seconds, wall.wall_seconds, wall.overhead_seconds, wall.messages, wall.valid
+    );
+    Ok(())
 }
 
 fn workspace_root() -> PathBuf {
@@ -380,23 +456,36 @@ fn check_executable(bin: &Path) -> anyhow::Result<PathBuf> {
 
 /// Builds the stage's binary in release and returns its path.
 fn build_stage(root: &Path, stage: &str) -> anyhow::Result<PathBuf> {
+    build_binary(root, stage, stage)
+}
+
+/// Builds one binary of a package in release and returns its path.
+fn build_binary(root: &Path, package: &str, binary: &str) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("building {stage} (release)...");
+    eprintln!("building {binary} (release)...");
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--release", "--quiet", "--package", stage])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--package",
+            package,
+            "--bin",
+            binary,
+        ])
         .status()
         .context("cannot run cargo")?;
     if !status.success() {
         bail!(
-            "building {stage} failed (the compiler's messages are above); fix them and grade again"
+            "building {binary} failed (the compiler's messages are above); fix them and try again"
         );
     }
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let bin = target.join("release").join(stage);
+    let bin = target.join("release").join(binary);
     if !bin.is_file() {
-        bail!("cargo built {stage} but {} is missing", bin.display());
+        bail!("cargo built {binary} but {} is missing", bin.display());
     }
     Ok(bin)
 }

@@ -1,0 +1,147 @@
+//! Benchmarks of the harness's own cost, run by `cargo xtask bench harness`.
+//!
+//! - **Throughput**: trivial nodes (`chatter-node`) keep messages bouncing with no latency
+//!   and no client load, so the harness routes as fast as it can. Reported: messages routed
+//!   per second, and the harness's own CPU time per routed message (user + system time of the
+//!   harness process, all its threads, from `/proc/self/stat`), from which the rate one core
+//!   of harness could sustain follows.
+//! - **Wall time**: a full broadcast run (25 nodes, 20 s, rate 100, latency 100 by default)
+//!   against its planned time limit + recovery; the difference is what the harness adds.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::harness::TestConfig;
+use crate::test_run::run_process_test;
+
+/// One throughput measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    /// Nodes in the cluster.
+    pub nodes: usize,
+    /// Messages each node keeps in flight.
+    pub tokens_per_node: u64,
+    /// Messages routed (sent through the network).
+    pub messages: u64,
+    /// Seconds of the run (cluster clock).
+    pub seconds: f64,
+    /// Messages routed per second.
+    pub messages_per_second: f64,
+    /// The harness's CPU seconds (user + system, all threads).
+    pub harness_cpu_seconds: f64,
+    /// Harness CPU microseconds per routed message.
+    pub cpu_us_per_message: f64,
+    /// Messages per second one fully busy core of harness could route.
+    pub capacity_per_core: f64,
+}
+
+/// One wall-time measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct WallTime {
+    /// time limit + recovery: the least a run can take.
+    pub planned_seconds: f64,
+    /// What it took, from starting the nodes to results written.
+    pub wall_seconds: f64,
+    /// wall − planned.
+    pub overhead_seconds: f64,
+    /// Messages routed.
+    pub messages: u64,
+    /// The run's verdict.
+    pub valid: serde_json::Value,
+}
+
+/// The harness process's CPU time so far (user + system), from `/proc/self/stat`.
+pub fn process_cpu_time() -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat")
+        .context("cannot read /proc/self/stat (Linux only)")?;
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("unexpected /proc/self/stat")?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: u64 = fields
+        .get(11)
+        .zip(fields.get(12))
+        .and_then(|(u, s)| Some(u.parse::<u64>().ok()? + s.parse::<u64>().ok()?))
+        .context("cannot parse utime/stime")?;
+    // /proc reports in USER_HZ, which is 100 on Linux.
+    Ok(Duration::from_millis(ticks * 10))
+}
+
+/// Routes as many messages as trivial nodes produce for `seconds` and measures the cost.
+pub fn throughput(
+    chatter: &Path,
+    nodes: usize,
+    tokens_per_node: u64,
+    seconds: f64,
+    store: &Path,
+) -> anyhow::Result<Throughput> {
+    let config = TestConfig {
+        node_count: nodes,
+        concurrency: nodes,
+        time_limit: Duration::from_secs_f64(seconds),
+        rate: 0.0,
+        recovery: Duration::ZERO,
+        seed: 1,
+        ..TestConfig::default()
+    };
+    let cpu_before = process_cpu_time()?;
+    let run = run_process_test(
+        &config,
+        chatter,
+        &["--tokens".into(), tokens_per_node.to_string()],
+        store,
+        None,
+    )?;
+    let cpu = (process_cpu_time()? - cpu_before).as_secs_f64();
+    let messages = run.report.net.all.msg_count;
+    let seconds = run.report.duration.as_secs_f64();
+    let cpu_us_per_message = cpu * 1e6 / messages.max(1) as f64;
+    Ok(Throughput {
+        nodes,
+        tokens_per_node,
+        messages,
+        seconds,
+        messages_per_second: messages as f64 / seconds,
+        harness_cpu_seconds: cpu,
+        cpu_us_per_message,
+        capacity_per_core: 1e6 / cpu_us_per_message,
+    })
+}
+
+/// Runs one full test and compares its wall time with time limit + recovery.
+pub fn wall_time(bin: &Path, config: &TestConfig, store: &Path) -> anyhow::Result<WallTime> {
+    let started = Instant::now();
+    let run = run_process_test(config, bin, &[], store, None)?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let planned_seconds = (config.time_limit + config.recovery).as_secs_f64();
+    Ok(WallTime {
+        planned_seconds,
+        wall_seconds,
+        overhead_seconds: wall_seconds - planned_seconds,
+        messages: run.report.net.all.msg_count,
+        valid: serde_json::to_value(run.report.valid).unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_read_and_grows_with_work() {
+        let before = process_cpu_time().unwrap();
+        let mut x = 0u64;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(60) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        assert!(process_cpu_time().unwrap() > before);
+    }
+}
