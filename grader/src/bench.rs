@@ -7,6 +7,9 @@
 //!   of harness could sustain follows.
 //! - **Wall time**: a full broadcast run (25 nodes, 20 s, rate 100, latency 100 by default)
 //!   against its planned time limit + recovery; the difference is what the harness adds.
+//! - **Simulation speed** (`cargo xtask bench sim`): virtual seconds per wall second of the
+//!   simulated cluster, for a node type, at several cluster sizes. The journal is discarded
+//!   so that the figure is the simulation's, not the disk's.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -51,6 +54,47 @@ pub struct WallTime {
     pub messages: u64,
     /// The run's verdict.
     pub valid: serde_json::Value,
+}
+
+/// One simulation-speed measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimSpeed {
+    /// Nodes in the cluster.
+    pub nodes: usize,
+    /// Virtual seconds simulated (setup, time limit, recovery and final reads).
+    pub virtual_seconds: f64,
+    /// Wall-clock seconds it took.
+    pub wall_seconds: f64,
+    /// virtual / wall.
+    pub speedup: f64,
+    /// Messages routed.
+    pub messages: u64,
+    /// Messages routed per wall-clock second.
+    pub messages_per_wall_second: f64,
+    /// The run's verdict.
+    pub valid: serde_json::Value,
+}
+
+/// Simulates `config` with nodes of type `N` and measures how much faster than real time it ran.
+pub fn sim_speed<N: common::Node>(
+    config: &TestConfig,
+    flags: &[String],
+) -> anyhow::Result<SimSpeed> {
+    let started = Instant::now();
+    let report =
+        crate::sim::simulate_with_journal::<N>(config, flags, crate::network::Journal::discard())?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let virtual_seconds = report.duration.as_secs_f64();
+    let messages = report.net.all.msg_count;
+    Ok(SimSpeed {
+        nodes: config.node_count,
+        virtual_seconds,
+        wall_seconds,
+        speedup: virtual_seconds / wall_seconds,
+        messages,
+        messages_per_wall_second: messages as f64 / wall_seconds,
+        valid: serde_json::to_value(report.valid).unwrap_or_default(),
+    })
 }
 
 /// The harness process's CPU time so far (user + system), from `/proc/self/stat`.

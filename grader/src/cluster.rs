@@ -64,6 +64,10 @@ pub trait Cluster {
     /// Waits until `deadline` at most, returning early when nodes produced events, which are
     /// appended to `events` in the order they happened.
     fn wait(&mut self, deadline: Duration, events: &mut Vec<NodeEvent>);
+    /// Kills a node at once (the kill nemesis); its state is gone.
+    fn kill(&mut self, node: usize);
+    /// Starts a killed node afresh; the harness then sends it `init` again.
+    fn restart(&mut self, node: usize) -> anyhow::Result<()>;
     /// Stops every node (closing stdin, then killing what is left) and reaps them.
     fn shutdown(&mut self);
 }
@@ -84,6 +88,8 @@ const STDERR_TAIL: usize = 32;
 const GRACE: Duration = Duration::from_millis(500);
 
 struct ProcessNode {
+    /// Counts restarts, so that events from a killed process are told from its successor's.
+    generation: u64,
     child: Child,
     stdin: Option<SyncSender<String>>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
@@ -93,7 +99,13 @@ struct ProcessNode {
 /// Real node processes over real pipes, in real time.
 pub struct ProcessCluster {
     nodes: Vec<ProcessNode>,
-    events: Receiver<NodeEvent>,
+    events: Receiver<(u64, NodeEvent)>,
+    sender: SyncSender<(u64, NodeEvent)>,
+    bin: PathBuf,
+    args: Vec<String>,
+    ids: Vec<String>,
+    log_dir: PathBuf,
+    seed: u64,
     started: Instant,
 }
 
@@ -113,23 +125,39 @@ impl ProcessCluster {
         let mut cluster = ProcessCluster {
             nodes: Vec::new(),
             events,
+            sender,
+            bin: bin.to_owned(),
+            args: args.to_vec(),
+            ids: node_ids.to_vec(),
+            log_dir: log_dir.to_owned(),
+            seed,
             started: Instant::now(),
         };
-        for (index, id) in node_ids.iter().enumerate() {
-            let node = spawn_node(
-                bin,
-                args,
-                index,
-                id,
-                &log_dir.join(format!("{id}.log")),
-                seed.wrapping_add(index as u64),
-                sender.clone(),
-            )
-            .with_context(|| format!("cannot start node {id} ({})", bin.display()))?;
+        for index in 0..node_ids.len() {
+            let node = cluster.spawn(index, 0)?;
             cluster.nodes.push(node);
         }
         cluster.started = Instant::now();
         Ok(cluster)
+    }
+
+    fn spawn(&self, index: usize, generation: u64) -> anyhow::Result<ProcessNode> {
+        let id = &self.ids[index];
+        let seed = self
+            .seed
+            .wrapping_add(index as u64)
+            .wrapping_add(generation << 32);
+        let log = self.log_dir.join(format!("{id}.log"));
+        spawn_node(
+            &self.bin,
+            &self.args,
+            (index, generation),
+            id,
+            &log,
+            seed,
+            self.sender.clone(),
+        )
+        .with_context(|| format!("cannot start node {id} ({})", self.bin.display()))
     }
 
     fn reap(&mut self, node: usize) -> Option<i32> {
@@ -152,11 +180,11 @@ impl ProcessCluster {
 fn spawn_node(
     bin: &Path,
     args: &[String],
-    index: usize,
+    (index, generation): (usize, u64),
     id: &str,
-    log: &PathBuf,
+    log: &Path,
     seed: u64,
-    events: SyncSender<NodeEvent>,
+    events: SyncSender<(u64, NodeEvent)>,
 ) -> anyhow::Result<ProcessNode> {
     let mut command = Command::new(bin);
     command
@@ -176,7 +204,12 @@ fn spawn_node(
     let stdin = child.stdin.take().expect("piped");
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
-    let log = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    // Appended to, so a restarted node's log follows its predecessor's.
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("cannot create {}", log.display()))?;
 
     let (line_sender, lines) = mpsc::sync_channel::<String>(STDIN_QUEUE);
     thread::Builder::new()
@@ -184,13 +217,14 @@ fn spawn_node(
         .spawn(move || write_stdin(stdin, &lines))?;
     thread::Builder::new()
         .name(format!("{id}-stdout"))
-        .spawn(move || read_stdout(index, stdout, &events))?;
+        .spawn(move || read_stdout(index, generation, stdout, &events))?;
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     let tail = Arc::clone(&stderr_tail);
     thread::Builder::new()
         .name(format!("{id}-stderr"))
         .spawn(move || copy_stderr(stderr, log, &tail))?;
     Ok(ProcessNode {
+        generation,
         child,
         stdin: Some(line_sender),
         stderr_tail,
@@ -220,7 +254,12 @@ fn write_stdin(stdin: ChildStdin, lines: &Receiver<String>) {
 }
 
 /// Reads stdout lines (at most [`MAX_LINE_BYTES`] each) into the event channel.
-fn read_stdout(node: usize, stdout: impl Read, events: &SyncSender<NodeEvent>) {
+fn read_stdout(
+    node: usize,
+    generation: u64,
+    stdout: impl Read,
+    events: &SyncSender<(u64, NodeEvent)>,
+) {
     let mut reader = BufReader::with_capacity(64 * 1024, stdout);
     let mut line = Vec::new();
     let mut too_long = false;
@@ -254,16 +293,19 @@ fn read_stdout(node: usize, stdout: impl Read, events: &SyncSender<NodeEvent>) {
             };
             line.clear();
             too_long = false;
-            if events.send(event).is_err() {
+            if events.send((generation, event)).is_err() {
                 return;
             }
         }
     }
-    let _ = events.send(NodeEvent::Exited {
-        node,
-        code: None,
-        stderr_tail: Vec::new(),
-    });
+    let _ = events.send((
+        generation,
+        NodeEvent::Exited {
+            node,
+            code: None,
+            stderr_tail: Vec::new(),
+        },
+    ));
 }
 
 fn copy_stderr(stderr: impl Read, log: File, tail: &Mutex<VecDeque<String>>) {
@@ -317,33 +359,58 @@ impl Cluster for ProcessCluster {
         let Some(first) = first else { return };
         let mut next = Some(first);
         let mut taken = 0;
-        while let Some(event) = next.take() {
-            let event = match event {
-                NodeEvent::Exited { node, .. } => {
-                    let code = self.reap(node);
-                    let target = &mut self.nodes[node];
-                    target.exited = true;
-                    target.stdin = None;
-                    let stderr_tail = target
-                        .stderr_tail
-                        .lock()
-                        .map(|tail| tail.iter().cloned().collect())
-                        .unwrap_or_default();
-                    NodeEvent::Exited {
-                        node,
-                        code,
-                        stderr_tail,
-                    }
-                }
-                other => other,
+        while let Some((generation, event)) = next.take() {
+            let node = match &event {
+                NodeEvent::Output { node, .. }
+                | NodeEvent::LineTooLong { node }
+                | NodeEvent::Exited { node, .. } => *node,
             };
-            events.push(event);
+            // Whatever a killed process said after it was replaced no longer counts.
+            if generation == self.nodes[node].generation {
+                let event = match event {
+                    NodeEvent::Exited { node, .. } => {
+                        let code = self.reap(node);
+                        let target = &mut self.nodes[node];
+                        target.exited = true;
+                        target.stdin = None;
+                        let stderr_tail = target
+                            .stderr_tail
+                            .lock()
+                            .map(|tail| tail.iter().cloned().collect())
+                            .unwrap_or_default();
+                        NodeEvent::Exited {
+                            node,
+                            code,
+                            stderr_tail,
+                        }
+                    }
+                    other => other,
+                };
+                events.push(event);
+            }
             taken += 1;
             // Bounded, so that a flood of output cannot starve the harness's own schedule.
             if taken < 4096 {
                 next = self.events.try_recv().ok();
             }
         }
+    }
+
+    fn kill(&mut self, node: usize) {
+        let target = &mut self.nodes[node];
+        target.stdin = None;
+        let _ = target.child.kill();
+        let _ = target.child.wait();
+        target.exited = true;
+    }
+
+    fn restart(&mut self, node: usize) -> anyhow::Result<()> {
+        let generation = self.nodes[node].generation + 1;
+        let fresh = self.spawn(node, generation)?;
+        let mut old = std::mem::replace(&mut self.nodes[node], fresh);
+        let _ = old.child.kill();
+        let _ = old.child.wait();
+        Ok(())
     }
 
     fn shutdown(&mut self) {

@@ -25,7 +25,7 @@ use serde_json::{Value as Json, json};
 use crate::checker::{self, SetFullResult, StatsResult, Validity};
 use crate::cluster::{Cluster, DeliveryError, NodeEvent};
 use crate::history::{History, OpFunction, OpKind, Process};
-use crate::nemesis::{Fault, Grudge};
+use crate::nemesis::{Fault, Grudge, kill_targets};
 use crate::network::{DropReason, Envelope, Journal, Latency, NetStats, Packet, is_client};
 use crate::topology::{Topology, node_names};
 
@@ -189,7 +189,7 @@ enum Event {
     GeneratorTick,
     MainEnd,
     RecoveryEnd,
-    NemesisTick,
+    NemesisTick(Fault),
     InitDeadline,
     RpcTimeout { client: String, msg_id: u64 },
 }
@@ -226,6 +226,10 @@ enum Role {
     Init,
     Setup,
     Worker(usize),
+    /// `init` to a node the kill nemesis restarted.
+    RestartInit,
+    /// `topology` to a node the kill nemesis restarted.
+    RestartTopology,
 }
 
 #[derive(Debug, Clone)]
@@ -316,6 +320,8 @@ struct Harness<'a> {
     generator_waiting: bool,
     next_value: i64,
     partition: Option<Grudge>,
+    /// Nodes the kill nemesis has crashed and not yet restarted.
+    killed: BTreeSet<usize>,
     down: Vec<bool>,
     crashed: Vec<CrashReport>,
     failure: Option<String>,
@@ -353,6 +359,7 @@ impl<'a> Harness<'a> {
             generator_waiting: false,
             next_value: 0,
             partition: None,
+            killed: BTreeSet::new(),
             crashed: Vec::new(),
             failure: None,
             log: Vec::new(),
@@ -480,13 +487,17 @@ impl<'a> Harness<'a> {
                 if self.config.rate > 0.0 && !self.workers.is_empty() {
                     self.schedule(self.now, Event::GeneratorTick);
                 }
-                if self.config.faults.contains(&Fault::Partition) {
-                    self.schedule(self.now, Event::NemesisTick);
+                // Each fault flips on its own schedule, the first time at once.
+                for &fault in &self.config.faults {
+                    self.schedule(self.now, Event::NemesisTick(fault));
                 }
             }
             Phase::Drain if !self.any_worker_busy() => {
                 if self.partition.is_some() {
                     self.heal();
+                }
+                if !self.killed.is_empty() {
+                    self.restart_killed();
                 }
                 self.phase = Phase::Recovery;
                 self.note(format!(
@@ -533,17 +544,21 @@ impl<'a> Harness<'a> {
                     self.issue_read(worker, true);
                 }
             }
-            Event::NemesisTick => {
+            Event::NemesisTick(fault) => {
                 if self.phase == Phase::Main {
-                    if self.partition.is_some() {
-                        self.heal();
-                    } else {
-                        self.start_partition();
+                    match fault {
+                        Fault::Partition if self.partition.is_some() => self.heal(),
+                        Fault::Partition => self.start_partition(),
+                        Fault::Kill if !self.killed.is_empty() => self.restart_killed(),
+                        Fault::Kill => self.kill_some(),
                     }
                     let gap = self.rng.random_range(
                         0.0..2.0 * self.config.nemesis_interval.as_secs_f64().max(1e-3),
                     );
-                    self.schedule(self.now + Duration::from_secs_f64(gap), Event::NemesisTick);
+                    self.schedule(
+                        self.now + Duration::from_secs_f64(gap),
+                        Event::NemesisTick(fault),
+                    );
                 }
             }
             Event::InitDeadline => {
@@ -688,6 +703,9 @@ impl<'a> Harness<'a> {
                 "{node} did not answer topology with topology_ok within {} s",
                 RPC_TIMEOUT.as_secs()
             )),
+            Role::RestartInit | Role::RestartTopology => {
+                self.note(format!("{node} did not answer after its restart"));
+            }
             Role::Worker(worker) => {
                 // Reads are idempotent, so a timed-out read certainly failed; a broadcast may
                 // still have happened.
@@ -718,7 +736,8 @@ impl<'a> Harness<'a> {
                 code,
                 stderr_tail,
             } => {
-                if self.down[node] {
+                // A node the nemesis killed is expected to be gone.
+                if self.down[node] || self.killed.contains(&node) {
                     return;
                 }
                 self.down[node] = true;
@@ -879,6 +898,71 @@ impl<'a> Harness<'a> {
                 let (kind, value, error) = judge_reply(&pending, body);
                 self.complete(worker, kind, &pending, value, error);
             }
+            Role::RestartInit if kind == "init_ok" => {
+                let client = self.open_client(Role::RestartTopology, node);
+                let topology = self.config.topology.build(&self.nodes);
+                self.client_request(
+                    &client,
+                    json!({"type": "topology", "topology": topology}),
+                    RPC_TIMEOUT,
+                    None,
+                );
+            }
+            Role::RestartTopology if kind == "topology_ok" => {
+                self.note(format!("{from} is back after its restart"));
+            }
+            Role::RestartInit | Role::RestartTopology => {
+                self.note(format!(
+                    "{from} answered `{kind}` after its restart: {body}"
+                ));
+            }
+        }
+    }
+
+    fn kill_some(&mut self) {
+        let targets = kill_targets(self.nodes.len(), &mut self.rng);
+        let names: Vec<&str> = targets.iter().map(|i| self.nodes[*i].as_str()).collect();
+        let description = json!(names);
+        self.note(format!("kill: {description}"));
+        for &node in &targets {
+            self.cluster.kill(node);
+            self.killed.insert(node);
+        }
+        self.history.push(
+            self.now,
+            Process::Nemesis,
+            OpKind::Info,
+            OpFunction::Kill,
+            description,
+            None,
+            None,
+            false,
+        );
+    }
+
+    /// Restarts every killed node and sends it `init` (then `topology`) again, as a fresh node.
+    fn restart_killed(&mut self) {
+        let killed = std::mem::take(&mut self.killed);
+        let names: Vec<String> = killed.iter().map(|i| self.nodes[*i].clone()).collect();
+        self.history.push(
+            self.now,
+            Process::Nemesis,
+            OpKind::Info,
+            OpFunction::Restart,
+            json!(names),
+            None,
+            None,
+            false,
+        );
+        for node in killed {
+            if let Err(error) = self.cluster.restart(node) {
+                self.abort(format!("cannot restart {}: {error:#}", self.nodes[node]));
+                return;
+            }
+            self.note(format!("restarted {}", self.nodes[node]));
+            let client = self.open_client(Role::RestartInit, node);
+            let body = json!({"type": "init", "node_id": self.nodes[node], "node_ids": self.nodes});
+            self.client_request(&client, body, self.config.init_timeout, None);
         }
     }
 

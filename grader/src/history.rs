@@ -58,6 +58,10 @@ pub enum OpFunction {
     StartPartition,
     /// The nemesis heals the network.
     StopPartition,
+    /// The nemesis crashes nodes.
+    Kill,
+    /// The nemesis restarts the nodes it crashed.
+    Restart,
 }
 
 /// One history entry.

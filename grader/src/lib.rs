@@ -20,6 +20,7 @@
 
 pub mod bench;
 pub mod checker;
+pub mod cli;
 pub mod cluster;
 pub mod fixtures;
 pub mod harness;
@@ -28,5 +29,6 @@ pub mod nemesis;
 pub mod network;
 pub mod plan;
 pub mod results;
+pub mod sim;
 pub mod test_run;
 pub mod topology;

@@ -98,8 +98,34 @@ pub fn link_latest(root: &Path, workload: &str, dir: &Path) {
     }
 }
 
+/// `results.json` as a value: the report's figures, the settings and the wall-clock facts.
+pub fn results_json(
+    report: &RunReport,
+    config: &TestConfig,
+    reproduce: &str,
+    run: RunFacts,
+) -> serde_json::Value {
+    let results = Results {
+        valid: report.valid,
+        error: report.error.as_deref(),
+        workload: &report.workload,
+        stats: &report.stats,
+        net: &report.net,
+        crashed: &report.crashed,
+        config,
+        reproduce,
+        duration_seconds: report.duration.as_secs_f64(),
+        run,
+    };
+    serde_json::to_value(&results).expect("results serialise to JSON")
+}
+
 /// Writes every file of the store but the journal and node logs (written during the run).
-pub fn write_store(dir: &Path, report: &RunReport, results: &Results<'_>) -> anyhow::Result<()> {
+pub fn write_store(
+    dir: &Path,
+    report: &RunReport,
+    results: &serde_json::Value,
+) -> anyhow::Result<()> {
     let write = |name: &str,
                  fill: &dyn Fn(&mut BufWriter<File>) -> std::io::Result<()>|
      -> anyhow::Result<()> {
@@ -137,7 +163,7 @@ fn format_latencies(latencies: &std::collections::BTreeMap<String, u64>) -> Stri
 }
 
 /// The one-screen summary printed at the end of a run.
-pub fn summary(report: &RunReport, results: &Results<'_>) -> String {
+pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: &str) -> String {
     let mut out = String::new();
     let workload = &report.workload;
     let net = &report.net;
@@ -145,7 +171,7 @@ pub fn summary(report: &RunReport, results: &Results<'_>) -> String {
         out.push_str(&text);
         out.push('\n');
     };
-    line(&mut out, format!("store      {}", results.run.store));
+    line(&mut out, format!("store      {store}"));
     line(
         &mut out,
         format!(
@@ -267,10 +293,7 @@ pub fn summary(report: &RunReport, results: &Results<'_>) -> String {
     if report.valid != Validity::Valid {
         line(
             &mut out,
-            format!(
-                "seed {}; to repeat this run: {}",
-                results.config.seed, results.reproduce
-            ),
+            format!("seed {}; to repeat this run: {}", config.seed, reproduce),
         );
     }
     out

@@ -1,5 +1,6 @@
-//! One `grader test` run against real processes: start the nodes, run the harness, write the
-//! store, and summarise. The `grader` binary and `cargo xtask grade` both call this.
+//! One test run written to a store: start a cluster, run the harness, write `results.json`,
+//! the history, the journal and the node logs, and summarise. `grader test` runs node
+//! processes this way; `cargo xtask sim` runs the simulated cluster through the same code.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -9,10 +10,10 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::cluster::ProcessCluster;
+use crate::cluster::{Cluster, ProcessCluster};
 use crate::harness::{self, RunReport, TestConfig};
 use crate::network::{Journal, LatencyDistribution};
-use crate::results::{self, Results, RunFacts};
+use crate::results::{self, RunFacts};
 
 /// What a finished run left behind.
 pub struct TestRun {
@@ -26,7 +27,49 @@ pub struct TestRun {
     pub reproduce: String,
 }
 
-/// Starts `bin` as a cluster, runs the test, writes the store under `store_root`.
+/// Runs `config` on the cluster `start` builds (given the folder for node logs), then calls
+/// `finish` (to write what the cluster kept in memory) and writes the store under `store_root`.
+pub fn run_in_store<C: Cluster>(
+    config: &TestConfig,
+    store_root: &Path,
+    reproduce: String,
+    interrupt: Option<&AtomicBool>,
+    start: impl FnOnce(&Path) -> anyhow::Result<C>,
+    finish: impl FnOnce(&C, &Path) -> anyhow::Result<()>,
+) -> anyhow::Result<TestRun> {
+    let wall = Instant::now();
+    let workload = config.workload.to_string();
+    let (store, started_at) = results::new_store_dir(store_root, &workload)?;
+    let journal_path = store.join("journal.jsonl");
+    let journal_file = File::create(&journal_path)
+        .with_context(|| format!("cannot create {}", journal_path.display()))?;
+    let mut journal = Journal::new(Box::new(BufWriter::with_capacity(1 << 20, journal_file)));
+    let logs = store.join("node-logs");
+    let mut cluster = start(&logs)?;
+    let report = harness::run(config, &mut cluster, &mut journal, interrupt);
+    finish(&cluster, &logs)?;
+    drop(cluster);
+    journal
+        .finish()
+        .with_context(|| format!("cannot write {}", journal_path.display()))?;
+    let facts = RunFacts {
+        started_at,
+        store: store.display().to_string(),
+        wall_seconds: wall.elapsed().as_secs_f64(),
+    };
+    let results = results::results_json(&report, config, &reproduce, facts);
+    results::write_store(&store, &report, &results)?;
+    results::link_latest(store_root, &workload, &store);
+    let summary = results::summary(&report, config, &reproduce, &store.display().to_string());
+    Ok(TestRun {
+        report,
+        store,
+        summary,
+        reproduce,
+    })
+}
+
+/// Starts `bin` as a cluster of processes, runs the test, writes the store under `store_root`.
 ///
 /// Errors are the harness's own (the store cannot be written, a node cannot be started); a
 /// node that misbehaves during the run is part of the report instead.
@@ -37,62 +80,31 @@ pub fn run_process_test(
     store_root: &Path,
     interrupt: Option<&AtomicBool>,
 ) -> anyhow::Result<TestRun> {
-    let wall = Instant::now();
-    let workload = config.workload.to_string();
-    let (store, started_at) = results::new_store_dir(store_root, &workload)?;
-    let journal_path = store.join("journal.jsonl");
-    let journal_file = File::create(&journal_path)
-        .with_context(|| format!("cannot create {}", journal_path.display()))?;
-    let mut journal = Journal::new(Box::new(BufWriter::with_capacity(1 << 20, journal_file)));
-    let mut cluster = ProcessCluster::start(
-        bin,
-        args,
-        &harness::node_ids(config),
-        &store.join("node-logs"),
-        config.seed,
-    )?;
-    let report = harness::run(config, &mut cluster, &mut journal, interrupt);
-    drop(cluster);
-    journal
-        .finish()
-        .with_context(|| format!("cannot write {}", journal_path.display()))?;
-    let reproduce = reproduce_command(config, bin, args);
-    let results = Results {
-        valid: report.valid,
-        error: report.error.as_deref(),
-        workload: &report.workload,
-        stats: &report.stats,
-        net: &report.net,
-        crashed: &report.crashed,
+    let reproduce = reproduce_command(
         config,
-        reproduce: &reproduce,
-        duration_seconds: report.duration.as_secs_f64(),
-        run: RunFacts {
-            started_at,
-            store: store.display().to_string(),
-            wall_seconds: wall.elapsed().as_secs_f64(),
-        },
-    };
-    results::write_store(&store, &report, &results)?;
-    results::link_latest(store_root, &workload, &store);
-    let summary = results::summary(&report, &results);
-    Ok(TestRun {
-        report,
-        store,
-        summary,
+        &format!(
+            "grader test --bin {}",
+            shell_quote(&bin.display().to_string())
+        ),
+        args,
+    );
+    let ids = harness::node_ids(config);
+    run_in_store(
+        config,
+        store_root,
         reproduce,
-    })
+        interrupt,
+        |logs| ProcessCluster::start(bin, args, &ids, logs, config.seed),
+        |_, _| Ok(()),
+    )
 }
 
-/// The exact `grader test` command line for a config (seed included).
-pub fn reproduce_command(config: &TestConfig, bin: &Path, args: &[String]) -> String {
+/// The command line that repeats a run: `program` (such as `grader test --bin X`) followed by
+/// every setting of `config`, seed included, and the node's arguments after `--`.
+pub fn reproduce_command(config: &TestConfig, program: &str, args: &[String]) -> String {
     let mut words = vec![
-        "grader".to_owned(),
-        "test".into(),
-        "-w".into(),
+        "-w".to_owned(),
         config.workload.to_string(),
-        "--bin".into(),
-        bin.display().to_string(),
         "--node-count".into(),
         config.node_count.to_string(),
         "--time-limit".into(),
@@ -132,14 +144,12 @@ pub fn reproduce_command(config: &TestConfig, bin: &Path, args: &[String]) -> St
         words.push("--".into());
         words.extend(args.iter().cloned());
     }
-    words
-        .iter()
-        .map(|word| shell_quote(word))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let settings: Vec<String> = words.iter().map(|word| shell_quote(word)).collect();
+    format!("{program} {}", settings.join(" "))
 }
 
-fn shell_quote(word: &str) -> String {
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn shell_quote(word: &str) -> String {
     if !word.is_empty()
         && word
             .chars()

@@ -59,6 +59,35 @@ enum Task {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Run one of our stages' nodes in the simulated cluster (virtual time, one seed, in
+    /// memory), with `grader test`'s flags, and write the same store and results.json.
+    ///
+    /// Exit code as `grader test`: 0 valid, 1 invalid, 2 unknown; 254 for bad arguments.
+    Sim {
+        /// The stage whose node to simulate: `stage-01`, `01` or the full name.
+        stage: String,
+        #[command(flatten)]
+        run: grader::cli::RunArgs,
+        /// Where runs are stored.
+        #[arg(long, default_value = "store", value_name = "DIR")]
+        store: PathBuf,
+        /// Arguments for the node (its flags), after `--`.
+        #[arg(last = true, value_name = "NODE_ARGS")]
+        node_args: Vec<String>,
+    },
+    /// Measure the simulated cluster's speed: virtual seconds per wall second with stage 01's
+    /// node at 25, 100 and 1000 nodes (rate 100, latency 100, 20 s + 10 s recovery).
+    BenchSim {
+        /// Cluster sizes to measure.
+        #[arg(long, value_delimiter = ',', default_values_t = [25, 100, 1000])]
+        nodes: Vec<usize>,
+        /// Operations per second.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// Seconds of operations.
+        #[arg(long, default_value_t = 20.0)]
+        time_limit: f64,
+    },
     /// Measure the harness's own cost: messages routed per second and CPU per message with
     /// trivial nodes, and the wall time a full 25-node run adds to time limit + recovery.
     BenchHarness {
@@ -106,6 +135,23 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Task::Sim {
+            stage,
+            run,
+            store,
+            node_args,
+        } => sim(&stage, &run, &store, &node_args),
+        Task::BenchSim {
+            nodes,
+            rate,
+            time_limit,
+        } => match bench_sim(&nodes, rate, time_limit) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        },
         Task::BenchHarness {
             nodes,
             seconds,
@@ -119,6 +165,91 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Runs a stage's node in the simulated cluster and prints the summary.
+fn sim(stage: &str, run: &grader::cli::RunArgs, store: &Path, node_args: &[String]) -> ExitCode {
+    let root = workspace_root();
+    let resolved = known_stages(&root).and_then(|known| resolve_stage(stage, &known));
+    let (stage, config) = match (resolved, grader::cli::config_from(run)) {
+        (Ok(stage), Ok(config)) => (stage, config),
+        (Err(error), _) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(grader::results::EXIT_BAD_ARGUMENTS);
+        }
+        (_, Err(message)) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(grader::results::EXIT_BAD_ARGUMENTS);
+        }
+    };
+    let reproduce = grader::test_run::reproduce_command(
+        &config,
+        &format!("cargo xtask sim {stage}"),
+        node_args,
+    );
+    match simulate_stage(&stage, &config, node_args, store, reproduce) {
+        Ok(run) => {
+            print!("{}", run.summary);
+            ExitCode::from(run.report.valid.exit_code())
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(grader::results::EXIT_INTERNAL)
+        }
+    }
+}
+
+/// The stages whose nodes can be simulated: the node type behind each crate name. A new stage
+/// adds one line here.
+fn simulate_stage(
+    stage: &str,
+    config: &grader::harness::TestConfig,
+    node_args: &[String],
+    store: &Path,
+    reproduce: String,
+) -> anyhow::Result<grader::test_run::TestRun> {
+    use grader::sim::simulate_to_store;
+    match stage {
+        "stage-01-flooding" => {
+            simulate_to_store::<stage_01_flooding::Flooding>(config, node_args, store, reproduce)
+        }
+        other => bail!("{other} has no node registered for simulation in xtask's simulate_stage"),
+    }
+}
+
+/// Prints the simulated cluster's speed at each size.
+fn bench_sim(sizes: &[usize], rate: f64, time_limit: f64) -> anyhow::Result<()> {
+    println!(
+        "simulated cluster: stage-01-flooding on a grid, rate {rate}, latency 100 ms, {time_limit} s + 10 s recovery, seed 1"
+    );
+    println!("  nodes  virtual s  wall s   speed-up  messages    msgs per wall s  valid");
+    for &nodes in sizes {
+        let config = grader::harness::TestConfig {
+            node_count: nodes,
+            concurrency: nodes,
+            time_limit: Duration::from_secs_f64(time_limit),
+            rate,
+            latency: grader::network::Latency {
+                mean_ms: 100.0,
+                distribution: grader::network::LatencyDistribution::Constant,
+            },
+            recovery: Duration::from_secs(10),
+            seed: 1,
+            ..Default::default()
+        };
+        let speed = grader::bench::sim_speed::<stage_01_flooding::Flooding>(&config, &[])?;
+        println!(
+            "  {:>5}  {:>9.1}  {:>6.2}  {:>8.0}x  {:>9}  {:>15.0}  {}",
+            speed.nodes,
+            speed.virtual_seconds,
+            speed.wall_seconds,
+            speed.speedup,
+            speed.messages,
+            speed.messages_per_wall_second,
+            speed.valid
+        );
+    }
+    Ok(())
 }
 
 /// Builds the benchmark nodes and prints the harness's figures.
