@@ -144,3 +144,82 @@ fn an_unknown_stage_lists_the_known_ones() {
         text(&output)
     );
 }
+
+fn sim(store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["sim", "stage-01"])
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .expect("xtask runs")
+}
+
+#[test]
+fn a_simulated_run_replays_exactly_from_its_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--node-count",
+        "5",
+        "--time-limit",
+        "5",
+        "--rate",
+        "20",
+        "--latency",
+        "50",
+        "--recovery",
+        "1",
+        "--seed",
+        "7",
+    ];
+    let mut stores = Vec::new();
+    for _ in 0..2 {
+        let output = sim(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        stores.push(fs::canonicalize(dir.path().join("latest")).unwrap());
+    }
+    assert_ne!(stores[0], stores[1], "two runs, two stores");
+    let journal = |store: &PathBuf| fs::read(store.join("journal.jsonl")).unwrap();
+    assert!(
+        journal(&stores[0]) == journal(&stores[1]),
+        "same seed, different journal"
+    );
+    let results = |store: &PathBuf| -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(store.join("results.json")).unwrap()).unwrap()
+    };
+    let (mut first, mut second) = (results(&stores[0]), results(&stores[1]));
+    assert_ne!(
+        first["run"], second["run"],
+        "the run section holds the wall-clock facts"
+    );
+    first.as_object_mut().unwrap().remove("run");
+    second.as_object_mut().unwrap().remove("run");
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_failing_simulated_run_prints_its_seed_and_the_command_that_replays_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = sim(
+        dir.path(),
+        &[
+            "--node-count",
+            "5",
+            "--time-limit",
+            "20",
+            "--rate",
+            "10",
+            "--nemesis",
+            "partition",
+            "--seed",
+            "3",
+        ],
+    );
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(report.contains("seed 3; to repeat this run: cargo xtask sim stage-01-flooding -w broadcast --node-count 5"), "{report}");
+    assert!(
+        report.contains("--nemesis partition --nemesis-interval 10 --recovery 10 --seed 3"),
+        "{report}"
+    );
+}
