@@ -3,7 +3,7 @@
 //! behind.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -12,21 +12,8 @@ use grader::harness::TestConfig;
 use grader::nemesis::Fault;
 use grader::test_run::{TestRun, run_process_test};
 
-fn python_node() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nodes/flooding.py")
-}
-
-/// The Python node needs python3; a machine without it skips these tests, saying so.
-fn have_python() -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("skipped: python3 is not on PATH, so the Python test node cannot run");
-    }
-    found
-}
+mod nodes;
+use nodes::{have_python, python_node};
 
 fn quick(node_count: usize, seconds: f64, rate: f64) -> TestConfig {
     TestConfig {

@@ -5,21 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn python_node() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/flooding.py")
-}
-
-/// The Python node needs python3; a machine without it skips those tests, saying so.
-fn have_python() -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("skipped: python3 is not on PATH, so the Python test node cannot run");
-    }
-    found
-}
+#[path = "../../grader/tests/nodes/mod.rs"]
+mod nodes;
+use nodes::{have_python, python_node};
 
 fn grade(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))

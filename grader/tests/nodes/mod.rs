@@ -1,0 +1,21 @@
+//! The Python test node, shared by the grader's and xtask's tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `flooding.py`, a stdlib-only Python node (see its docstring for its misbehaviour flags).
+pub fn python_node() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/flooding.py")
+}
+
+/// The Python node needs python3; a machine without it skips those tests, saying so.
+pub fn have_python() -> bool {
+    let found = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        eprintln!("skipped: python3 is not on PATH, so the Python test node cannot run");
+    }
+    found
+}
