@@ -26,7 +26,10 @@ use crate::checker::{self, SetFullResult, StatsResult, Validity};
 use crate::cluster::{Cluster, DeliveryError, NodeEvent};
 use crate::history::{History, OpFunction, OpKind, Process};
 use crate::nemesis::{Fault, Grudge, kill_targets};
-use crate::network::{DropReason, Envelope, Journal, Latency, NetStats, Packet, is_client};
+use crate::network::{
+    DropReason, Envelope, Journal, Latency, NetStats, PROBE_PREFIX, Packet, carried_values,
+    is_client,
+};
 use crate::topology::{Topology, node_names};
 
 /// How long nodes get to answer `init`.
@@ -34,6 +37,9 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client waits for any other reply.
 pub const RPC_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often the harness reads every node after the heal to time convergence.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How long the loop waits at most between checks for an interrupt.
 const POLL: Duration = Duration::from_millis(100);
@@ -147,6 +153,27 @@ pub struct CrashReport {
     pub stderr_tail: Vec<String>,
 }
 
+/// How long the cluster took to agree after the last fault, sampled by the harness's own reads.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Convergence {
+    /// What the clock starts from: `heal` (the final heal or restart) or `end of operations`
+    /// (runs without faults).
+    pub from: String,
+    /// Milliseconds from then until every node's read held every acknowledged value (the
+    /// invocation time of the first complete read on the slowest node); absent if that never
+    /// happened before the final reads.
+    pub after_ms: Option<u64>,
+    /// How often each node was read, in ms: the figure's resolution.
+    pub sample_interval_ms: u64,
+    /// Values acknowledged (broadcast_ok) by then.
+    pub acknowledged_values: usize,
+    /// Nodes whose reads held them all.
+    pub nodes_converged: usize,
+    /// Nodes that never held them all, by id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes_behind: Vec<String>,
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -162,6 +189,8 @@ pub struct RunReport {
     pub stats: StatsResult,
     /// Traffic figures.
     pub net: NetStats,
+    /// Time to agreement after the last fault.
+    pub convergence: Convergence,
     /// Nodes that exited during the run.
     pub crashed: Vec<CrashReport>,
     /// The history.
@@ -192,6 +221,15 @@ enum Event {
     NemesisTick(Fault),
     InitDeadline,
     RpcTimeout { client: String, msg_id: u64 },
+    Probe,
+}
+
+/// Convergence probing in progress.
+struct Probing {
+    from: &'static str,
+    started: Duration,
+    acknowledged: BTreeSet<i64>,
+    converged_at: Vec<Option<Duration>>,
 }
 
 struct Scheduled {
@@ -230,10 +268,13 @@ enum Role {
     RestartInit,
     /// `topology` to a node the kill nemesis restarted.
     RestartTopology,
+    /// The harness's own read, timing convergence.
+    Probe,
 }
 
 #[derive(Debug, Clone)]
 struct Pending {
+    sent_at: Duration,
     msg_id: u64,
     f: OpFunction,
     value: Json,
@@ -322,6 +363,9 @@ struct Harness<'a> {
     partition: Option<Grudge>,
     /// Nodes the kill nemesis has crashed and not yet restarted.
     killed: BTreeSet<usize>,
+    /// The integer values each node has been handed, for counting duplicate deliveries.
+    known_values: Vec<std::collections::HashSet<i64>>,
+    probing: Option<Probing>,
     down: Vec<bool>,
     crashed: Vec<CrashReport>,
     failure: Option<String>,
@@ -360,6 +404,8 @@ impl<'a> Harness<'a> {
             next_value: 0,
             partition: None,
             killed: BTreeSet::new(),
+            known_values: vec![std::collections::HashSet::new(); config.node_count],
+            probing: None,
             crashed: Vec::new(),
             failure: None,
             log: Vec::new(),
@@ -416,6 +462,7 @@ impl<'a> Harness<'a> {
         client.next_msg_id += 1;
         let (f, value, final_read) = op.unwrap_or((OpFunction::Read, Json::Null, false));
         client.pending = Some(Pending {
+            sent_at: self.now,
             msg_id,
             f,
             value,
@@ -496,9 +543,18 @@ impl<'a> Harness<'a> {
                 if self.partition.is_some() {
                     self.heal();
                 }
+                let from = if self.partition.is_some()
+                    || !self.killed.is_empty()
+                    || !self.config.faults.is_empty()
+                {
+                    "heal"
+                } else {
+                    "end of operations"
+                };
                 if !self.killed.is_empty() {
                     self.restart_killed();
                 }
+                self.start_probing(from);
                 self.phase = Phase::Recovery;
                 self.note(format!(
                     "waiting {:.1} s for recovery",
@@ -577,6 +633,108 @@ impl<'a> Harness<'a> {
                 }
             }
             Event::RpcTimeout { client, msg_id } => self.on_timeout(&client, msg_id),
+            Event::Probe => self.probe(),
+        }
+    }
+
+    /// Starts timing convergence: the acknowledged values now, and a read of every node every
+    /// [`PROBE_INTERVAL`] until each has them all.
+    fn start_probing(&mut self, from: &'static str) {
+        let acknowledged = self
+            .history
+            .ops()
+            .iter()
+            .filter(|op| op.f == OpFunction::Broadcast && op.kind == OpKind::Ok)
+            .filter_map(|op| op.value.as_i64())
+            .collect();
+        self.probing = Some(Probing {
+            from,
+            started: self.now,
+            acknowledged,
+            converged_at: vec![None; self.nodes.len()],
+        });
+        for node in 0..self.nodes.len() {
+            let id = format!("{PROBE_PREFIX}{node}");
+            self.clients.insert(
+                id,
+                Client {
+                    role: Role::Probe,
+                    node,
+                    next_msg_id: 1,
+                    pending: None,
+                    open: true,
+                },
+            );
+        }
+        self.schedule(self.now, Event::Probe);
+    }
+
+    fn probe(&mut self) {
+        if !matches!(self.phase, Phase::Drain | Phase::Recovery) {
+            return;
+        }
+        let Some(probing) = &self.probing else { return };
+        let behind: Vec<usize> = (0..self.nodes.len())
+            .filter(|node| probing.converged_at[*node].is_none())
+            .collect();
+        if behind.is_empty() {
+            return;
+        }
+        for node in behind {
+            let id = format!("{PROBE_PREFIX}{node}");
+            if self.clients[&id].pending.is_none() {
+                self.client_request(&id, json!({"type": "read"}), RPC_TIMEOUT, None);
+            }
+        }
+        self.schedule(self.now + PROBE_INTERVAL, Event::Probe);
+    }
+
+    fn on_probe_reply(&mut self, node: usize, sent_at: Duration, body: &Json) {
+        let Some(probing) = self.probing.as_mut() else {
+            return;
+        };
+        let seen: std::collections::HashSet<i64> = body
+            .get("messages")
+            .and_then(Json::as_array)
+            .map(|values| values.iter().filter_map(Json::as_i64).collect())
+            .unwrap_or_default();
+        if probing.converged_at[node].is_none()
+            && probing
+                .acknowledged
+                .iter()
+                .all(|value| seen.contains(value))
+        {
+            probing.converged_at[node] = Some(sent_at);
+        }
+    }
+
+    fn convergence(&self) -> Convergence {
+        let Some(probing) = &self.probing else {
+            return Convergence::default();
+        };
+        let nodes_behind: Vec<String> = (0..self.nodes.len())
+            .filter(|node| probing.converged_at[*node].is_none())
+            .map(|node| self.nodes[node].clone())
+            .collect();
+        let after_ms = if nodes_behind.is_empty() {
+            let last = probing
+                .converged_at
+                .iter()
+                .flatten()
+                .max()
+                .copied()
+                .unwrap_or(probing.started);
+            Some(last.saturating_sub(probing.started).as_millis() as u64)
+        } else {
+            None
+        };
+        Convergence {
+            from: probing.from.to_owned(),
+            after_ms,
+            sample_interval_ms: PROBE_INTERVAL.as_millis() as u64,
+            acknowledged_values: probing.acknowledged.len(),
+            nodes_converged: self.nodes.len() - nodes_behind.len(),
+            nodes_behind,
         }
     }
 
@@ -706,6 +864,7 @@ impl<'a> Harness<'a> {
             Role::RestartInit | Role::RestartTopology => {
                 self.note(format!("{node} did not answer after its restart"));
             }
+            Role::Probe => {}
             Role::Worker(worker) => {
                 // Reads are idempotent, so a timed-out read certainly failed; a broadcast may
                 // still have happened.
@@ -832,6 +991,7 @@ impl<'a> Harness<'a> {
                 Ok(()) => {
                     self.journal.recv(self.now, &packet);
                     self.net.on_recv(&packet);
+                    self.track_values(dest, &packet);
                 }
                 Err(reason) => {
                     if reason == DropReason::NotReading {
@@ -860,6 +1020,21 @@ impl<'a> Harness<'a> {
         self.net.on_recv(&packet);
         let body: Json = serde_json::from_str(packet.body.get()).unwrap_or(Json::Null);
         self.on_reply(&packet.dest, &packet.src, &body);
+    }
+
+    /// Counts duplicate deliveries: values a node receives from another server that it had.
+    fn track_values(&mut self, dest: usize, packet: &Packet) {
+        let from_server = self.node_index.contains_key(&packet.src);
+        let body = packet.body.get();
+        if !from_server && !body.contains("\"broadcast\"") {
+            return;
+        }
+        for value in carried_values(body) {
+            let fresh = self.known_values[dest].insert(value);
+            if from_server && !fresh {
+                self.net.duplicate_deliveries += 1;
+            }
+        }
     }
 
     /// A reply reached a client: match it to the outstanding request and judge its schema.
@@ -916,6 +1091,7 @@ impl<'a> Harness<'a> {
                     "{from} answered `{kind}` after its restart: {body}"
                 ));
             }
+            Role::Probe => self.on_probe_reply(node, pending.sent_at, body),
         }
     }
 
@@ -960,6 +1136,7 @@ impl<'a> Harness<'a> {
                 return;
             }
             self.note(format!("restarted {}", self.nodes[node]));
+            self.known_values[node].clear();
             let client = self.open_client(Role::RestartInit, node);
             let body = json!({"type": "init", "node_id": self.nodes[node], "node_ids": self.nodes});
             self.client_request(&client, body, self.config.init_timeout, None);
@@ -1012,6 +1189,7 @@ impl<'a> Harness<'a> {
             self.log
                 .push(format!("... and {overflow} more notes not kept"));
         }
+        let convergence = self.convergence();
         let ops = self.history.ops();
         let workload = checker::set_full(ops);
         let stats = checker::stats(ops);
@@ -1043,6 +1221,7 @@ impl<'a> Harness<'a> {
             workload,
             stats,
             net: self.net,
+            convergence,
             crashed: self.crashed,
             history: self.history,
             log: self.log,
@@ -1132,6 +1311,7 @@ mod tests {
 
     fn pending(f: OpFunction) -> Pending {
         Pending {
+            sent_at: Duration::ZERO,
             msg_id: 3,
             f,
             value: json!(7),

@@ -149,6 +149,10 @@ fn json_string(text: &str) -> String {
     serde_json::to_string(text).expect("strings always serialise")
 }
 
+/// The id prefix of the harness's convergence probes: clients to the nodes, but their traffic
+/// is counted apart so that Maelstrom's figures stay Maelstrom's.
+pub const PROBE_PREFIX: &str = "c-probe-";
+
 /// Maelstrom's rule: an id starting with `c` is a client; anything else is a server.
 pub fn is_client(id: &str) -> bool {
     id.starts_with('c')
@@ -195,6 +199,11 @@ pub struct NetStats {
     pub clients: Counts,
     /// Messages between servers.
     pub servers: Counts,
+    /// The harness's convergence probes (reads after the heal), kept out of `all` and `clients`.
+    pub probes: Counts,
+    /// Deliveries from another server of a value the receiving node already had (values carried
+    /// as `message`, or in `messages` or `values` lists); each value counts once per delivery.
+    pub duplicate_deliveries: u64,
     /// Messages dropped, by reason.
     pub dropped: std::collections::BTreeMap<String, u64>,
     /// Stdout lines from nodes that were not messages (not JSON, or no src/dest/body).
@@ -208,18 +217,16 @@ pub struct NetStats {
 impl NetStats {
     /// Counts a send.
     pub fn on_send(&mut self, packet: &Packet, bytes: usize) {
-        for counts in self.buckets(packet) {
+        self.for_buckets(packet, |counts| {
             counts.send_count += 1;
             counts.msg_count += 1;
             counts.bytes += bytes as u64;
-        }
+        });
     }
 
     /// Counts a delivery.
     pub fn on_recv(&mut self, packet: &Packet) {
-        for counts in self.buckets(packet) {
-            counts.recv_count += 1;
-        }
+        self.for_buckets(packet, |counts| counts.recv_count += 1);
     }
 
     /// Counts a drop.
@@ -240,11 +247,15 @@ impl NetStats {
         }
     }
 
-    fn buckets(&mut self, packet: &Packet) -> [&mut Counts; 2] {
-        if packet.involves_client() {
-            [&mut self.all, &mut self.clients]
+    fn for_buckets(&mut self, packet: &Packet, count: impl Fn(&mut Counts)) {
+        if packet.src.starts_with(PROBE_PREFIX) || packet.dest.starts_with(PROBE_PREFIX) {
+            count(&mut self.probes);
+        } else if packet.involves_client() {
+            count(&mut self.all);
+            count(&mut self.clients);
         } else {
-            [&mut self.all, &mut self.servers]
+            count(&mut self.all);
+            count(&mut self.servers);
         }
     }
 }
@@ -315,6 +326,29 @@ impl Journal {
         }
         self.out.flush()
     }
+}
+
+/// The integer values a message body carries: `message` (a value or a list), and the lists
+/// `messages` and `values`. Bodies that mention none of them are not parsed at all.
+pub fn carried_values(body: &str) -> Vec<i64> {
+    if !body.contains("\"message") && !body.contains("\"values\"") {
+        return Vec::new();
+    }
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(body)
+    else {
+        return Vec::new();
+    };
+    let mut values = Vec::new();
+    for key in ["message", "messages", "values"] {
+        match fields.get(key) {
+            Some(serde_json::Value::Array(items)) => {
+                values.extend(items.iter().filter_map(serde_json::Value::as_i64))
+            }
+            Some(value) => values.extend(value.as_i64()),
+            None => {}
+        }
+    }
+    values
 }
 
 #[cfg(test)]
@@ -391,6 +425,35 @@ mod tests {
         let mean = exponential.iter().sum::<f64>() / exponential.len() as f64;
         // Truncating to whole ms lowers the mean by about half a millisecond.
         assert!((mean - 99.5).abs() < 3.0, "exponential mean {mean}");
+    }
+
+    #[test]
+    fn carried_values_come_from_message_and_value_lists() {
+        assert_eq!(carried_values(r#"{"type":"broadcast","message":4}"#), [4]);
+        assert_eq!(
+            carried_values(r#"{"type":"batch","messages":[1,2,"x"]}"#),
+            [1, 2]
+        );
+        assert_eq!(
+            carried_values(r#"{"type":"sync","values":[7],"message":[8]}"#),
+            [8, 7]
+        );
+        assert!(carried_values(r#"{"type":"chat","hops":3}"#).is_empty());
+    }
+
+    #[test]
+    fn probe_traffic_is_kept_out_of_maelstroms_buckets() {
+        let mut stats = NetStats::default();
+        stats.on_send(&packet("c-probe-3", "n3"), 10);
+        stats.on_send(&packet("c1", "n3"), 10);
+        assert_eq!(
+            (
+                stats.probes.msg_count,
+                stats.all.msg_count,
+                stats.clients.msg_count
+            ),
+            (1, 1, 1)
+        );
     }
 
     #[test]

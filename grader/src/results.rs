@@ -55,6 +55,8 @@ pub struct Results<'a> {
     pub stats: &'a StatsResult,
     /// Traffic.
     pub net: &'a NetStats,
+    /// Time to agreement after the last fault.
+    pub convergence: &'a crate::harness::Convergence,
     /// Nodes that exited during the run, with their last stderr lines.
     pub crashed: &'a [CrashReport],
     /// The settings, seed included.
@@ -111,6 +113,7 @@ pub fn results_json(
         workload: &report.workload,
         stats: &report.stats,
         net: &report.net,
+        convergence: &report.convergence,
         crashed: &report.crashed,
         config,
         reproduce,
@@ -212,6 +215,30 @@ pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: 
             per_op(net.all.msgs_per_op)
         ),
     );
+    let convergence = &report.convergence;
+    if !convergence.from.is_empty() {
+        let after = convergence.after_ms.map_or_else(
+            || {
+                format!(
+                    "not reached; behind: {}",
+                    convergence.nodes_behind.join(", ")
+                )
+            },
+            |ms| {
+                format!(
+                    "{ms} ms after the {} (sampled every {} ms)",
+                    convergence.from, convergence.sample_interval_ms
+                )
+            },
+        );
+        line(
+            &mut out,
+            format!(
+                "converged  {after}; {} duplicate deliveries",
+                net.duplicate_deliveries
+            ),
+        );
+    }
     if !net.dropped.is_empty() || net.invalid_lines > 0 || net.unknown_destinations > 0 {
         let dropped: Vec<String> = net
             .dropped
