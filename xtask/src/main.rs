@@ -213,6 +213,9 @@ fn simulate_stage(
         "stage-01-flooding" => {
             simulate_to_store::<stage_01_flooding::Flooding>(config, node_args, store, reproduce)
         }
+        "stage-02-flat-tree" => {
+            simulate_to_store::<stage_02_flat_tree::FlatTree>(config, node_args, store, reproduce)
+        }
         other => bail!("{other} has no node registered for simulation in xtask's simulate_stage"),
     }
 }

@@ -1,0 +1,64 @@
+//! Stage 02 in the simulated cluster.
+
+use std::time::Duration;
+
+use grader::checker::Validity;
+use grader::harness::TestConfig;
+use grader::network::{Latency, LatencyDistribution};
+use grader::sim::simulate;
+use grader::topology::Topology;
+use stage_02_flat_tree::FlatTree;
+
+/// The 3d settings (25 nodes, rate 100, latency 100) on a shorter clock.
+fn three_d(topology: Topology) -> TestConfig {
+    TestConfig {
+        node_count: 25,
+        concurrency: 25,
+        time_limit: Duration::from_secs(10),
+        rate: 100.0,
+        latency: Latency {
+            mean_ms: 100.0,
+            distribution: LatencyDistribution::Constant,
+        },
+        topology,
+        recovery: Duration::from_secs(2),
+        seed: 1,
+        ..TestConfig::default()
+    }
+}
+
+#[test]
+fn on_tree4_every_value_crosses_each_edge_once() {
+    let run = simulate::<FlatTree>(&three_d(Topology::Tree(4)), &[]).unwrap();
+    assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+    let broadcasts = run.report.workload.attempt_count as u64;
+    assert_eq!(run.report.net.servers.msg_count, 24 * broadcasts);
+    assert_eq!(run.report.net.duplicate_deliveries, 0);
+    assert!(run.report.net.servers.msgs_per_op.unwrap() <= 13.0);
+    // tree4 on 25 nodes is at most 5 hops across: 500 ms.
+    assert!(run.report.workload.stable_latencies["1"] <= 500);
+}
+
+#[test]
+fn on_a_grid_the_heap_tree_is_used_and_still_sends_no_duplicates() {
+    let run = simulate::<FlatTree>(&three_d(Topology::Grid), &[]).unwrap();
+    assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+    assert_eq!(run.report.net.duplicate_deliveries, 0);
+    assert_eq!(
+        run.report.net.servers.msg_count,
+        24 * run.report.workload.attempt_count as u64
+    );
+}
+
+#[test]
+fn a_tree_breaks_under_partitions() {
+    // One cut edge strands a whole subtree, and nothing is re-sent: values are lost.
+    let mut config = three_d(Topology::Tree(4));
+    config.node_count = 10;
+    config.concurrency = 10;
+    config.rate = 20.0;
+    config.faults = [grader::nemesis::Fault::Partition].into();
+    config.nemesis_interval = Duration::from_secs(2);
+    let run = simulate::<FlatTree>(&config, &[]).unwrap();
+    assert_eq!(run.report.valid, Validity::Invalid, "{}", run.summary);
+}
