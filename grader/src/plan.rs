@@ -166,6 +166,8 @@ pub fn short_figure(pointer: &str) -> String {
         "/workload/stable_latencies/0.5" => "median latency ms".into(),
         "/workload/stable_latencies/1" => "max latency ms".into(),
         "/workload/lost_count" => "lost".into(),
+        "/net/duplicate_deliveries" => "duplicate deliveries".into(),
+        "/convergence/after_ms" => "convergence ms".into(),
         other => other.trim_start_matches('/').replace('/', "."),
     }
 }

@@ -216,6 +216,9 @@ fn simulate_stage(
         "stage-02-flat-tree" => {
             simulate_to_store::<stage_02_flat_tree::FlatTree>(config, node_args, store, reproduce)
         }
+        "stage-03-random-gossip" => simulate_to_store::<stage_03_random_gossip::RandomGossip>(
+            config, node_args, store, reproduce,
+        ),
         other => bail!("{other} has no node registered for simulation in xtask's simulate_stage"),
     }
 }
@@ -453,12 +456,14 @@ impl StageReport {
 }
 
 /// The figures every run reports, by their pointers into results.json.
-const HEADLINE_FIGURES: [&str; 5] = [
+const HEADLINE_FIGURES: [&str; 7] = [
     "/net/servers/msgs_per_op",
     "/workload/stable_latencies/0.5",
     "/workload/stable_latencies/1",
     "/workload/lost_count",
     "/workload/attempt_count",
+    "/net/duplicate_deliveries",
+    "/convergence/after_ms",
 ];
 
 fn grade_run(root: &Path, stage: &str, bin: &Path, run: &RunPlan) -> anyhow::Result<RunRow> {
@@ -671,20 +676,30 @@ fn print_runs(runs: &[RunRow]) {
         .max(11);
     println!();
     println!(
-        "  {:<width$}  {:<6}  {:<7}  {:>9}  {:>10}  {:>8}  {:>5}",
-        "cluster run", "result", "valid", "msgs/op", "median ms", "max ms", "lost"
+        "  {:<width$}  {:<6}  {:<7}  {:>9}  {:>10}  {:>8}  {:>5}  {:>10}  {:>12}",
+        "cluster run",
+        "result",
+        "valid",
+        "msgs/op",
+        "median ms",
+        "max ms",
+        "lost",
+        "duplicates",
+        "converged ms"
     );
     for run in runs {
         let result = if run.passed { "pass" } else { "FAIL" };
         let figure = |name: &str| show(run.figures.get(name).unwrap_or(&Json::Null));
         println!(
-            "  {:<width$}  {result:<6}  {:<7}  {:>9}  {:>10}  {:>8}  {:>5}",
+            "  {:<width$}  {result:<6}  {:<7}  {:>9}  {:>10}  {:>8}  {:>5}  {:>10}  {:>12}",
             run.name,
             show(&run.valid),
             figure("servers msgs-per-op"),
             figure("median latency ms"),
             figure("max latency ms"),
             figure("lost"),
+            figure("duplicate deliveries"),
+            figure("convergence ms"),
         );
         if run.valid != Json::Bool(run.expect_valid) {
             println!(
