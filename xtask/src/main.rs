@@ -219,6 +219,9 @@ fn simulate_stage(
         "stage-03-random-gossip" => simulate_to_store::<stage_03_random_gossip::RandomGossip>(
             config, node_args, store, reproduce,
         ),
+        "stage-04-batching" => {
+            simulate_to_store::<stage_04_batching::Batching>(config, node_args, store, reproduce)
+        }
         other => bail!("{other} has no node registered for simulation in xtask's simulate_stage"),
     }
 }

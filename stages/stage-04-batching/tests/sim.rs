@@ -1,0 +1,51 @@
+//! Stage 04 in the simulated cluster: the 3e bar, and the flush interval's trade-off.
+
+use std::time::Duration;
+
+use grader::checker::Validity;
+use grader::harness::{RunReport, TestConfig};
+use grader::network::{Latency, LatencyDistribution};
+use grader::sim::simulate;
+use stage_04_batching::Batching;
+
+fn three_e() -> TestConfig {
+    TestConfig {
+        node_count: 25,
+        concurrency: 25,
+        time_limit: Duration::from_secs(10),
+        rate: 100.0,
+        latency: Latency {
+            mean_ms: 100.0,
+            distribution: LatencyDistribution::Constant,
+        },
+        recovery: Duration::from_secs(2),
+        seed: 1,
+        ..TestConfig::default()
+    }
+}
+
+fn run(flush_ms: u64) -> RunReport {
+    let run = simulate::<Batching>(&three_e(), &["--flush-ms".into(), flush_ms.to_string()]).unwrap();
+    assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+    run.report
+}
+
+#[test]
+fn the_default_meets_the_3e_bar() {
+    let run = simulate::<Batching>(&three_e(), &[]).unwrap();
+    let report = &run.report;
+    assert_eq!(report.valid, Validity::Valid, "{}", run.summary);
+    assert!(report.net.servers.msgs_per_op.unwrap() < 20.0);
+    assert!(report.workload.stable_latencies["0.5"] < 1000);
+    assert!(report.workload.stable_latencies["1"] < 2000);
+}
+
+#[test]
+fn longer_flushes_send_fewer_messages_and_wait_longer() {
+    let (fast, slow) = (run(100), run(1000));
+    assert!(slow.net.servers.msg_count < fast.net.servers.msg_count * 3 / 4);
+    assert!(slow.workload.stable_latencies["0.5"] > fast.workload.stable_latencies["0.5"] + 300);
+    // A value waits at most one flush, then one hop.
+    assert!(fast.workload.stable_latencies["1"] <= 100 + 100);
+    assert!(slow.workload.stable_latencies["1"] <= 1000 + 100);
+}
