@@ -222,6 +222,9 @@ fn simulate_stage(
         "stage-04-batching" => {
             simulate_to_store::<stage_04_batching::Batching>(config, node_args, store, reproduce)
         }
+        "stage-05-partition-healing" => simulate_to_store::<
+            stage_05_partition_healing::PartitionHealing,
+        >(config, node_args, store, reproduce),
         other => bail!("{other} has no node registered for simulation in xtask's simulate_stage"),
     }
 }

@@ -25,7 +25,8 @@ fn three_e() -> TestConfig {
 }
 
 fn run(flush_ms: u64) -> RunReport {
-    let run = simulate::<Batching>(&three_e(), &["--flush-ms".into(), flush_ms.to_string()]).unwrap();
+    let run =
+        simulate::<Batching>(&three_e(), &["--flush-ms".into(), flush_ms.to_string()]).unwrap();
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
     run.report
 }

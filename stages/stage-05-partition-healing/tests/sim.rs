@@ -1,0 +1,61 @@
+//! Stage 05 in the simulated cluster: valid under partitions, and how fast it heals.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use grader::checker::Validity;
+use grader::harness::TestConfig;
+use grader::nemesis::Fault;
+use grader::sim::simulate;
+use stage_05_partition_healing::PartitionHealing;
+
+fn three_c(seed: u64) -> TestConfig {
+    TestConfig {
+        node_count: 5,
+        concurrency: 5,
+        time_limit: Duration::from_secs(20),
+        rate: 10.0,
+        faults: BTreeSet::from([Fault::Partition]),
+        recovery: Duration::from_secs(3),
+        seed,
+        ..TestConfig::default()
+    }
+}
+
+#[test]
+fn valid_under_partitions_and_converged_soon_after_the_heal() {
+    for seed in 1..=5 {
+        let run = simulate::<PartitionHealing>(&three_c(seed), &[]).unwrap();
+        assert_eq!(
+            run.report.valid,
+            Validity::Valid,
+            "seed {seed}: {}",
+            run.summary
+        );
+        let after = run
+            .report
+            .convergence
+            .after_ms
+            .unwrap_or_else(|| panic!("seed {seed} never converged: {}", run.summary));
+        // Each node reconciles every 200 ms with a random one of four peers.
+        assert!(after <= 2000, "seed {seed}: {after} ms");
+    }
+}
+
+#[test]
+fn valid_when_nodes_are_killed_too_because_reconciliation_refills_them() {
+    let mut config = three_c(7);
+    config.faults = BTreeSet::from([Fault::Partition, Fault::Kill]);
+    let run = simulate::<PartitionHealing>(&config, &[]).unwrap();
+    assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+}
+
+#[test]
+fn slower_reconciliation_heals_more_slowly() {
+    let heal = |sync_ms: &str| {
+        let run = simulate::<PartitionHealing>(&three_c(3), &["--sync-ms".into(), sync_ms.into()])
+            .unwrap();
+        run.report.convergence.after_ms.expect("converged")
+    };
+    assert!(heal("50") < heal("1000"));
+}
