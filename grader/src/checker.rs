@@ -309,6 +309,61 @@ pub fn set_full(history: &[Op]) -> SetFullResult {
     }
 }
 
+/// How much of what was acknowledged reached each node, by the final reads.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Coverage {
+    /// `pairs_present / pairs_total`; 0 when there are no pairs.
+    pub fraction: f64,
+    /// (value, node) pairs where the node's ok final read held the acknowledged value.
+    pub pairs_present: usize,
+    /// Acknowledged values × nodes with an ok final read.
+    pub pairs_total: usize,
+    /// Values acknowledged (broadcast_ok).
+    pub values: usize,
+    /// Nodes with an ok final read.
+    pub nodes: usize,
+}
+
+/// The fraction of (acknowledged value, node) pairs present in the nodes' final reads. Where a
+/// node has several ok final reads (more workers than nodes), the union counts.
+pub fn coverage(history: &[Op]) -> Coverage {
+    let acknowledged: BTreeSet<i64> = history
+        .iter()
+        .filter(|op| op.f == OpFunction::Broadcast && op.kind == OpKind::Ok)
+        .filter_map(|op| op.value.as_i64())
+        .collect();
+    let mut finals: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    for op in history
+        .iter()
+        .filter(|op| op.final_read && op.kind == OpKind::Ok && op.f == OpFunction::Read)
+    {
+        let seen = finals.entry(op.node.as_deref().unwrap_or("")).or_default();
+        seen.extend(
+            op.value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Json::as_i64),
+        );
+    }
+    let pairs_total = acknowledged.len() * finals.len();
+    let pairs_present: usize = finals
+        .values()
+        .map(|seen| acknowledged.iter().filter(|v| seen.contains(v)).count())
+        .sum();
+    Coverage {
+        fraction: if pairs_total == 0 {
+            0.0
+        } else {
+            pairs_present as f64 / pairs_total as f64
+        },
+        pairs_present,
+        pairs_total,
+        values: acknowledged.len(),
+        nodes: finals.len(),
+    }
+}
+
 /// Jepsen's `stats` checker over client completions.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatsResult {
@@ -579,6 +634,31 @@ mod tests {
             .check();
         assert_eq!(result.attempt_count, 1);
         assert_eq!(result.stable_count, 1);
+    }
+
+    #[test]
+    fn coverage_counts_acknowledged_values_in_each_nodes_final_reads() {
+        let mut builder = Builder::new();
+        builder
+            .add(0, 1, 0, 1)
+            .add(0, 2, 2, 3)
+            .op(0, OpKind::Invoke, OpFunction::Broadcast, json!(3), 4)
+            .op(0, OpKind::Info, OpFunction::Broadcast, json!(3), 5)
+            .final_read(0, json!([1, 2, 3]), 10)
+            .final_read(1, json!([1]), 11)
+            .final_read(2, json!([]), 12);
+        let coverage = coverage(builder.history.ops());
+        // Value 3 was never acknowledged, so it is not counted: 3 of 2 × 3 pairs.
+        assert_eq!(
+            (
+                coverage.values,
+                coverage.nodes,
+                coverage.pairs_present,
+                coverage.pairs_total
+            ),
+            (2, 3, 3, 6)
+        );
+        assert!((coverage.fraction - 0.5).abs() < 1e-12);
     }
 
     #[test]

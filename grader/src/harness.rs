@@ -187,6 +187,8 @@ pub struct RunReport {
     pub workload: SetFullResult,
     /// The stats checker's result.
     pub stats: StatsResult,
+    /// How much of what was acknowledged the final reads hold.
+    pub coverage: checker::Coverage,
     /// Traffic figures.
     pub net: NetStats,
     /// Time to agreement after the last fault.
@@ -1193,6 +1195,7 @@ impl<'a> Harness<'a> {
         let ops = self.history.ops();
         let workload = checker::set_full(ops);
         let stats = checker::stats(ops);
+        let coverage = checker::coverage(ops);
         self.net.finish(self.history.client_invocations());
         let mut valid = workload.valid.and(stats.valid);
         let mut error = self.failure.take();
@@ -1220,6 +1223,7 @@ impl<'a> Harness<'a> {
             interrupted,
             workload,
             stats,
+            coverage,
             net: self.net,
             convergence,
             crashed: self.crashed,

@@ -87,11 +87,49 @@ pub struct RunPlan {
     /// Arguments for the node.
     #[serde(default)]
     pub node_args: Vec<String>,
-    /// Whether the run must be valid (default true).
-    pub expect_valid: Option<bool>,
+    /// Whether the run must be valid (default true); `"any"` when validity is not the point,
+    /// as for a protocol expected to miss nodes, whose checks say what it must reach instead.
+    pub expect_valid: Option<ExpectValid>,
     /// Bounds on figures.
     #[serde(default)]
     pub checks: Vec<Check>,
+}
+
+/// What a run's verdict must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ExpectValid {
+    /// Exactly valid (`true`) or exactly invalid (`false`).
+    Exactly(bool),
+    /// Any verdict: the checks decide.
+    Any(AnyVerdict),
+}
+
+/// The word `"any"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnyVerdict {
+    /// Any verdict.
+    Any,
+}
+
+impl ExpectValid {
+    /// Whether `valid` (from results.json) is what was expected.
+    pub fn accepts(self, valid: &Json) -> bool {
+        match self {
+            ExpectValid::Exactly(expected) => *valid == Json::Bool(expected),
+            ExpectValid::Any(_) => true,
+        }
+    }
+}
+
+impl fmt::Display for ExpectValid {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectValid::Exactly(expected) => write!(formatter, "{expected}"),
+            ExpectValid::Any(_) => formatter.write_str("any"),
+        }
+    }
 }
 
 /// A bound on one figure of `results.json`.
@@ -168,6 +206,7 @@ pub fn short_figure(pointer: &str) -> String {
         "/workload/lost_count" => "lost".into(),
         "/net/duplicate_deliveries" => "duplicate deliveries".into(),
         "/convergence/after_ms" => "convergence ms".into(),
+        "/coverage/fraction" => "coverage".into(),
         other => other.trim_start_matches('/').replace('/', "."),
     }
 }
@@ -339,6 +378,16 @@ node_count = 1
             toml::from_str::<RunPlan>("name = \"x\"\nrated = 1").is_err(),
             "unknown keys are refused"
         );
+        let any: RunPlan = toml::from_str("name = \"x\"\nexpect_valid = \"any\"").unwrap();
+        assert!(any.expect_valid.unwrap().accepts(&serde_json::json!(false)));
+        let strict: RunPlan = toml::from_str("name = \"x\"\nexpect_valid = false").unwrap();
+        assert!(
+            !strict
+                .expect_valid
+                .unwrap()
+                .accepts(&serde_json::json!(true))
+        );
+        assert!(toml::from_str::<RunPlan>("name = \"x\"\nexpect_valid = \"maybe\"").is_err());
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Results<'a> {
     pub workload: &'a SetFullResult,
     /// The stats checker.
     pub stats: &'a StatsResult,
+    /// Coverage of acknowledged values in the final reads.
+    pub coverage: &'a crate::checker::Coverage,
     /// Traffic.
     pub net: &'a NetStats,
     /// Time to agreement after the last fault.
@@ -112,6 +114,7 @@ pub fn results_json(
         error: report.error.as_deref(),
         workload: &report.workload,
         stats: &report.stats,
+        coverage: &report.coverage,
         net: &report.net,
         convergence: &report.convergence,
         crashed: &report.crashed,
