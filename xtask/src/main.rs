@@ -228,6 +228,7 @@ fn simulate_stage(
         "stage-06-gossip-fanout" => simulate_to_store::<stage_06_gossip_fanout::GossipFanout>(
             config, node_args, store, reproduce,
         ),
+        // Stage 07's node answers theory questions, not the broadcast workload: no simulation.
         other => bail!("{other} has no node registered for simulation in xtask's simulate_stage"),
     }
 }

@@ -3,5 +3,8 @@
 
 #[test]
 fn protocol_fixtures_match_their_snapshots() {
-    grader::assert_fixture_snapshots!("stage-06-gossip-fanout", env!("CARGO_BIN_EXE_stage-06-gossip-fanout"));
+    grader::assert_fixture_snapshots!(
+        "stage-06-gossip-fanout",
+        env!("CARGO_BIN_EXE_stage-06-gossip-fanout")
+    );
 }

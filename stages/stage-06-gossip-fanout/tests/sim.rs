@@ -22,7 +22,11 @@ fn coverage(fanout: usize, seed: u64) -> f64 {
         ..TestConfig::default()
     };
     let run = simulate::<GossipFanout>(&config, &["--fanout".into(), fanout.to_string()]).unwrap();
-    assert!(run.report.coverage.values > 900, "enough values: {}", run.report.coverage.values);
+    assert!(
+        run.report.coverage.values > 900,
+        "enough values: {}",
+        run.report.coverage.values
+    );
     run.report.coverage.fraction
 }
 
@@ -37,11 +41,23 @@ fn coverage_matches_the_theory_at_k_2_and_k_4_and_rises_with_k() {
     let (two, four) = (mean_coverage(2), mean_coverage(4));
     // Against the large-n formula x = 1 - e^(-Kx): above it by the finite-size shift, within
     // the shift plus 0.01 for sampling.
-    assert!(two >= reach_fraction(2.0) - 0.01 && two <= reach_fraction(2.0) + 0.07, "K=2: {two}");
-    assert!(four >= reach_fraction(4.0) - 0.01 && four <= reach_fraction(4.0) + 0.02, "K=4: {four}");
+    assert!(
+        two >= reach_fraction(2.0) - 0.01 && two <= reach_fraction(2.0) + 0.07,
+        "K=2: {two}"
+    );
+    assert!(
+        four >= reach_fraction(4.0) - 0.01 && four <= reach_fraction(4.0) + 0.02,
+        "K=4: {four}"
+    );
     // Against the 25-node fixed point, tighter.
-    assert!((two - reach_fraction_in(2.0, 25)).abs() <= 0.03, "K=2: {two}");
-    assert!((four - reach_fraction_in(4.0, 25)).abs() <= 0.01, "K=4: {four}");
+    assert!(
+        (two - reach_fraction_in(2.0, 25)).abs() <= 0.03,
+        "K=2: {two}"
+    );
+    assert!(
+        (four - reach_fraction_in(4.0, 25)).abs() <= 0.01,
+        "K=4: {four}"
+    );
     assert!(four > two);
 }
 
