@@ -28,8 +28,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The seed handed to every node through `GOSSIP_SEED`, so seeded nodes replay exactly.
 pub const FIXTURE_SEED: &str = "1";
 
-/// Body fields whose values change from run to run; they are snapshotted as [`REDACTED`].
-pub const VOLATILE_FIELDS: &[&str] = &["ts"];
+/// Body fields whose values are the node's own business: wall-clock timestamps (`ts`) and hashes
+/// (`digest`, whose function the spec leaves open). They are snapshotted as [`REDACTED`].
+pub const VOLATILE_FIELDS: &[&str] = &["ts", "digest"];
 
 /// What a volatile field is snapshotted as; in a comparison it matches any value.
 pub const REDACTED: &str = "[redacted]";

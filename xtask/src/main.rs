@@ -229,6 +229,12 @@ fn simulate_stage(
             config, node_args, store, reproduce,
         ),
         // Stage 07's node answers theory questions, not the broadcast workload: no simulation.
+        "stage-08-gossip-timer" => simulate_to_store::<stage_08_gossip_timer::GossipTimer>(
+            config, node_args, store, reproduce,
+        ),
+        "stage-09-anti-entropy" => simulate_to_store::<stage_09_anti_entropy::AntiEntropy>(
+            config, node_args, store, reproduce,
+        ),
         other => bail!("{other} has no node registered for simulation in xtask's simulate_stage"),
     }
 }

@@ -1,0 +1,60 @@
+//! Stage 09 in the simulated cluster: valid under partitions, and cheaper in bytes than stage 08
+//! on the same config and seed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use grader::checker::Validity;
+use grader::harness::{RunReport, TestConfig};
+use grader::nemesis::Fault;
+use grader::network::{Latency, LatencyDistribution};
+use grader::sim::simulate;
+use stage_08_gossip_timer::GossipTimer;
+use stage_09_anti_entropy::AntiEntropy;
+
+fn config(seed: u64) -> TestConfig {
+    TestConfig {
+        node_count: 10,
+        concurrency: 10,
+        time_limit: Duration::from_secs(20),
+        rate: 50.0,
+        latency: Latency {
+            mean_ms: 50.0,
+            distribution: LatencyDistribution::Constant,
+        },
+        faults: BTreeSet::from([Fault::Partition]),
+        recovery: Duration::from_secs(5),
+        seed,
+        ..TestConfig::default()
+    }
+}
+
+fn bytes_per_op(report: &RunReport) -> f64 {
+    report.net.servers.bytes as f64 / report.history.client_invocations() as f64
+}
+
+#[test]
+fn digests_first_move_a_fraction_of_stage_08s_bytes_and_stay_valid() {
+    for seed in 1..=3 {
+        let digests = simulate::<AntiEntropy>(&config(seed), &[]).unwrap();
+        let pushes = simulate::<GossipTimer>(&config(seed), &[]).unwrap();
+        assert_eq!(
+            digests.report.valid,
+            Validity::Valid,
+            "seed {seed}: {}",
+            digests.summary
+        );
+        assert_eq!(
+            pushes.report.valid,
+            Validity::Valid,
+            "seed {seed}: {}",
+            pushes.summary
+        );
+        assert!(digests.report.convergence.after_ms.is_some());
+        let ratio = bytes_per_op(&digests.report) / bytes_per_op(&pushes.report);
+        assert!(
+            ratio < 0.5,
+            "seed {seed}: stage 09 moves {ratio:.2} of stage 08's bytes per op"
+        );
+    }
+}
