@@ -201,6 +201,9 @@ pub struct NetStats {
     pub servers: Counts,
     /// The harness's convergence probes (reads after the heal), kept out of `all` and `clients`.
     pub probes: Counts,
+    /// Server-to-server messages sent, by sending node (what a node's own message counters
+    /// should agree with).
+    pub servers_sent_by_node: std::collections::BTreeMap<String, u64>,
     /// Deliveries from another server of a value the receiving node already had (values carried
     /// as `message`, or in `messages` or `values` lists); each value counts once per delivery.
     pub duplicate_deliveries: u64,
@@ -217,6 +220,7 @@ pub struct NetStats {
 impl NetStats {
     /// Counts a send.
     pub fn on_send(&mut self, packet: &Packet, bytes: usize) {
+        self.count_sender(packet);
         self.for_buckets(packet, |counts| {
             counts.send_count += 1;
             counts.msg_count += 1;
@@ -256,6 +260,16 @@ impl NetStats {
         } else {
             count(&mut self.all);
             count(&mut self.servers);
+        }
+    }
+
+    /// Counts a server-to-server send against its sender.
+    fn count_sender(&mut self, packet: &Packet) {
+        if !packet.involves_client() {
+            *self
+                .servers_sent_by_node
+                .entry(packet.src.clone())
+                .or_default() += 1;
         }
     }
 }

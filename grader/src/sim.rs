@@ -173,6 +173,12 @@ impl<N: Node> SimCluster<N> {
         }
     }
 
+    /// Node `index`, unless the kill nemesis left it down: for tests that compare a node's own
+    /// state (its counters, say) with what the harness saw.
+    pub fn node(&self, index: usize) -> Option<&N> {
+        self.nodes.get(index)?.as_ref().map(Runtime::node)
+    }
+
     /// Each node's log lines (what its stderr would hold), by node index.
     pub fn logs(&self) -> &[Vec<String>] {
         &self.logs

@@ -235,6 +235,9 @@ fn simulate_stage(
         "stage-09-anti-entropy" => simulate_to_store::<stage_09_anti_entropy::AntiEntropy>(
             config, node_args, store, reproduce,
         ),
+        "stage-10-tuning" => {
+            simulate_to_store::<stage_10_tuning::Tuning>(config, node_args, store, reproduce)
+        }
         other => bail!("{other} has no node registered for simulation in xtask's simulate_stage"),
     }
 }
