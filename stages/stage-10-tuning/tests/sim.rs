@@ -11,9 +11,30 @@ use grader::network::{Journal, Latency, LatencyDistribution};
 use grader::sim::{SimCluster, simulate};
 use stage_10_tuning::Tuning;
 
-const THREE_D: &[&str] = &["--fanout", "1", "--gossip-interval-ms", "100", "--sync-ms", "2000"];
-const THREE_E: &[&str] = &["--fanout", "1", "--gossip-interval-ms", "700", "--sync-ms", "5000"];
-const LOW_LATENCY: &[&str] = &["--fanout", "0", "--gossip-interval-ms", "80", "--sync-ms", "5000"];
+const THREE_D: &[&str] = &[
+    "--fanout",
+    "1",
+    "--gossip-interval-ms",
+    "100",
+    "--sync-ms",
+    "2000",
+];
+const THREE_E: &[&str] = &[
+    "--fanout",
+    "1",
+    "--gossip-interval-ms",
+    "700",
+    "--sync-ms",
+    "5000",
+];
+const LOW_LATENCY: &[&str] = &[
+    "--fanout",
+    "0",
+    "--gossip-interval-ms",
+    "80",
+    "--sync-ms",
+    "5000",
+];
 
 fn config(faults: &[Fault]) -> TestConfig {
     TestConfig {
@@ -41,44 +62,68 @@ fn figures(profile: &[&str]) -> (f64, u64, u64) {
     let run = simulate::<Tuning>(&config(&[]), &args(profile)).unwrap();
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
     let latencies = &run.report.workload.stable_latencies;
-    (run.report.net.servers.msgs_per_op.unwrap(), latencies["0.5"], latencies["1"])
+    (
+        run.report.net.servers.msgs_per_op.unwrap(),
+        latencies["0.5"],
+        latencies["1"],
+    )
 }
 
 #[test]
 fn the_3d_profile_sends_under_5_messages_per_op_within_3ds_latency() {
     let (per_op, median, max) = figures(THREE_D);
-    assert!(per_op < 5.0 && median < 400 && max < 600, "{per_op} {median} {max}");
+    assert!(
+        per_op < 5.0 && median < 400 && max < 600,
+        "{per_op} {median} {max}"
+    );
 }
 
 #[test]
 fn the_3e_profile_sends_under_1_2_messages_per_op_within_3es_latency() {
     let (per_op, median, max) = figures(THREE_E);
-    assert!(per_op < 1.2 && median < 1000 && max < 2000, "{per_op} {median} {max}");
+    assert!(
+        per_op < 1.2 && median < 1000 && max < 2000,
+        "{per_op} {median} {max}"
+    );
 }
 
 #[test]
 fn the_low_latency_profile_is_one_hop_within_12_messages_per_op() {
     let (per_op, median, max) = figures(LOW_LATENCY);
-    assert!(per_op <= 12.0 && median <= 100 && max <= 200, "{per_op} {median} {max}");
+    assert!(
+        per_op <= 12.0 && median <= 100 && max <= 200,
+        "{per_op} {median} {max}"
+    );
 }
 
 #[test]
 fn every_profile_stays_valid_under_partitions() {
     for profile in [THREE_D, THREE_E, LOW_LATENCY] {
         let run = simulate::<Tuning>(&config(&[Fault::Partition]), &args(profile)).unwrap();
-        assert_eq!(run.report.valid, Validity::Valid, "{profile:?}: {}", run.summary);
+        assert_eq!(
+            run.report.valid,
+            Validity::Valid,
+            "{profile:?}: {}",
+            run.summary
+        );
     }
 }
 
 #[test]
 fn each_nodes_own_count_of_messages_sent_matches_the_harnesss() {
     let config = config(&[Fault::Partition]);
-    let mut cluster = SimCluster::<Tuning>::new(config.node_count, &args(THREE_D), config.seed).unwrap();
+    let mut cluster =
+        SimCluster::<Tuning>::new(config.node_count, &args(THREE_D), config.seed).unwrap();
     let report = harness::run(&config, &mut cluster, &mut Journal::discard(), None);
     let mut total = 0;
     for (index, id) in harness::node_ids(&config).iter().enumerate() {
         let own = cluster.node(index).unwrap().stats().gossip_messages_sent;
-        let seen = report.net.servers_sent_by_node.get(id).copied().unwrap_or(0);
+        let seen = report
+            .net
+            .servers_sent_by_node
+            .get(id)
+            .copied()
+            .unwrap_or(0);
         assert_eq!(own, seen, "{id}");
         total += own;
     }
