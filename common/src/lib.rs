@@ -54,6 +54,7 @@ mod driver;
 mod message;
 mod node;
 mod runtime;
+pub mod testing;
 
 pub use context::{Context, TimerId};
 pub use driver::{RuntimeFlags, main, serve};

@@ -127,32 +127,21 @@ impl Node for Flooding {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
-    use common::Runtime;
+    use common::testing::TestNode;
     use serde_json::{Value as Json, json};
 
     use super::*;
 
-    fn node(id: &str, ids: &[&str]) -> Runtime<Flooding> {
-        let mut runtime = Runtime::new(Flooding::new(NoFlags {}), 0);
-        let init = json!({"src": "c0", "dest": id, "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}});
-        runtime.handle_line(&init.to_string(), Duration::ZERO);
-        runtime.take_output();
-        runtime
+    fn node(id: &str, ids: &[&str]) -> TestNode<Flooding> {
+        TestNode::new(Flooding::new(NoFlags {}), id, ids, 0)
     }
 
-    fn deliver(runtime: &mut Runtime<Flooding>, src: &str, body: Json) -> Vec<Json> {
-        let message = json!({"src": src, "dest": "n1", "body": body});
-        runtime.handle_line(&message.to_string(), Duration::ZERO);
-        runtime
-            .take_output()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+    fn deliver(bench: &mut TestNode<Flooding>, src: &str, body: Json) -> Vec<Json> {
+        bench.deliver(src, body, 0)
     }
 
-    fn grid_of_three() -> Runtime<Flooding> {
+    fn grid_of_three() -> TestNode<Flooding> {
         let mut runtime = node("n1", &["n0", "n1", "n2"]);
         let topology = json!({"type": "topology", "msg_id": 1, "topology": {"n0": ["n1"], "n1": ["n0", "n2"], "n2": ["n1"]}});
         deliver(&mut runtime, "c3", topology);

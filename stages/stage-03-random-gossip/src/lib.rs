@@ -178,41 +178,25 @@ impl Node for RandomGossip {
 
 #[cfg(test)]
 mod tests {
-    use common::Runtime;
+    use common::testing::TestNode;
     use serde_json::{Value as Json, json};
 
     use super::*;
 
-    fn node(fanout: u64) -> Runtime<RandomGossip> {
-        let mut runtime = Runtime::new(
-            RandomGossip::new(Flags {
-                fanout,
-                interval_ms: 100,
-            }),
-            3,
-        );
-        let init = json!({"src": "c0", "dest": "n0", "body": {"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": ["n0", "n1", "n2", "n3"]}});
-        runtime.handle_line(&init.to_string(), Duration::ZERO);
-        runtime.take_output();
-        runtime
+    fn node(fanout: u64) -> TestNode<RandomGossip> {
+        let flags = Flags {
+            fanout,
+            interval_ms: 100,
+        };
+        TestNode::new(RandomGossip::new(flags), "n0", &["n0", "n1", "n2", "n3"], 3)
     }
 
-    fn deliver(runtime: &mut Runtime<RandomGossip>, src: &str, body: Json, ms: u64) -> Vec<Json> {
-        let message = json!({"src": src, "dest": "n0", "body": body});
-        runtime.handle_line(&message.to_string(), Duration::from_millis(ms));
-        parse(runtime.take_output())
+    fn deliver(bench: &mut TestNode<RandomGossip>, src: &str, body: Json, ms: u64) -> Vec<Json> {
+        bench.deliver(src, body, ms)
     }
 
-    fn parse(lines: Vec<String>) -> Vec<Json> {
-        lines
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-
-    fn round(runtime: &mut Runtime<RandomGossip>, ms: u64) -> Vec<Json> {
-        runtime.fire_due(Duration::from_millis(ms));
-        parse(runtime.take_output())
+    fn round(bench: &mut TestNode<RandomGossip>, ms: u64) -> Vec<Json> {
+        bench.tick(ms)
     }
 
     #[test]

@@ -159,42 +159,29 @@ impl Node for Batching {
 
 #[cfg(test)]
 mod tests {
-    use common::Runtime;
+    use common::testing::TestNode;
     use serde_json::{Value as Json, json};
 
     use super::*;
 
-    fn node(flush_ms: u64, max_batch: usize) -> Runtime<Batching> {
-        let mut runtime = Runtime::new(
-            Batching::new(Flags {
-                flush_ms,
-                max_batch,
-            }),
-            1,
-        );
-        let init = json!({"src": "c0", "dest": "n0", "body": {"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": ["n0", "n1", "n2"]}});
-        runtime.handle_line(&init.to_string(), Duration::ZERO);
-        runtime.take_output();
-        runtime
+    fn node(flush_ms: u64, max_batch: usize) -> TestNode<Batching> {
+        let flags = Flags {
+            flush_ms,
+            max_batch,
+        };
+        TestNode::new(Batching::new(flags), "n0", &["n0", "n1", "n2"], 1)
     }
 
-    fn broadcast(runtime: &mut Runtime<Batching>, value: Json, ms: u64) -> Vec<Json> {
-        let message = json!({"src": "c1", "dest": "n0", "body": {"type": "broadcast", "msg_id": 1, "message": value}});
-        runtime.handle_line(&message.to_string(), Duration::from_millis(ms));
-        runtime
-            .take_output()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+    fn broadcast(bench: &mut TestNode<Batching>, value: Json, ms: u64) -> Vec<Json> {
+        bench.deliver(
+            "c1",
+            json!({"type": "broadcast", "msg_id": 1, "message": value}),
+            ms,
+        )
     }
 
-    fn flush(runtime: &mut Runtime<Batching>, ms: u64) -> Vec<Json> {
-        runtime.fire_due(Duration::from_millis(ms));
-        runtime
-            .take_output()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+    fn flush(bench: &mut TestNode<Batching>, ms: u64) -> Vec<Json> {
+        bench.tick(ms)
     }
 
     #[test]
@@ -228,9 +215,15 @@ mod tests {
     #[test]
     fn batches_received_are_stored_but_not_passed_on() {
         let mut runtime = node(100, 0);
-        let batch = json!({"src": "n1", "dest": "n0", "body": {"type": "batch", "msg_id": 4, "messages": [3, "x"]}});
-        runtime.handle_line(&batch.to_string(), Duration::ZERO);
-        assert!(runtime.take_output().is_empty());
+        assert!(
+            runtime
+                .deliver(
+                    "n1",
+                    json!({"type": "batch", "msg_id": 4, "messages": [3, "x"]}),
+                    0
+                )
+                .is_empty()
+        );
         assert!(flush(&mut runtime, 100).is_empty());
         assert!(runtime.node().pending().is_empty());
     }

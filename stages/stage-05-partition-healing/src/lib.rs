@@ -160,27 +160,22 @@ impl Node for PartitionHealing {
 
 #[cfg(test)]
 mod tests {
-    use common::Runtime;
+    use common::testing::TestNode;
     use serde_json::{Value as Json, json};
 
     use super::*;
 
-    fn node() -> Runtime<PartitionHealing> {
-        let mut runtime = Runtime::new(PartitionHealing::new(Flags { sync_ms: 100 }), 2);
-        let init = json!({"src": "c0", "dest": "n0", "body": {"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": ["n0", "n1", "n2"]}});
-        runtime.handle_line(&init.to_string(), Duration::ZERO);
-        runtime.take_output();
-        runtime
+    fn node() -> TestNode<PartitionHealing> {
+        TestNode::new(
+            PartitionHealing::new(Flags { sync_ms: 100 }),
+            "n0",
+            &["n0", "n1", "n2"],
+            2,
+        )
     }
 
-    fn deliver(runtime: &mut Runtime<PartitionHealing>, src: &str, body: Json) -> Vec<Json> {
-        let message = json!({"src": src, "dest": "n0", "body": body});
-        runtime.handle_line(&message.to_string(), Duration::ZERO);
-        runtime
-            .take_output()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+    fn deliver(bench: &mut TestNode<PartitionHealing>, src: &str, body: Json) -> Vec<Json> {
+        bench.deliver(src, body, 0)
     }
 
     #[test]
@@ -239,10 +234,9 @@ mod tests {
         );
         let mut dests = BTreeSet::new();
         for round in 1..=20 {
-            runtime.fire_due(Duration::from_millis(100 * round));
-            let out = runtime.take_output();
+            let out = runtime.tick(100 * round);
             assert_eq!(out.len(), 1);
-            let message: Json = serde_json::from_str(&out[0]).unwrap();
+            let message = &out[0];
             assert_eq!(message["body"]["messages"], json!([8]));
             dests.insert(message["dest"].as_str().unwrap().to_owned());
         }

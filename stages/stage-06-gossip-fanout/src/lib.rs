@@ -163,9 +163,8 @@ impl Node for GossipFanout {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
-    use common::Runtime;
+    use common::testing::TestNode;
     use serde_json::{Value as Json, json};
 
     use super::*;
@@ -189,23 +188,18 @@ mod tests {
         assert!((reach_fraction_in(2.0, 1_000_000) - reach_fraction(2.0)).abs() < 1e-4);
     }
 
-    fn node(fanout: usize, nodes: usize) -> Runtime<GossipFanout> {
-        let mut runtime = Runtime::new(GossipFanout::new(Flags { fanout }), 9);
+    fn node(fanout: usize, nodes: usize) -> TestNode<GossipFanout> {
         let ids: Vec<String> = (0..nodes).map(|i| format!("n{i}")).collect();
-        let init = json!({"src": "c0", "dest": "n0", "body": {"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": ids}});
-        runtime.handle_line(&init.to_string(), Duration::ZERO);
-        runtime.take_output();
-        runtime
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        TestNode::new(GossipFanout::new(Flags { fanout }), "n0", &ids, 9)
     }
 
-    fn deliver(runtime: &mut Runtime<GossipFanout>, src: &str, value: i64) -> Vec<Json> {
-        let message = json!({"src": src, "dest": "n0", "body": {"type": "broadcast", "msg_id": 1, "message": value}});
-        runtime.handle_line(&message.to_string(), Duration::ZERO);
-        runtime
-            .take_output()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+    fn deliver(bench: &mut TestNode<GossipFanout>, src: &str, value: i64) -> Vec<Json> {
+        bench.deliver(
+            src,
+            json!({"type": "broadcast", "msg_id": 1, "message": value}),
+            0,
+        )
     }
 
     #[test]

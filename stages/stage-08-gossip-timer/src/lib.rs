@@ -192,33 +192,26 @@ impl Node for GossipTimer {
 
 #[cfg(test)]
 mod tests {
-    use common::Runtime;
+    use common::testing::TestNode;
     use serde_json::{Value as Json, json};
 
     use super::*;
 
-    fn node(fanout: usize) -> Runtime<GossipTimer> {
-        let mut runtime = Runtime::new(
-            GossipTimer::new(Flags {
-                interval_ms: 100,
-                fanout,
-            }),
+    fn node(fanout: usize) -> TestNode<GossipTimer> {
+        let flags = Flags {
+            interval_ms: 100,
+            fanout,
+        };
+        TestNode::new(
+            GossipTimer::new(flags),
+            "n0",
+            &["n0", "n1", "n2", "n3", "n4"],
             4,
-        );
-        let init = json!({"src": "c0", "dest": "n0", "body": {"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": ["n0", "n1", "n2", "n3", "n4"]}});
-        runtime.handle_line(&init.to_string(), Duration::ZERO);
-        runtime.take_output();
-        runtime
+        )
     }
 
-    fn deliver(runtime: &mut Runtime<GossipTimer>, src: &str, body: Json) -> Vec<Json> {
-        let message = json!({"src": src, "dest": "n0", "body": body});
-        runtime.handle_line(&message.to_string(), Duration::ZERO);
-        runtime
-            .take_output()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+    fn deliver(bench: &mut TestNode<GossipTimer>, src: &str, body: Json) -> Vec<Json> {
+        bench.deliver(src, body, 0)
     }
 
     #[test]
@@ -276,8 +269,7 @@ mod tests {
             json!({"type": "gossip_sync", "msg_id": 5, "messages": [7]}),
         );
         for round in 1..=3 {
-            runtime.fire_due(Duration::from_millis(100 * round));
-            let out = runtime.take_output();
+            let out = runtime.tick(100 * round);
             assert_eq!(out.len(), 2, "round {round}");
         }
     }

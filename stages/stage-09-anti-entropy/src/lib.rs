@@ -213,33 +213,21 @@ impl Node for AntiEntropy {
 
 #[cfg(test)]
 mod tests {
-    use common::Runtime;
+    use common::testing::TestNode;
     use serde_json::{Value as Json, json};
 
     use super::*;
 
-    fn node() -> Runtime<AntiEntropy> {
-        let mut runtime = Runtime::new(
-            AntiEntropy::new(Flags {
-                interval_ms: 100,
-                fanout: 1,
-            }),
-            4,
-        );
-        let init = json!({"src": "c0", "dest": "n0", "body": {"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": ["n0", "n1"]}});
-        runtime.handle_line(&init.to_string(), Duration::ZERO);
-        runtime.take_output();
-        runtime
+    fn node() -> TestNode<AntiEntropy> {
+        let flags = Flags {
+            interval_ms: 100,
+            fanout: 1,
+        };
+        TestNode::new(AntiEntropy::new(flags), "n0", &["n0", "n1"], 4)
     }
 
-    fn deliver(runtime: &mut Runtime<AntiEntropy>, src: &str, body: Json) -> Vec<Json> {
-        let message = json!({"src": src, "dest": "n0", "body": body});
-        runtime.handle_line(&message.to_string(), Duration::ZERO);
-        runtime
-            .take_output()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+    fn deliver(bench: &mut TestNode<AntiEntropy>, src: &str, body: Json) -> Vec<Json> {
+        bench.deliver(src, body, 0)
     }
 
     #[test]
@@ -300,12 +288,7 @@ mod tests {
     #[test]
     fn a_round_sends_only_the_digest_and_a_mismatch_answer_is_pulled_in() {
         let mut runtime = node();
-        runtime.fire_due(Duration::from_millis(100));
-        let out: Vec<Json> = runtime
-            .take_output()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+        let out = runtime.tick(100);
         assert_eq!(out[0]["body"]["type"], "digest_sync");
         assert!(out[0]["body"].get("remote_messages").is_none());
         deliver(

@@ -438,40 +438,22 @@ impl Node for Tuning {
 
 #[cfg(test)]
 mod tests {
-    use common::Runtime;
+    use common::testing::{TestNode, dests};
     use serde_json::{Value as Json, json};
 
     use super::*;
 
-    fn node(id: &str, fanout: usize, interval_ms: u64) -> Runtime<Tuning> {
+    fn node(id: &str, fanout: usize, interval_ms: u64) -> TestNode<Tuning> {
         let flags = Flags {
             fanout,
             gossip_interval_ms: interval_ms,
             sync_ms: 60_000,
         };
-        let mut runtime = Runtime::new(Tuning::new(flags), 1);
-        let init = json!({"src": "c0", "dest": id, "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ["n0", "n1", "n2", "n3"]}});
-        runtime.handle_line(&init.to_string(), Duration::ZERO);
-        runtime.take_output();
-        runtime
+        TestNode::new(Tuning::new(flags), id, &["n0", "n1", "n2", "n3"], 1)
     }
 
-    fn deliver(runtime: &mut Runtime<Tuning>, src: &str, body: Json, ms: u64) -> Vec<Json> {
-        let message = json!({"src": src, "dest": "x", "body": body});
-        runtime.handle_line(&message.to_string(), Duration::from_millis(ms));
-        parse(runtime)
-    }
-
-    fn parse(runtime: &mut Runtime<Tuning>) -> Vec<Json> {
-        runtime
-            .take_output()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-
-    fn dests(out: &[Json]) -> Vec<&str> {
-        out.iter().map(|m| m["dest"].as_str().unwrap()).collect()
+    fn deliver(bench: &mut TestNode<Tuning>, src: &str, body: Json, ms: u64) -> Vec<Json> {
+        bench.deliver(src, body, ms)
     }
 
     fn broadcast(value: i64) -> Json {
@@ -493,8 +475,7 @@ mod tests {
             "then waits"
         );
         deliver(&mut runtime, "c1", broadcast(3), 60);
-        runtime.fire_due(Duration::from_millis(100));
-        let flush = parse(&mut runtime);
+        let flush = runtime.tick(100);
         assert_eq!(flush.len(), 3);
         assert!(flush.iter().all(|m| m["body"]["messages"] == json!([2, 3])));
     }
