@@ -36,7 +36,7 @@ pub struct RunArgs {
     /// How latencies are drawn: constant, uniform or exponential.
     #[arg(long, default_value = "constant", value_parser = parse_distribution)]
     pub latency_dist: LatencyDistribution,
-    /// Faults to inject, comma-separated: partition.
+    /// Faults to inject, comma-separated: partition, kill (kill crashes nodes and restarts them empty).
     #[arg(long, value_name = "FAULTS", value_parser = parse_faults_arg)]
     pub nemesis: Option<FaultList>,
     /// Mean seconds between nemesis actions.
