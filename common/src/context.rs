@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
+use rand::seq::SliceRandom;
 use serde::Serialize;
 
 use crate::message::{Body, Message, NodeId, RpcError};
@@ -80,6 +81,21 @@ impl<P: Serialize, T> Context<P, T> {
             .filter(|id| **id != self.node_id)
             .cloned()
             .collect()
+    }
+
+    /// Up to `count` distinct peers drawn at random with the node's generator, leaving out
+    /// `except` (say, the node a value came from), returned in id order: which peers were drawn
+    /// depends on the seed, the order they are written in does not.
+    pub fn random_peers(&mut self, count: usize, except: Option<&NodeId>) -> Vec<NodeId> {
+        let mut peers: Vec<NodeId> = self
+            .peers()
+            .into_iter()
+            .filter(|peer| Some(peer) != except)
+            .collect();
+        peers.shuffle(&mut self.rng);
+        peers.truncate(count);
+        peers.sort();
+        peers
     }
 
     /// True when `id` is one of the cluster's servers (as opposed to a client or a service).

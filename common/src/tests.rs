@@ -449,3 +449,24 @@ fn rpcs_time_out_unless_answered() {
     );
     assert_eq!(runtime.next_deadline(), None);
 }
+
+#[test]
+fn random_peers_are_distinct_in_id_order_and_leave_out_what_they_are_told() {
+    let mut ctx: crate::Context<Payload, Timer> = crate::Context::new(5);
+    let ids: Vec<NodeId> = (0..6).map(|i| NodeId::new(format!("n{i}"))).collect();
+    ctx.initialise(ids[0].clone(), ids.clone());
+    let mut drawn = std::collections::BTreeSet::new();
+    for _ in 0..50 {
+        let peers = ctx.random_peers(3, Some(&ids[1]));
+        assert_eq!(peers.len(), 3);
+        assert!(peers.windows(2).all(|pair| pair[0] < pair[1]), "{peers:?}");
+        assert!(!peers.contains(&ids[0]) && !peers.contains(&ids[1]));
+        drawn.extend(peers);
+    }
+    assert_eq!(drawn.len(), 4, "every eligible peer gets drawn");
+    assert_eq!(
+        ctx.random_peers(10, None).len(),
+        5,
+        "capped by the peers there are"
+    );
+}

@@ -21,7 +21,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{Context, Message, NoTimer, Node, NodeId, RpcError, Value};
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 /// The broadcast workload's messages.
@@ -131,17 +130,7 @@ impl Node for GossipFanout {
                     ctx.reply(&msg, Payload::BroadcastOk);
                 }
                 if self.values.insert(message.clone()) {
-                    let mut candidates: Vec<NodeId> = ctx
-                        .peers()
-                        .into_iter()
-                        .filter(|peer| *peer != msg.src)
-                        .collect();
-                    candidates.shuffle(ctx.rng());
-                    candidates.truncate(self.fanout);
-                    // Sent in id order, so the output depends on which peers were drawn, not
-                    // on how a generator happened to order them.
-                    candidates.sort();
-                    for peer in candidates {
+                    for peer in ctx.random_peers(self.fanout, Some(&msg.src)) {
                         ctx.send(
                             peer,
                             Payload::Broadcast {

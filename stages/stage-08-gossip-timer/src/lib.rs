@@ -22,7 +22,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::{Context, Message, Node, NodeId, RpcError, Value};
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 /// The messages: the broadcast workload's, the gossip pair, and the test trigger.
@@ -98,10 +97,7 @@ impl GossipTimer {
     /// Runs one round: picks up to `fanout` peers and pushes the set to each, unless it is
     /// empty. Returns (peers picked, messages sent).
     pub fn round(&mut self, ctx: &mut Context<Payload, Round>) -> (usize, usize) {
-        let mut peers = ctx.peers();
-        peers.shuffle(ctx.rng());
-        peers.truncate(self.fanout);
-        peers.sort();
+        let peers = ctx.random_peers(self.fanout, None);
         if self.values.is_empty() {
             return (peers.len(), 0);
         }

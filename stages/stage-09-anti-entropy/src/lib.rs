@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::{Context, Message, Node, NodeId, RpcError, Value};
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 /// The messages: the broadcast workload's and the digest exchange.
@@ -195,9 +194,7 @@ impl Node for AntiEntropy {
     }
 
     fn on_timer(&mut self, _: Round, ctx: &mut Context<Payload, Round>) {
-        let mut peers = ctx.peers();
-        peers.shuffle(ctx.rng());
-        peers.truncate(self.fanout);
+        let peers = ctx.random_peers(self.fanout, None);
         let remote_digest = digest(&self.values);
         for peer in peers {
             ctx.send(
