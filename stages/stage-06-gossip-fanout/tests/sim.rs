@@ -2,7 +2,7 @@
 //!
 //! Each run spreads about a thousand values on 25 nodes; the tolerance is justified in the
 //! README: at n = 25 the reach is above the large-n limit (the finite-cluster fixed point
-//! predicts +0.061 at K = 2 and +0.011 at K = 4), and one run's coverage varies by about 0.003
+//! predicts +0.061 at K = 2 and +0.011 at K = 4), and one run's coverage varies by about 0.004
 //! between seeds.
 
 use std::time::Duration;
