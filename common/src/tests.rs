@@ -452,7 +452,7 @@ fn rpcs_time_out_unless_answered() {
 
 #[test]
 fn random_peers_are_distinct_in_id_order_and_leave_out_what_they_are_told() {
-    let mut ctx: crate::Context<Payload, Timer> = crate::Context::new(5);
+    let mut ctx: Context<Payload, Timer> = Context::new(5);
     let ids: Vec<NodeId> = (0..6).map(|i| NodeId::new(format!("n{i}"))).collect();
     ctx.initialise(ids[0].clone(), ids.clone());
     let mut drawn = std::collections::BTreeSet::new();
