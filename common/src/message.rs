@@ -136,6 +136,35 @@ impl ErrorCode {
             ErrorCode::Other(code) => code,
         }
     }
+
+    /// The code for a number read off the wire.
+    pub fn from_code(code: u32) -> ErrorCode {
+        [
+            ErrorCode::Timeout,
+            ErrorCode::NodeNotFound,
+            ErrorCode::NotSupported,
+            ErrorCode::TemporarilyUnavailable,
+            ErrorCode::MalformedRequest,
+            ErrorCode::Crash,
+            ErrorCode::Abort,
+            ErrorCode::KeyDoesNotExist,
+            ErrorCode::KeyAlreadyExists,
+            ErrorCode::PreconditionFailed,
+            ErrorCode::TxnConflict,
+        ]
+        .into_iter()
+        .find(|known| known.code() == code)
+        .unwrap_or(ErrorCode::Other(code))
+    }
+
+    /// True when the error means the operation certainly did not happen (Maelstrom's
+    /// `errors.edn`): every named code but timeout and crash; codes from 1000 are indefinite.
+    pub fn is_definite(self) -> bool {
+        !matches!(
+            self,
+            ErrorCode::Timeout | ErrorCode::Crash | ErrorCode::Other(_)
+        )
+    }
 }
 
 /// An error a handler returns; the runtime answers the request with it as an `error` body.
@@ -168,6 +197,18 @@ impl std::error::Error for RpcError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_read_back_and_only_timeout_crash_and_free_codes_are_indefinite() {
+        for code in [0, 1, 10, 11, 12, 13, 14, 20, 21, 22, 30, 1000, 7] {
+            assert_eq!(ErrorCode::from_code(code).code(), code);
+        }
+        let definite: Vec<u32> = [0, 1, 10, 11, 12, 13, 14, 20, 21, 22, 30, 1000]
+            .into_iter()
+            .filter(|code| ErrorCode::from_code(*code).is_definite())
+            .collect();
+        assert_eq!(definite, [1, 10, 11, 12, 14, 20, 21, 22, 30]);
+    }
 
     #[test]
     fn values_sort_integers_numerically_before_strings() {

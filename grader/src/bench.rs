@@ -1,4 +1,4 @@
-//! Benchmarks of the harness's own cost, run by `cargo xtask bench harness`.
+//! Benchmarks of the harness's own cost, run by `cargo xtask bench-harness` and `cargo xtask bench-sim`.
 //!
 //! - **Throughput**: trivial nodes (`chatter-node`) keep messages bouncing with no latency
 //!   and no client load, so the harness routes as fast as it can. Reported: messages routed
@@ -7,7 +7,7 @@
 //!   of harness could sustain follows.
 //! - **Wall time**: a full broadcast run (25 nodes, 20 s, rate 100, latency 100 by default)
 //!   against its planned time limit + recovery; the difference is what the harness adds.
-//! - **Simulation speed** (`cargo xtask bench sim`): virtual seconds per wall second of the
+//! - **Simulation speed** (`cargo xtask bench-sim`): virtual seconds per wall second of the
 //!   simulated cluster, for a node type, at several cluster sizes. The journal is discarded
 //!   so that the figure is the simulation's, not the disk's.
 
@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::harness::TestConfig;
-use crate::test_run::run_process_test;
+use crate::config::TestConfig;
+use crate::run::run_process_test;
 
 /// One throughput measurement.
 #[derive(Debug, Clone, Serialize)]
@@ -82,7 +82,7 @@ pub fn sim_speed<N: common::Node>(
 ) -> anyhow::Result<SimSpeed> {
     let started = Instant::now();
     let report =
-        crate::sim::simulate_with_journal::<N>(config, flags, crate::network::Journal::discard())?;
+        crate::sim::simulate_with_journal::<N>(config, flags, crate::net::Journal::discard())?;
     let wall_seconds = started.elapsed().as_secs_f64();
     let virtual_seconds = report.duration.as_secs_f64();
     let messages = report.net.all.msg_count;

@@ -46,24 +46,6 @@ pub enum OpKind {
     Info,
 }
 
-/// What an operation does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpFunction {
-    /// Broadcast (add) a value.
-    Broadcast,
-    /// Read every value.
-    Read,
-    /// The nemesis cuts the network.
-    StartPartition,
-    /// The nemesis heals the network.
-    StopPartition,
-    /// The nemesis crashes nodes.
-    Kill,
-    /// The nemesis restarts the nodes it crashed.
-    Restart,
-}
-
 /// One history entry.
 #[derive(Debug, Clone, Serialize)]
 pub struct Op {
@@ -76,8 +58,9 @@ pub struct Op {
     /// Invoke, ok, fail or info.
     #[serde(rename = "type")]
     pub kind: OpKind,
-    /// What it does.
-    pub f: OpFunction,
+    /// What it does: a workload's operation (`broadcast`, `read`, `add`…) or a nemesis action
+    /// (`start_partition`, `kill`, `pause`…).
+    pub f: &'static str,
     /// The value: the broadcast integer, the list read, or the nemesis's grudge.
     pub value: Json,
     /// Why it failed, for `fail` and `info`.
@@ -92,14 +75,43 @@ pub struct Op {
 }
 
 impl Op {
-    /// The op's time as a duration.
-    pub fn time(&self) -> Duration {
-        Duration::from_nanos(self.time_ns)
-    }
-
     /// True for client operations (everything but the nemesis).
     pub fn is_client(&self) -> bool {
         self.process != Process::Nemesis
+    }
+}
+
+/// What [`History::push`] appends: an op without its index and time.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Who performed it.
+    pub process: Process,
+    /// Invoke, ok, fail or info.
+    pub kind: OpKind,
+    /// What it does.
+    pub f: &'static str,
+    /// Its value.
+    pub value: Json,
+    /// Why it failed, for `fail` and `info`.
+    pub error: Option<String>,
+    /// The node the client talked to.
+    pub node: Option<String>,
+    /// One of the final reads.
+    pub final_read: bool,
+}
+
+impl Entry {
+    /// A nemesis action, recorded as `info`.
+    pub fn nemesis(f: &'static str, value: Json) -> Self {
+        Self {
+            process: Process::Nemesis,
+            kind: OpKind::Info,
+            f,
+            value,
+            error: None,
+            node: None,
+            final_read: false,
+        }
     }
 }
 
@@ -110,30 +122,19 @@ pub struct History {
 }
 
 impl History {
-    /// Appends an op and returns its index.
-    #[allow(clippy::too_many_arguments)]
-    pub fn push(
-        &mut self,
-        time: Duration,
-        process: Process,
-        kind: OpKind,
-        f: OpFunction,
-        value: Json,
-        error: Option<String>,
-        node: Option<String>,
-        final_read: bool,
-    ) -> usize {
+    /// Appends an op at `time` and returns its index.
+    pub fn push(&mut self, time: Duration, entry: Entry) -> usize {
         let index = self.ops.len();
         self.ops.push(Op {
             index,
             time_ns: u64::try_from(time.as_nanos()).unwrap_or(u64::MAX),
-            process,
-            kind,
-            f,
-            value,
-            error,
-            node,
-            final_read,
+            process: entry.process,
+            kind: entry.kind,
+            f: entry.f,
+            value: entry.value,
+            error: entry.error,
+            node: entry.node,
+            final_read: entry.final_read,
         });
         index
     }
@@ -155,13 +156,12 @@ impl History {
     pub fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
         for op in &self.ops {
             let kind = serde_json::to_value(op.kind).unwrap_or_default();
-            let f = serde_json::to_value(op.f).unwrap_or_default();
             write!(
                 out,
                 "{}\t:{}\t:{}\t{}",
                 op.process,
                 kind.as_str().unwrap_or(""),
-                f.as_str().unwrap_or(""),
+                op.f,
                 op.value
             )?;
             if let Some(error) = &op.error {

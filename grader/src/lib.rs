@@ -3,36 +3,44 @@
 //! - [`fixtures`]: protocol fixtures. One node process, a scripted stdin, its stdout compared
 //!   as parsed JSON with the recorded insta snapshot.
 //! - [`harness`]: the Maelstrom-compatible harness. One event loop drives a [`cluster::Cluster`]
-//!   through Maelstrom's phases with a workload, a nemesis ([`nemesis`]) and a simulated
-//!   network ([`network`]); [`checker`] judges the history and [`results`] writes the store.
-//!   [`test_run`] runs it against real processes ([`cluster::ProcessCluster`]), [`sim`]
-//!   against `common` nodes in virtual time ([`sim::SimCluster`]).
-//! - [`plan`]: each stage's cluster runs and thresholds, read from `grading.toml`.
+//!   through Maelstrom's phases with a [`workload`] (chosen by name), a [`nemesis`] and a
+//!   simulated network ([`net`]); [`checker`] holds the verdicts workloads share and
+//!   [`results`] writes the store. [`config`] is the one run configuration: flags, defaults,
+//!   validation and the reproduce command.
+//! - [`run`] runs it against real processes ([`cluster::ProcessCluster`]), [`sim`] against
+//!   `common` nodes in virtual time ([`cluster::SimCluster`]).
+//! - [`plan`] and [`grade`]: each stage's cluster runs and thresholds, read from `grading.toml`,
+//!   and a stage's grade (fixtures and runs judged, tables and JSON); [`manifest`]: the list of
+//!   stages.
 //! - [`bench`]: the harness's and the simulation's own speed.
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use grader::harness::TestConfig;
+//! use grader::config::TestConfig;
 //!
 //! // What `grader test --bin target/release/stage-01-flooding --time-limit 10 --rate 10` does.
-//! let config = TestConfig { time_limit: std::time::Duration::from_secs(10), rate: 10.0, ..TestConfig::default() };
+//! let flags = ["--time-limit", "10", "--rate", "10"].map(String::from);
+//! let config = TestConfig::parse(&flags).map_err(anyhow::Error::msg)?;
 //! let bin = Path::new("target/release/stage-01-flooding");
-//! let run = grader::test_run::run_process_test(&config, bin, &[], Path::new("store"), None)?;
+//! let run = grader::run::run_process_test(&config, bin, &[], Path::new("store"), None)?;
 //! println!("{}", run.summary);
 //! # anyhow::Ok(())
 //! ```
 
 pub mod bench;
 pub mod checker;
-pub mod cli;
 pub mod cluster;
+pub mod config;
 pub mod fixtures;
+pub mod grade;
 pub mod harness;
 pub mod history;
+pub mod manifest;
 pub mod nemesis;
-pub mod network;
+pub mod net;
 pub mod plan;
 pub mod results;
+pub mod run;
 pub mod sim;
-pub mod test_run;
 pub mod topology;
+pub mod workload;

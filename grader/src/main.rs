@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use clap::{Args, Parser, Subcommand};
-use grader::cli::{RunArgs, check_bin, config_from};
+use grader::config::{RunArgs, TestConfig, check_bin};
 use grader::results::{EXIT_BAD_ARGUMENTS, EXIT_INTERNAL};
 
 #[derive(Parser)]
@@ -74,7 +74,7 @@ fn bad_arguments(message: String) -> ExitCode {
 static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
 fn test(args: TestArgs) -> ExitCode {
-    let config = match config_from(&args.run) {
+    let config = match TestConfig::from_args(&args.run) {
         Ok(config) => config,
         Err(message) => return bad_arguments(message),
     };
@@ -97,13 +97,7 @@ fn test(args: TestArgs) -> ExitCode {
         config.recovery.as_secs_f64(),
         config.seed
     );
-    match grader::test_run::run_process_test(
-        &config,
-        &bin,
-        &args.node_args,
-        &args.store,
-        Some(&flag),
-    ) {
+    match grader::run::run_process_test(&config, &bin, &args.node_args, &args.store, Some(&flag)) {
         Ok(run) => {
             print!("{}", run.summary);
             if run.report.interrupted {

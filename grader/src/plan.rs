@@ -1,11 +1,18 @@
 //! Grading plans: each stage's cluster runs and their thresholds, declared as data.
 //!
-//! The plan lives in `grading.toml` at the workspace root, one `[[stage]]` table per stage
-//! with its `[[stage.run]]`s. A run lists `grader test` settings (any left out take the
-//! harness's defaults, except `time_limit` 10 s, `recovery` 2 s and `seed` 1, chosen for
-//! quick, repeatable grading) and the figures it must reach:
+//! The plan lives in `grading.toml` at the workspace root: a `[defaults]` table of settings
+//! every run starts from, then one `[[stage]]` table per stage with its `[[stage.run]]`s. A run
+//! lists `grader test` settings by their flag names (`node_count` for `--node-count`); they
+//! become those very flags and are parsed and checked exactly as `grader test` checks them, so
+//! a bad value is the same error, named with its stage, run and setting. Settings left out take
+//! the defaults table's value, then the flag's default. A run also says the figures it must
+//! reach:
 //!
 //! ```toml
+//! [defaults]
+//! time_limit = 10
+//! seed = 1
+//!
 //! [[stage]]
 //! name = "stage-01-flooding"
 //!
@@ -20,24 +27,23 @@
 //! A check names a figure by its JSON pointer into `results.json` and bounds it with one of
 //! `below`, `at_most`, `above`, `at_least` or `equals`.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::harness::{TestConfig, Workload};
-use crate::nemesis::parse_faults;
-use crate::network::{Latency, LatencyDistribution};
-use crate::topology::Topology;
+use crate::config::{TestConfig, setting_names, settings_to_args};
 
 /// The whole plan.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
+    /// Settings every run starts from (grading favours short, seeded runs).
+    #[serde(default)]
+    pub defaults: BTreeMap<String, toml::Value>,
     /// One entry per stage that has cluster runs.
     #[serde(rename = "stage", default)]
     pub stages: Vec<StagePlan>,
@@ -56,34 +62,9 @@ pub struct StagePlan {
 
 /// One cluster run: settings and expectations.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RunPlan {
     /// A short name for the table.
     pub name: String,
-    /// The workload (default broadcast).
-    pub workload: Option<String>,
-    /// Nodes (default 5).
-    pub node_count: Option<usize>,
-    /// Seconds of operations (default 10 here).
-    pub time_limit: Option<f64>,
-    /// Operations per second (default 5).
-    pub rate: Option<f64>,
-    /// Worker clients (default one per node).
-    pub concurrency: Option<usize>,
-    /// Mean latency in ms (default 0).
-    pub latency: Option<f64>,
-    /// constant, uniform or exponential.
-    pub latency_dist: Option<String>,
-    /// grid, line, total, tree2, tree3, tree4.
-    pub topology: Option<String>,
-    /// Faults, comma-separated.
-    pub nemesis: Option<String>,
-    /// Mean seconds between nemesis actions (default 10).
-    pub nemesis_interval: Option<f64>,
-    /// Seconds of quiet before the final reads (default 2 here).
-    pub recovery: Option<f64>,
-    /// The harness seed (default 1 here).
-    pub seed: Option<u64>,
     /// Arguments for the node.
     #[serde(default)]
     pub node_args: Vec<String>,
@@ -93,6 +74,9 @@ pub struct RunPlan {
     /// Bounds on figures.
     #[serde(default)]
     pub checks: Vec<Check>,
+    /// `grader test` settings by flag name (`node_count`, `nemesis`, …).
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, toml::Value>,
 }
 
 /// What a run's verdict must be.
@@ -196,18 +180,22 @@ impl fmt::Display for Check {
     }
 }
 
-/// A readable name for a figure's pointer: `/net/servers/msgs_per_op` is `servers msgs-per-op`.
+/// A readable name for a figure's pointer: the harness's own figures and each workload's
+/// headline figures have names (`/net/servers/msgs_per_op` is `servers msgs-per-op`); any
+/// other pointer is shown with dots.
 pub fn short_figure(pointer: &str) -> String {
-    match pointer {
-        "/net/servers/msgs_per_op" => "servers msgs-per-op".into(),
-        "/net/all/msgs_per_op" => "all msgs-per-op".into(),
-        "/workload/stable_latencies/0.5" => "median latency ms".into(),
-        "/workload/stable_latencies/1" => "max latency ms".into(),
-        "/workload/lost_count" => "lost".into(),
-        "/net/duplicate_deliveries" => "duplicate deliveries".into(),
-        "/convergence/after_ms" => "convergence ms".into(),
-        "/coverage/fraction" => "coverage".into(),
-        other => other.trim_start_matches('/').replace('/', "."),
+    let named = crate::grade::HARNESS_FIGURES
+        .iter()
+        .copied()
+        .chain(
+            crate::workload::REGISTRY
+                .iter()
+                .flat_map(|(_, make)| make().headline_figures().to_vec()),
+        )
+        .find(|figure| figure.pointer == pointer);
+    match named {
+        Some(figure) => figure.label.to_owned(),
+        None => pointer.trim_start_matches('/').replace('/', "."),
     }
 }
 
@@ -220,8 +208,14 @@ impl Plan {
             .with_context(|| format!("{} is not a valid grading plan", path.display()))?;
         for stage in &plan.stages {
             for run in &stage.runs {
-                run.config()
-                    .with_context(|| format!("{}: run `{}`", stage.name, run.name))?;
+                plan.config(run).with_context(|| {
+                    format!(
+                        "{}: stage {}, run `{}`",
+                        path.display(),
+                        stage.name,
+                        run.name
+                    )
+                })?;
                 for check in &run.checks {
                     if check.bounds().is_empty() {
                         bail!(
@@ -246,46 +240,25 @@ impl Plan {
     }
 }
 
-impl RunPlan {
-    /// The harness settings for this run.
-    pub fn config(&self) -> anyhow::Result<TestConfig> {
-        let defaults = TestConfig::default();
-        let node_count = self.node_count.unwrap_or(defaults.node_count);
-        let parse = |text: &Option<String>, default: &str| {
-            text.clone().unwrap_or_else(|| default.to_owned())
-        };
-        let workload: Workload = parse(&self.workload, "broadcast")
-            .parse()
-            .map_err(anyhow::Error::msg)?;
-        let topology: Topology = parse(&self.topology, "grid")
-            .parse()
-            .map_err(anyhow::Error::msg)?;
-        let distribution: LatencyDistribution = parse(&self.latency_dist, "constant")
-            .parse()
-            .map_err(anyhow::Error::msg)?;
-        let faults = match &self.nemesis {
-            Some(text) => parse_faults(text).map_err(anyhow::Error::msg)?,
-            None => BTreeSet::new(),
-        };
-        let seconds = |value: Option<f64>, default: f64| {
-            Duration::from_secs_f64(value.unwrap_or(default).max(0.0))
-        };
-        Ok(TestConfig {
-            workload,
-            node_count,
-            time_limit: seconds(self.time_limit, 10.0),
-            rate: self.rate.unwrap_or(defaults.rate),
-            concurrency: self.concurrency.unwrap_or(node_count),
-            latency: Latency {
-                mean_ms: self.latency.unwrap_or(0.0),
-                distribution,
-            },
-            faults,
-            nemesis_interval: seconds(self.nemesis_interval, 10.0),
-            topology,
-            seed: self.seed.unwrap_or(1),
-            recovery: seconds(self.recovery, 2.0),
-            init_timeout: defaults.init_timeout,
+impl Plan {
+    /// The harness settings for `run`: the plan's defaults, then the run's own settings, parsed
+    /// and checked as `grader test` flags. An error names the setting.
+    pub fn config(&self, run: &RunPlan) -> anyhow::Result<TestConfig> {
+        let mut settings = self.defaults.clone();
+        settings.extend(run.settings.clone());
+        let words = settings_to_args(&settings).map_err(anyhow::Error::msg)?;
+        TestConfig::parse(&words).map_err(|error| {
+            // The longest flag first, so that `--nemesis-interval` is not taken for `--nemesis`.
+            let mut names = setting_names();
+            names.sort_by_key(|name| std::cmp::Reverse(name.len()));
+            let culprit = names.into_iter().find(|name| {
+                settings.contains_key(name)
+                    && error.contains(&format!("--{}", name.replace('_', "-")))
+            });
+            match culprit {
+                Some(name) => anyhow::anyhow!("setting `{name} = {}`: {error}", settings[&name]),
+                None => anyhow::anyhow!(error),
+            }
         })
     }
 }
@@ -349,35 +322,47 @@ below = 400"#
     }
 
     #[test]
-    fn runs_take_grading_defaults_and_reject_bad_settings() {
+    fn runs_take_the_plans_defaults_and_are_checked_as_flags_are() {
         let plan: Plan = toml::from_str(
             r#"
+[defaults]
+time_limit = 10
+seed = 1
 [[stage]]
 name = "stage-01-flooding"
 [[stage.run]]
 name = "one"
 node_count = 1
+[[stage.run]]
+name = "many"
+node_count = 4
+concurrency = "2n"
+seed = 7
 "#,
         )
         .unwrap();
-        let config = plan.runs_for("stage-01-flooding")[0].config().unwrap();
-        assert_eq!(
-            (config.node_count, config.concurrency, config.seed),
-            (1, 1, 1)
-        );
-        assert_eq!(config.time_limit, Duration::from_secs(10));
+        let runs = plan.runs_for("stage-01-flooding");
+        let one = plan.config(&runs[0]).unwrap();
+        assert_eq!((one.node_count, one.concurrency, one.seed), (1, 1, 1));
+        assert_eq!(one.time_limit, std::time::Duration::from_secs(10));
+        let many = plan.config(&runs[1]).unwrap();
+        assert_eq!((many.concurrency, many.seed), (8, 7));
         assert!(plan.runs_for("stage-99").is_empty());
-        let bad: RunPlan = toml::from_str("name = \"x\"\ntopology = \"ring\"").unwrap();
+        let error = |run: &str| {
+            let run: RunPlan = toml::from_str(run).unwrap();
+            plan.config(&run).unwrap_err().to_string()
+        };
+        assert!(error("name = \"x\"\ntopology = \"ring\"").contains("unknown topology"));
+        let zero = error("name = \"x\"\nnode_count = 0");
         assert!(
-            bad.config()
-                .unwrap_err()
-                .to_string()
-                .contains("unknown topology")
+            zero.contains("setting `node_count = 0`") && zero.contains("at least 1"),
+            "{zero}"
         );
         assert!(
-            toml::from_str::<RunPlan>("name = \"x\"\nrated = 1").is_err(),
-            "unknown keys are refused"
+            error("name = \"x\"\nnemesis = \"partition\"\nnemesis_interval = 0")
+                .contains("nemesis_interval")
         );
+        assert!(error("name = \"x\"\nrated = 1").contains("unknown setting `rated`"));
         let any: RunPlan = toml::from_str("name = \"x\"\nexpect_valid = \"any\"").unwrap();
         assert!(any.expect_valid.unwrap().accepts(&serde_json::json!(false)));
         let strict: RunPlan = toml::from_str("name = \"x\"\nexpect_valid = false").unwrap();
@@ -388,6 +373,27 @@ node_count = 1
                 .accepts(&serde_json::json!(true))
         );
         assert!(toml::from_str::<RunPlan>("name = \"x\"\nexpect_valid = \"maybe\"").is_err());
+    }
+
+    #[test]
+    fn every_run_of_the_workspace_plan_is_the_config_its_flags_give() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../grading.toml");
+        let plan = Plan::load(&path).unwrap();
+        for stage in &plan.stages {
+            for run in &stage.runs {
+                let config = plan.config(run).unwrap();
+                let mut settings = plan.defaults.clone();
+                settings.extend(run.settings.clone());
+                let flags = settings_to_args(&settings).unwrap();
+                assert_eq!(TestConfig::parse(&flags).unwrap(), config, "{}", run.name);
+                assert_eq!(
+                    TestConfig::parse(&config.to_args()).unwrap(),
+                    config,
+                    "{}",
+                    run.name
+                );
+            }
+        }
     }
 
     #[test]

@@ -89,6 +89,24 @@ impl Topology {
         }
         map
     }
+
+    /// The interior nodes, by index: for a tree, the nodes with children; for any other shape,
+    /// the nodes with more than one neighbour (the ones whose loss can cut others off). Kill and
+    /// pause take their targets from these with `--nemesis-targets interior`.
+    pub fn interior(self, node_count: usize) -> Vec<usize> {
+        match self {
+            Topology::Tree(branching) => (0..node_count)
+                .filter(|index| branching * index + 1 < node_count)
+                .collect(),
+            _ => {
+                let nodes = node_names(node_count);
+                let map = self.build(&nodes);
+                (0..node_count)
+                    .filter(|index| map.get(&nodes[*index]).is_some_and(|peers| peers.len() > 1))
+                    .collect()
+            }
+        }
+    }
 }
 
 impl FromStr for Topology {
@@ -128,6 +146,15 @@ pub fn node_names(count: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interior_nodes_are_those_with_children_or_several_neighbours() {
+        // tree4 on 25 nodes: n0 to n5 have children (n5's are n21 to n24).
+        assert_eq!(Topology::Tree(4).interior(25), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(Topology::Tree(2).interior(5), [0, 1]);
+        assert_eq!(Topology::Line.interior(4), [1, 2]);
+        assert_eq!(Topology::Tree(4).interior(1), Vec::<usize>::new());
+    }
 
     fn render(map: &NeighbourMap) -> String {
         let mut nodes: Vec<&String> = map.keys().collect();

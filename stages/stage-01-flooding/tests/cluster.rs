@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use grader::checker::Validity;
-use grader::harness::TestConfig;
-use grader::test_run::run_process_test;
+use grader::config::TestConfig;
+use grader::run::run_process_test;
 
 #[test]
 fn five_flooding_nodes_on_a_grid_are_valid_and_cost_six_messages_per_broadcast() {
@@ -23,7 +23,7 @@ fn five_flooding_nodes_on_a_grid_are_valid_and_cost_six_messages_per_broadcast()
     let run = run_process_test(&config, bin, &[], store.path(), None).unwrap();
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
     // The 5-node grid has 5 edges: 2E - (n - 1) = 6 server messages per broadcast.
-    let broadcasts = run.report.workload.attempt_count as u64;
+    let broadcasts = run.report.figure_u64("/workload/attempt_count").unwrap();
     assert!(broadcasts > 5);
     assert_eq!(run.report.net.servers.msg_count, 6 * broadcasts);
 }

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use grader::checker::Validity;
-use grader::harness::TestConfig;
-use grader::network::{Latency, LatencyDistribution};
+use grader::config::TestConfig;
+use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use grader::topology::Topology;
 use stage_02_flat_tree::FlatTree;
@@ -31,12 +31,17 @@ fn three_d(topology: Topology) -> TestConfig {
 fn on_tree4_every_value_crosses_each_edge_once() {
     let run = simulate::<FlatTree>(&three_d(Topology::Tree(4)), &[]).unwrap();
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
-    let broadcasts = run.report.workload.attempt_count as u64;
+    let broadcasts = run.report.figure_u64("/workload/attempt_count").unwrap();
     assert_eq!(run.report.net.servers.msg_count, 24 * broadcasts);
     assert_eq!(run.report.net.duplicate_deliveries, 0);
     assert!(run.report.net.servers.msgs_per_op.unwrap() <= 13.0);
     // tree4 on 25 nodes is at most 5 hops across: 500 ms.
-    assert!(run.report.workload.stable_latencies["1"] <= 500);
+    assert!(
+        run.report
+            .figure_u64("/workload/stable_latencies/1")
+            .unwrap()
+            <= 500
+    );
 }
 
 #[test]
@@ -46,7 +51,7 @@ fn on_a_grid_the_heap_tree_is_used_and_still_sends_no_duplicates() {
     assert_eq!(run.report.net.duplicate_deliveries, 0);
     assert_eq!(
         run.report.net.servers.msg_count,
-        24 * run.report.workload.attempt_count as u64
+        24 * run.report.figure_u64("/workload/attempt_count").unwrap()
     );
 }
 

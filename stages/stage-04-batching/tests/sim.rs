@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use grader::checker::Validity;
-use grader::harness::{RunReport, TestConfig};
-use grader::network::{Latency, LatencyDistribution};
+use grader::config::TestConfig;
+use grader::harness::RunReport;
+use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_04_batching::Batching;
 
@@ -37,16 +38,19 @@ fn the_default_meets_the_3e_bar() {
     let report = &run.report;
     assert_eq!(report.valid, Validity::Valid, "{}", run.summary);
     assert!(report.net.servers.msgs_per_op.unwrap() < 20.0);
-    assert!(report.workload.stable_latencies["0.5"] < 1000);
-    assert!(report.workload.stable_latencies["1"] < 2000);
+    assert!(report.figure_u64("/workload/stable_latencies/0.5").unwrap() < 1000);
+    assert!(report.figure_u64("/workload/stable_latencies/1").unwrap() < 2000);
 }
 
 #[test]
 fn longer_flushes_send_fewer_messages_and_wait_longer() {
     let (fast, slow) = (run(100), run(1000));
     assert!(slow.net.servers.msg_count < fast.net.servers.msg_count * 3 / 4);
-    assert!(slow.workload.stable_latencies["0.5"] > fast.workload.stable_latencies["0.5"] + 300);
+    assert!(
+        slow.figure_u64("/workload/stable_latencies/0.5").unwrap()
+            > fast.figure_u64("/workload/stable_latencies/0.5").unwrap() + 300
+    );
     // A value waits at most one flush, then one hop.
-    assert!(fast.workload.stable_latencies["1"] <= 100 + 100);
-    assert!(slow.workload.stable_latencies["1"] <= 1000 + 100);
+    assert!(fast.figure_u64("/workload/stable_latencies/1").unwrap() <= 100 + 100);
+    assert!(slow.figure_u64("/workload/stable_latencies/1").unwrap() <= 1000 + 100);
 }

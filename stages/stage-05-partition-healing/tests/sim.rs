@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use grader::checker::Validity;
-use grader::harness::TestConfig;
+use grader::config::TestConfig;
 use grader::nemesis::Fault;
 use grader::sim::simulate;
 use stage_05_partition_healing::PartitionHealing;

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use grader::harness::TestConfig;
+use grader::config::TestConfig;
 use grader::sim::simulate;
 use stage_06_gossip_fanout::{GossipFanout, reach_fraction, reach_fraction_in};
 
@@ -23,11 +23,11 @@ fn coverage(fanout: usize, seed: u64) -> f64 {
     };
     let run = simulate::<GossipFanout>(&config, &["--fanout".into(), fanout.to_string()]).unwrap();
     assert!(
-        run.report.coverage.values > 900,
+        run.report.figure_u64("/coverage/values").unwrap() > 900,
         "enough values: {}",
-        run.report.coverage.values
+        run.report.figure_u64("/coverage/values").unwrap()
     );
-    run.report.coverage.fraction
+    run.report.figure_f64("/coverage/fraction").unwrap()
 }
 
 fn mean_coverage(fanout: usize) -> f64 {

@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use grader::checker::Validity;
-use grader::harness::TestConfig;
+use grader::config::TestConfig;
 use grader::nemesis::Fault;
-use grader::network::{Latency, LatencyDistribution};
+use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_08_gossip_timer::GossipTimer;
 

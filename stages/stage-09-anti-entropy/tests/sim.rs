@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use grader::checker::Validity;
-use grader::harness::{RunReport, TestConfig};
+use grader::config::TestConfig;
+use grader::harness::RunReport;
 use grader::nemesis::Fault;
-use grader::network::{Latency, LatencyDistribution};
+use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_08_gossip_timer::GossipTimer;
 use stage_09_anti_entropy::AntiEntropy;

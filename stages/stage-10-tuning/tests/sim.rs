@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use grader::checker::Validity;
-use grader::harness::{self, TestConfig};
+use grader::config::TestConfig;
+use grader::harness;
 use grader::nemesis::Fault;
-use grader::network::{Journal, Latency, LatencyDistribution};
+use grader::net::{Journal, Latency, LatencyDistribution};
 use grader::sim::{SimCluster, simulate};
 use stage_10_tuning::Tuning;
 
@@ -61,11 +62,15 @@ fn args(profile: &[&str]) -> Vec<String> {
 fn figures(profile: &[&str]) -> (f64, u64, u64) {
     let run = simulate::<Tuning>(&config(&[]), &args(profile)).unwrap();
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
-    let latencies = &run.report.workload.stable_latencies;
+    let latency = |quantile: &str| {
+        run.report
+            .figure_u64(&format!("/workload/stable_latencies/{quantile}"))
+            .unwrap()
+    };
     (
         run.report.net.servers.msgs_per_op.unwrap(),
-        latencies["0.5"],
-        latencies["1"],
+        latency("0.5"),
+        latency("1"),
     )
 }
 
@@ -116,7 +121,7 @@ fn each_nodes_own_count_of_messages_sent_matches_the_harnesss() {
         SimCluster::<Tuning>::new(config.node_count, &args(THREE_D), config.seed).unwrap();
     let report = harness::run(&config, &mut cluster, &mut Journal::discard(), None);
     let mut total = 0;
-    for (index, id) in harness::node_ids(&config).iter().enumerate() {
+    for (index, id) in config.node_ids().iter().enumerate() {
         let own = cluster.node(index).unwrap().stats().gossip_messages_sent;
         let seen = report
             .net

@@ -11,8 +11,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use crate::cluster::{Cluster, ProcessCluster};
-use crate::harness::{self, RunReport, TestConfig};
-use crate::network::{Journal, LatencyDistribution};
+use crate::config::{TestConfig, shell_quote};
+use crate::harness::{self, RunReport};
+use crate::net::Journal;
 use crate::results::{self, RunFacts};
 
 /// What a finished run left behind.
@@ -38,7 +39,7 @@ pub fn run_in_store<C: Cluster>(
     finish: impl FnOnce(&C, &Path) -> anyhow::Result<()>,
 ) -> anyhow::Result<TestRun> {
     let wall = Instant::now();
-    let workload = config.workload.to_string();
+    let workload = config.workload.clone();
     let (store, started_at) = results::new_store_dir(store_root, &workload)?;
     let journal_path = store.join("journal.jsonl");
     let journal_file = File::create(&journal_path)
@@ -80,15 +81,14 @@ pub fn run_process_test(
     store_root: &Path,
     interrupt: Option<&AtomicBool>,
 ) -> anyhow::Result<TestRun> {
-    let reproduce = reproduce_command(
-        config,
+    let reproduce = config.reproduce_command(
         &format!(
             "grader test --bin {}",
             shell_quote(&bin.display().to_string())
         ),
         args,
     );
-    let ids = harness::node_ids(config);
+    let ids = config.node_ids();
     run_in_store(
         config,
         store_root,
@@ -97,66 +97,4 @@ pub fn run_process_test(
         |logs| ProcessCluster::start(bin, args, &ids, logs, config.seed),
         |_, _| Ok(()),
     )
-}
-
-/// The command line that repeats a run: `program` (such as `grader test --bin X`) followed by
-/// every setting of `config`, seed included, and the node's arguments after `--`.
-pub fn reproduce_command(config: &TestConfig, program: &str, args: &[String]) -> String {
-    let mut words = vec![
-        "-w".to_owned(),
-        config.workload.to_string(),
-        "--node-count".into(),
-        config.node_count.to_string(),
-        "--time-limit".into(),
-        config.time_limit.as_secs_f64().to_string(),
-        "--rate".into(),
-        config.rate.to_string(),
-        "--concurrency".into(),
-        config.concurrency.to_string(),
-        "--topology".into(),
-        config.topology.to_string(),
-    ];
-    if config.latency.mean_ms > 0.0 {
-        words.extend(["--latency".into(), config.latency.mean_ms.to_string()]);
-        if config.latency.distribution != LatencyDistribution::Constant {
-            words.extend([
-                "--latency-dist".into(),
-                config.latency.distribution.to_string(),
-            ]);
-        }
-    }
-    if !config.faults.is_empty() {
-        let faults: Vec<String> = config.faults.iter().map(ToString::to_string).collect();
-        words.extend([
-            "--nemesis".into(),
-            faults.join(","),
-            "--nemesis-interval".into(),
-            config.nemesis_interval.as_secs_f64().to_string(),
-        ]);
-    }
-    words.extend([
-        "--recovery".into(),
-        config.recovery.as_secs_f64().to_string(),
-        "--seed".into(),
-        config.seed.to_string(),
-    ]);
-    if !args.is_empty() {
-        words.push("--".into());
-        words.extend(args.iter().cloned());
-    }
-    let settings: Vec<String> = words.iter().map(|word| shell_quote(word)).collect();
-    format!("{program} {}", settings.join(" "))
-}
-
-/// Quotes a word for a POSIX shell when it needs it.
-pub fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+".contains(c))
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }

@@ -1,60 +1,9 @@
-//! Faults: which ones a run injects and the partition grudges Maelstrom chooses from.
-//!
-//! `partition` cuts the network with Maelstrom's grudges; `kill` crashes nodes and restarts
-//! them with their state gone (they get `init` and `topology` again). `pause` is not built.
-
-use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
+//! The partition fault: Maelstrom's four grudges, applied by the network at delivery.
 
 use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
-use serde::Serialize;
 use serde_json::{Value as Json, json};
-
-/// A kind of fault (`--nemesis`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fault {
-    /// Cut the network into pieces, then heal it, alternately.
-    Partition,
-    /// Kill some nodes, then restart them empty, alternately.
-    Kill,
-}
-
-impl FromStr for Fault {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "partition" => Ok(Fault::Partition),
-            "kill" => Ok(Fault::Kill),
-            "pause" => Err("the `pause` nemesis is not built yet; partition and kill are".into()),
-            other => Err(format!(
-                "unknown nemesis `{other}`; the faults on offer are: partition, kill"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Fault {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Fault::Partition => formatter.write_str("partition"),
-            Fault::Kill => formatter.write_str("kill"),
-        }
-    }
-}
-
-/// Parses a comma-separated fault list such as `partition,kill`.
-pub fn parse_faults(text: &str) -> Result<BTreeSet<Fault>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(str::parse)
-        .collect()
-}
 
 /// The four grudges Maelstrom's partition nemesis picks from (`:primaries` is excluded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,24 +122,10 @@ impl Grudge {
     }
 }
 
-/// Picks the nodes the kill nemesis crashes: one node, a third (rounded down, at least one)
-/// or a minority, at random; returned sorted.
-pub fn kill_targets(node_count: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
-    let sizes = [
-        1,
-        (node_count.saturating_sub(1) / 3).max(1),
-        (node_count.saturating_sub(1) / 2).max(1),
-    ];
-    let size = sizes[rng.random_range(0..sizes.len())].min(node_count);
-    let mut order: Vec<usize> = (0..node_count).collect();
-    order.shuffle(rng);
-    let mut targets = order[..size].to_vec();
-    targets.sort_unstable();
-    targets
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use rand::SeedableRng;
 
     use super::*;
@@ -246,38 +181,5 @@ mod tests {
         let views: BTreeSet<Vec<bool>> = grudge.cut.iter().cloned().collect();
         assert_eq!(views.len(), 5);
         assert!(grudge.visible_counts().iter().all(|seen| *seen == 3));
-    }
-
-    #[test]
-    fn kill_targets_are_a_minority_and_never_empty() {
-        let mut rng = ChaCha8Rng::seed_from_u64(8);
-        for n in [1, 2, 5, 25] {
-            for _ in 0..50 {
-                let targets = kill_targets(n, &mut rng);
-                assert!(
-                    !targets.is_empty() && targets.len() <= n.div_ceil(2),
-                    "{n}: {targets:?}"
-                );
-                assert!(targets.windows(2).all(|pair| pair[0] < pair[1]));
-            }
-        }
-    }
-
-    #[test]
-    fn faults_parse_and_the_unbuilt_ones_say_so() {
-        assert_eq!(
-            parse_faults("partition").unwrap(),
-            BTreeSet::from([Fault::Partition])
-        );
-        assert_eq!(
-            parse_faults("kill,partition").unwrap(),
-            BTreeSet::from([Fault::Partition, Fault::Kill])
-        );
-        assert!(parse_faults("pause").unwrap_err().contains("not built yet"));
-        assert!(
-            parse_faults("flood")
-                .unwrap_err()
-                .contains("unknown nemesis")
-        );
     }
 }

@@ -1,4 +1,4 @@
-//! Checkers: Jepsen's `set-full` (as Maelstrom's broadcast workload uses it) and `stats`.
+//! Jepsen's `set-full`, as Maelstrom's broadcast and g-set workloads use it, and coverage.
 //!
 //! `set-full` is reproduced rule for rule from `spec/maelstrom.md` 2.5: the index-based
 //! last-present/last-absent rule, `known`, the +1 ns, millisecond truncation and the quantile
@@ -7,76 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::history::{Op, OpFunction, OpKind, Process};
-
-/// A verdict: true, false, or unknown (nothing could be judged).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Validity {
-    /// Everything checked out.
-    Valid,
-    /// Something is wrong.
-    Invalid,
-    /// Nothing was wrong but not enough was seen to say it is right.
-    Unknown,
-}
-
-impl Validity {
-    /// The worst of two verdicts: invalid > unknown > valid (Jepsen's `merge-valid`).
-    pub fn and(self, other: Validity) -> Validity {
-        use Validity::*;
-        match (self, other) {
-            (Invalid, _) | (_, Invalid) => Invalid,
-            (Unknown, _) | (_, Unknown) => Unknown,
-            _ => Valid,
-        }
-    }
-
-    /// Maelstrom's exit code for the verdict: 0, 1 or 2.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Validity::Valid => 0,
-            Validity::Invalid => 1,
-            Validity::Unknown => 2,
-        }
-    }
-}
-
-impl Serialize for Validity {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Validity::Valid => serializer.serialize_bool(true),
-            Validity::Invalid => serializer.serialize_bool(false),
-            Validity::Unknown => serializer.serialize_str("unknown"),
-        }
-    }
-}
-
-/// The quantile points Maelstrom reports, with their `results.json` keys.
-pub const QUANTILES: [(f64, &str); 5] = [
-    (0.0, "0"),
-    (0.5, "0.5"),
-    (0.95, "0.95"),
-    (0.99, "0.99"),
-    (1.0, "1"),
-];
-
-/// Jepsen's quantiles: sort ascending, take `x[min(n-1, floor(n*p))]`; empty input, empty map.
-pub fn quantiles(values: &[u64]) -> BTreeMap<String, u64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    let mut result = BTreeMap::new();
-    if sorted.is_empty() {
-        return result;
-    }
-    for (point, key) in QUANTILES {
-        let index = ((sorted.len() as f64 * point).floor() as usize).min(sorted.len() - 1);
-        result.insert(key.to_owned(), sorted[index]);
-    }
-    result
-}
+use super::{Validity, quantiles};
+use crate::history::{Op, OpKind, Process};
 
 /// How one element fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,7 +39,7 @@ pub struct ElementReport {
     /// When it became known (ms since the start of the history), if it did.
     pub known_at_ms: Option<u64>,
     /// How it became known: `broadcast_ok` or `read`.
-    pub known_by: Option<&'static str>,
+    pub known_by: Option<String>,
     /// When the last read that missed it was invoked (ms), if any.
     pub last_absent_at_ms: Option<u64>,
     /// Nodes whose final read was ok and did not contain it.
@@ -156,15 +91,16 @@ fn millis(nanos: i128) -> u64 {
     u64::try_from((nanos.max(0)) / 1_000_000).unwrap_or(u64::MAX)
 }
 
-/// Jepsen's `set-full` over a broadcast history.
-pub fn set_full(history: &[Op]) -> SetFullResult {
+/// Jepsen's `set-full` over a history whose `add` operations (`broadcast` for the broadcast
+/// workload) add an integer and whose ok `read` operations return the set as a list.
+pub fn set_full(history: &[Op], add: &str, read: &str) -> SetFullResult {
     let mut elements: BTreeMap<i64, Element> = BTreeMap::new();
     let mut open_invocations: BTreeMap<Process, usize> = BTreeMap::new();
     for op in history.iter().filter(|op| op.is_client()) {
         match op.kind {
             OpKind::Invoke => {
                 open_invocations.insert(op.process, op.index);
-                if op.f == OpFunction::Broadcast
+                if op.f == add
                     && let Some(value) = op.value.as_i64()
                 {
                     elements.entry(value).or_default();
@@ -173,14 +109,14 @@ pub fn set_full(history: &[Op]) -> SetFullResult {
             OpKind::Ok => {
                 let invocation = open_invocations.remove(&op.process).unwrap_or(op.index);
                 match op.f {
-                    OpFunction::Broadcast => {
+                    f if f == add => {
                         if let Some(element) =
                             op.value.as_i64().and_then(|value| elements.get_mut(&value))
                         {
                             element.known.get_or_insert(op.index);
                         }
                     }
-                    OpFunction::Read => {
+                    f if f == read => {
                         let seen: BTreeSet<i64> = op
                             .value
                             .as_array()
@@ -208,7 +144,7 @@ pub fn set_full(history: &[Op]) -> SetFullResult {
 
     let final_reads: Vec<&Op> = history
         .iter()
-        .filter(|op| op.final_read && op.kind == OpKind::Ok && op.f == OpFunction::Read)
+        .filter(|op| op.final_read && op.kind == OpKind::Ok && op.f == read)
         .collect();
     let time = |index: usize| i128::from(history[index].time_ns);
     let mut reports = Vec::new();
@@ -253,10 +189,10 @@ pub fn set_full(history: &[Op]) -> SetFullResult {
             lost_latency: latency(element.last_present),
             known_at_ms: element.known.map(|known| millis(time(known))),
             known_by: element.known.map(|known| {
-                if history[known].f == OpFunction::Broadcast {
-                    "broadcast_ok"
+                if history[known].f == add {
+                    format!("{add}_ok")
                 } else {
-                    "read"
+                    "read".to_owned()
                 }
             }),
             last_absent_at_ms: element.last_absent.map(|i| millis(time(i))),
@@ -324,18 +260,23 @@ pub struct Coverage {
     pub nodes: usize,
 }
 
+/// The values whose `add` operation was acknowledged (completed ok).
+pub fn acknowledged(history: &[Op], add: &str) -> BTreeSet<i64> {
+    history
+        .iter()
+        .filter(|op| op.f == add && op.kind == OpKind::Ok)
+        .filter_map(|op| op.value.as_i64())
+        .collect()
+}
+
 /// The fraction of (acknowledged value, node) pairs present in the nodes' final reads. Where a
 /// node has several ok final reads (more workers than nodes), the union counts.
-pub fn coverage(history: &[Op]) -> Coverage {
-    let acknowledged: BTreeSet<i64> = history
-        .iter()
-        .filter(|op| op.f == OpFunction::Broadcast && op.kind == OpKind::Ok)
-        .filter_map(|op| op.value.as_i64())
-        .collect();
+pub fn coverage(history: &[Op], add: &str, read: &str) -> Coverage {
+    let acknowledged = acknowledged(history, add);
     let mut finals: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
     for op in history
         .iter()
-        .filter(|op| op.final_read && op.kind == OpKind::Ok && op.f == OpFunction::Read)
+        .filter(|op| op.final_read && op.kind == OpKind::Ok && op.f == read)
     {
         let seen = finals.entry(op.node.as_deref().unwrap_or("")).or_default();
         seen.extend(
@@ -364,169 +305,16 @@ pub fn coverage(history: &[Op]) -> Coverage {
     }
 }
 
-/// Jepsen's `stats` checker over client completions.
-#[derive(Debug, Clone, Serialize)]
-pub struct StatsResult {
-    /// Invalid when some function never completed ok.
-    pub valid: Validity,
-    /// Completions.
-    pub count: usize,
-    /// Ok completions.
-    pub ok_count: usize,
-    /// Failed completions.
-    pub fail_count: usize,
-    /// Indefinite completions.
-    pub info_count: usize,
-    /// The same counts per function.
-    pub by_f: BTreeMap<String, StatsCounts>,
-}
-
-/// Completion counts.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct StatsCounts {
-    /// Completions.
-    pub count: usize,
-    /// Ok completions.
-    pub ok_count: usize,
-    /// Failed completions.
-    pub fail_count: usize,
-    /// Indefinite completions.
-    pub info_count: usize,
-}
-
-impl StatsCounts {
-    fn add(&mut self, kind: OpKind) {
-        self.count += 1;
-        match kind {
-            OpKind::Ok => self.ok_count += 1,
-            OpKind::Fail => self.fail_count += 1,
-            OpKind::Info => self.info_count += 1,
-            OpKind::Invoke => {}
-        }
-    }
-}
-
-/// Counts completions; invalid if any function has no ok completion at all.
-pub fn stats(history: &[Op]) -> StatsResult {
-    let mut total = StatsCounts::default();
-    let mut by_f: BTreeMap<String, StatsCounts> = BTreeMap::new();
-    for op in history
-        .iter()
-        .filter(|op| op.is_client() && op.kind != OpKind::Invoke)
-    {
-        total.add(op.kind);
-        let name = serde_json::to_value(op.f)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        by_f.entry(name).or_default().add(op.kind);
-    }
-    let valid = if by_f.values().any(|counts| counts.ok_count == 0) {
-        Validity::Invalid
-    } else {
-        Validity::Valid
-    };
-    StatsResult {
-        valid,
-        count: total.count,
-        ok_count: total.ok_count,
-        fail_count: total.fail_count,
-        info_count: total.info_count,
-        by_f,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use serde_json::json;
+    use serde_json::{Value as Json, json};
 
     use super::*;
-    use crate::history::History;
-
-    /// Builds histories by hand: `(process, kind, f, value, time_ms)`.
-    struct Builder {
-        history: History,
-    }
+    use crate::checker::testing::Builder;
 
     impl Builder {
-        fn new() -> Self {
-            Self {
-                history: History::default(),
-            }
-        }
-
-        fn op(
-            &mut self,
-            process: u64,
-            kind: OpKind,
-            f: OpFunction,
-            value: Json,
-            ms: u64,
-        ) -> &mut Self {
-            self.history.push(
-                Duration::from_millis(ms),
-                Process::Worker(process),
-                kind,
-                f,
-                value,
-                None,
-                Some(format!("n{process}")),
-                false,
-            );
-            self
-        }
-
-        fn add(&mut self, process: u64, value: i64, ms: u64, ok_ms: u64) -> &mut Self {
-            self.op(
-                process,
-                OpKind::Invoke,
-                OpFunction::Broadcast,
-                json!(value),
-                ms,
-            )
-            .op(
-                process,
-                OpKind::Ok,
-                OpFunction::Broadcast,
-                json!(value),
-                ok_ms,
-            )
-        }
-
-        fn read(&mut self, process: u64, seen: Json, ms: u64, ok_ms: u64) -> &mut Self {
-            self.op(process, OpKind::Invoke, OpFunction::Read, Json::Null, ms)
-                .op(process, OpKind::Ok, OpFunction::Read, seen, ok_ms)
-        }
-
-        fn final_read(&mut self, process: u64, seen: Json, ms: u64) -> &mut Self {
-            let t = Duration::from_millis(ms);
-            self.history.push(
-                t,
-                Process::Worker(process),
-                OpKind::Invoke,
-                OpFunction::Read,
-                Json::Null,
-                None,
-                Some(format!("n{process}")),
-                true,
-            );
-            self.history.push(
-                t,
-                Process::Worker(process),
-                OpKind::Ok,
-                OpFunction::Read,
-                seen,
-                None,
-                Some(format!("n{process}")),
-                true,
-            );
-            self
-        }
-
-        fn check(&self) -> SetFullResult {
-            set_full(self.history.ops())
+        fn checked(&self) -> SetFullResult {
+            set_full(self.history.ops(), "broadcast", "read")
         }
     }
 
@@ -535,7 +323,7 @@ mod tests {
         let result = Builder::new()
             .add(0, 1, 0, 1)
             .read(1, json!([1]), 2, 3)
-            .check();
+            .checked();
         assert_eq!(result.valid, Validity::Valid);
         assert_eq!(
             (result.stable_count, result.lost_count, result.stale_count),
@@ -551,7 +339,7 @@ mod tests {
             .add(0, 7, 0, 10)
             .read(1, json!([]), 250, 260)
             .read(1, json!([7]), 400, 410)
-            .check();
+            .checked();
         assert_eq!(result.stale, [7]);
         // stable latency = (250 ms + 1 ns) - 10 ms, truncated to ms.
         assert_eq!(result.stable_latencies["1"], 240);
@@ -563,21 +351,21 @@ mod tests {
         // Two concurrent final reads: the later-invoked one saw it, so it is stable (stale).
         let result = Builder::new()
             .add(0, 3, 0, 5)
-            .op(1, OpKind::Invoke, OpFunction::Read, Json::Null, 100)
-            .op(2, OpKind::Invoke, OpFunction::Read, Json::Null, 101)
-            .op(2, OpKind::Ok, OpFunction::Read, json!([3]), 102)
-            .op(1, OpKind::Ok, OpFunction::Read, json!([]), 103)
-            .check();
+            .op(1, OpKind::Invoke, "read", Json::Null, 100)
+            .op(2, OpKind::Invoke, "read", Json::Null, 101)
+            .op(2, OpKind::Ok, "read", json!([3]), 102)
+            .op(1, OpKind::Ok, "read", json!([]), 103)
+            .checked();
         assert_eq!(result.stable_count, 1);
         assert_eq!(result.lost_count, 0);
         // The other order: the later-invoked read missed it, so it is lost.
         let result = Builder::new()
             .add(0, 3, 0, 5)
-            .op(2, OpKind::Invoke, OpFunction::Read, Json::Null, 100)
-            .op(1, OpKind::Invoke, OpFunction::Read, Json::Null, 101)
-            .op(2, OpKind::Ok, OpFunction::Read, json!([3]), 102)
-            .op(1, OpKind::Ok, OpFunction::Read, json!([]), 103)
-            .check();
+            .op(2, OpKind::Invoke, "read", Json::Null, 100)
+            .op(1, OpKind::Invoke, "read", Json::Null, 101)
+            .op(2, OpKind::Ok, "read", json!([3]), 102)
+            .op(1, OpKind::Ok, "read", json!([]), 103)
+            .checked();
         assert_eq!(result.lost, [3]);
         assert_eq!(result.valid, Validity::Invalid);
         // lost latency = (t_inv(last present) + 1 ns) - t(known) = 100 ms - 5 ms.
@@ -593,11 +381,11 @@ mod tests {
             .final_read(1, json!([2]), 1001)
             .final_read(2, json!([1, 2]), 1002)
             .final_read(3, json!([2]), 1003)
-            .check();
+            .checked();
         assert_eq!(result.lost, [1]);
         let detail = &result.lost_details[0];
         assert_eq!(detail.known_at_ms, Some(20));
-        assert_eq!(detail.known_by, Some("broadcast_ok"));
+        assert_eq!(detail.known_by.as_deref(), Some("broadcast_ok"));
         assert_eq!(detail.missing_from_final_reads_of, ["n0", "n1", "n3"]);
     }
 
@@ -605,11 +393,11 @@ mod tests {
     fn an_element_never_read_after_being_known_is_never_read() {
         // The only read ended before... it was invoked before the add completed, and missed it.
         let result = Builder::new()
-            .op(1, OpKind::Invoke, OpFunction::Read, Json::Null, 0)
-            .op(0, OpKind::Invoke, OpFunction::Broadcast, json!(4), 1)
-            .op(1, OpKind::Ok, OpFunction::Read, json!([]), 2)
-            .op(0, OpKind::Ok, OpFunction::Broadcast, json!(4), 3)
-            .check();
+            .op(1, OpKind::Invoke, "read", Json::Null, 0)
+            .op(0, OpKind::Invoke, "broadcast", json!(4), 1)
+            .op(1, OpKind::Ok, "read", json!([]), 2)
+            .op(0, OpKind::Ok, "broadcast", json!(4), 3)
+            .checked();
         assert_eq!(result.never_read, [4]);
         assert_eq!(result.valid, Validity::Unknown, "nothing stable");
     }
@@ -617,13 +405,13 @@ mod tests {
     #[test]
     fn a_failed_broadcast_seen_by_a_read_becomes_known_through_the_read() {
         let result = Builder::new()
-            .op(0, OpKind::Invoke, OpFunction::Broadcast, json!(9), 0)
-            .op(0, OpKind::Info, OpFunction::Broadcast, json!(9), 5000)
+            .op(0, OpKind::Invoke, "broadcast", json!(9), 0)
+            .op(0, OpKind::Info, "broadcast", json!(9), 5000)
             .read(1, json!([9]), 5001, 5002)
             .read(1, json!([]), 5003, 5004)
-            .check();
+            .checked();
         assert_eq!(result.lost, [9]);
-        assert_eq!(result.lost_details[0].known_by, Some("read"));
+        assert_eq!(result.lost_details[0].known_by.as_deref(), Some("read"));
     }
 
     #[test]
@@ -631,7 +419,7 @@ mod tests {
         let result = Builder::new()
             .add(0, 1, 0, 1)
             .read(1, json!([1, 99, "x"]), 2, 3)
-            .check();
+            .checked();
         assert_eq!(result.attempt_count, 1);
         assert_eq!(result.stable_count, 1);
     }
@@ -642,12 +430,12 @@ mod tests {
         builder
             .add(0, 1, 0, 1)
             .add(0, 2, 2, 3)
-            .op(0, OpKind::Invoke, OpFunction::Broadcast, json!(3), 4)
-            .op(0, OpKind::Info, OpFunction::Broadcast, json!(3), 5)
+            .op(0, OpKind::Invoke, "broadcast", json!(3), 4)
+            .op(0, OpKind::Info, "broadcast", json!(3), 5)
             .final_read(0, json!([1, 2, 3]), 10)
             .final_read(1, json!([1]), 11)
             .final_read(2, json!([]), 12);
-        let coverage = coverage(builder.history.ops());
+        let coverage = coverage(builder.history.ops(), "broadcast", "read");
         // Value 3 was never acknowledged, so it is not counted: 3 of 2 × 3 pairs.
         assert_eq!(
             (
@@ -659,46 +447,5 @@ mod tests {
             (2, 3, 3, 6)
         );
         assert!((coverage.fraction - 0.5).abs() < 1e-12);
-    }
-
-    #[test]
-    fn quantiles_index_floor_n_p_capped_at_the_end() {
-        let values: Vec<u64> = (1..=10).collect();
-        let q = quantiles(&values);
-        assert_eq!(
-            (q["0"], q["0.5"], q["0.95"], q["0.99"], q["1"]),
-            (1, 6, 10, 10, 10)
-        );
-        assert!(quantiles(&[]).is_empty());
-        let q = quantiles(&[5, 1, 3]);
-        assert_eq!((q["0"], q["0.5"], q["1"]), (1, 3, 5));
-    }
-
-    #[test]
-    fn stats_is_invalid_when_some_function_never_succeeded() {
-        let mut builder = Builder::new();
-        builder
-            .add(0, 1, 0, 1)
-            .op(1, OpKind::Invoke, OpFunction::Read, Json::Null, 2)
-            .op(1, OpKind::Fail, OpFunction::Read, Json::Null, 3);
-        let result = stats(builder.history.ops());
-        assert_eq!(result.valid, Validity::Invalid);
-        assert_eq!(
-            (result.count, result.ok_count, result.fail_count),
-            (2, 1, 1)
-        );
-        builder.read(1, json!([1]), 4, 5);
-        assert_eq!(stats(builder.history.ops()).valid, Validity::Valid);
-    }
-
-    #[test]
-    fn validity_merges_worst_first_and_serialises_like_maelstrom() {
-        assert_eq!(Validity::Valid.and(Validity::Unknown), Validity::Unknown);
-        assert_eq!(Validity::Unknown.and(Validity::Invalid), Validity::Invalid);
-        assert_eq!(
-            serde_json::to_string(&[Validity::Valid, Validity::Invalid, Validity::Unknown])
-                .unwrap(),
-            r#"[true,false,"unknown"]"#
-        );
     }
 }

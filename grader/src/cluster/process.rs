@@ -1,5 +1,4 @@
-//! The [`Cluster`] seam: something that takes lines for nodes, yields the lines nodes write,
-//! and owns a clock. [`ProcessCluster`] runs real node processes in real time.
+//! [`ProcessCluster`]: real node processes over real pipes, in real time.
 //!
 //! Each node gets three threads: one writes its stdin from a bounded queue (so a node that
 //! stops reading cannot block the harness), one reads its stdout into the shared event channel
@@ -18,59 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-/// Something a node did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NodeEvent {
-    /// It wrote a line to stdout.
-    Output {
-        /// The node's index.
-        node: usize,
-        /// The line, without its newline.
-        line: String,
-    },
-    /// It wrote a line longer than [`MAX_LINE_BYTES`]; the line was dropped.
-    LineTooLong {
-        /// The node's index.
-        node: usize,
-    },
-    /// It exited (or closed its stdout).
-    Exited {
-        /// The node's index.
-        node: usize,
-        /// Its exit code, if it exited with one.
-        code: Option<i32>,
-        /// Its last stderr lines.
-        stderr_tail: Vec<String>,
-    },
-}
-
-/// Why a line could not be handed to a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryError {
-    /// The node has exited.
-    Down,
-    /// The node's stdin queue is full: it is not reading.
-    NotReading,
-}
-
-/// A cluster of nodes behind one clock.
-pub trait Cluster {
-    /// How many nodes there are.
-    fn node_count(&self) -> usize;
-    /// The cluster's clock: time since it started.
-    fn now(&self) -> Duration;
-    /// Hands a line to a node's stdin.
-    fn deliver(&mut self, node: usize, line: String) -> Result<(), DeliveryError>;
-    /// Waits until `deadline` at most, returning early when nodes produced events, which are
-    /// appended to `events` in the order they happened.
-    fn wait(&mut self, deadline: Duration, events: &mut Vec<NodeEvent>);
-    /// Kills a node at once (the kill nemesis); its state is gone.
-    fn kill(&mut self, node: usize);
-    /// Starts a killed node afresh; the harness then sends it `init` again.
-    fn restart(&mut self, node: usize) -> anyhow::Result<()>;
-    /// Stops every node (closing stdin, then killing what is left) and reaps them.
-    fn shutdown(&mut self);
-}
+use super::{Cluster, DeliveryError, NodeEvent};
 
 /// The longest stdout line accepted from a node.
 pub const MAX_LINE_BYTES: usize = 4 << 20;
@@ -143,10 +90,7 @@ impl ProcessCluster {
 
     fn spawn(&self, index: usize, generation: u64) -> anyhow::Result<ProcessNode> {
         let id = &self.ids[index];
-        let seed = self
-            .seed
-            .wrapping_add(index as u64)
-            .wrapping_add(generation << 32);
+        let seed = super::node_seed(self.seed, index, generation);
         let log = self.log_dir.join(format!("{id}.log"));
         spawn_node(
             &self.bin,
@@ -331,10 +275,6 @@ fn copy_stderr(stderr: impl Read, log: File, tail: &Mutex<VecDeque<String>>) {
 }
 
 impl Cluster for ProcessCluster {
-    fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
-
     fn now(&self) -> Duration {
         self.started.elapsed()
     }
@@ -396,6 +336,14 @@ impl Cluster for ProcessCluster {
         }
     }
 
+    fn pause(&mut self, node: usize) {
+        signal_group(&self.nodes[node].child, nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    fn resume(&mut self, node: usize) {
+        signal_group(&self.nodes[node].child, nix::sys::signal::Signal::SIGCONT);
+    }
+
     fn kill(&mut self, node: usize) {
         let target = &mut self.nodes[node];
         target.stdin = None;
@@ -435,6 +383,13 @@ impl Cluster for ProcessCluster {
             node.exited = true;
         }
     }
+}
+
+/// Sends `signal` to the node's whole process group (each node leads its own), so that whatever
+/// the node started stops and goes on with it.
+fn signal_group(child: &Child, signal: nix::sys::signal::Signal) {
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::killpg(group, signal);
 }
 
 impl Drop for ProcessCluster {

@@ -1,0 +1,485 @@
+//! The one run configuration: [`TestConfig`], its flags ([`RunArgs`], Maelstrom's `test` flags
+//! with Maelstrom's defaults), its validation ([`TestConfig::from_args`]) and its canonical
+//! spelling ([`TestConfig::to_args`], which the reproduce command prints).
+//!
+//! Every way of describing a run goes through the same parser and the same checks: the flags
+//! of `grader test` and `cargo xtask sim`, the settings of a `grading.toml` run (turned into
+//! the same flags by [`settings_to_args`]), and a reproduce command read back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
+use serde::Serialize;
+
+use crate::nemesis::{Fault, Targets, parse_faults};
+use crate::net::{Latency, LatencyDistribution};
+use crate::topology::Topology;
+
+/// How long nodes get to answer `init` (Maelstrom's 10 s).
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One run's settings. Build it from flags with [`TestConfig::from_args`] or
+/// [`TestConfig::parse`]; [`TestConfig::default`] is Maelstrom's defaults with seed 0.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestConfig {
+    /// The workload, by name (default broadcast).
+    pub workload: String,
+    /// How many nodes, named `n0…` (default 5).
+    pub node_count: usize,
+    /// Length of the main phase (default 60 s).
+    #[serde(serialize_with = "seconds")]
+    pub time_limit: Duration,
+    /// Client operations per second across all workers (default 5; 0 means none).
+    pub rate: f64,
+    /// Worker clients; worker t talks to node t mod node_count (default one per node).
+    pub concurrency: usize,
+    /// Latency between servers (default none).
+    pub latency: Latency,
+    /// Faults to inject (default none).
+    pub faults: BTreeSet<Fault>,
+    /// Mean time between nemesis actions (default 10 s).
+    #[serde(serialize_with = "seconds")]
+    pub nemesis_interval: Duration,
+    /// Which nodes kill and pause choose from (default random).
+    pub nemesis_targets: Targets,
+    /// The topology sent to nodes (default grid).
+    #[serde(serialize_with = "display")]
+    pub topology: Topology,
+    /// Seeds the harness's one random generator: latencies, the generator, the nemesis.
+    pub seed: u64,
+    /// Quiet time after the heal before the final reads (default 10 s).
+    #[serde(serialize_with = "seconds")]
+    pub recovery: Duration,
+    /// How long nodes get to answer `init` (Maelstrom's 10 s; shorter in tests; no flag).
+    #[serde(serialize_with = "seconds")]
+    pub init_timeout: Duration,
+}
+
+fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64())
+}
+
+fn display<S: serde::Serializer, T: std::fmt::Display>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+impl Default for TestConfig {
+    /// The flags' defaults (Maelstrom's), with seed 0.
+    fn default() -> Self {
+        TestConfig::parse(&["--seed".to_owned(), "0".to_owned()]).expect("the defaults are valid")
+    }
+}
+
+/// Maelstrom's `test` flags, less `--bin` (Maelstrom's defaults throughout): the one place
+/// where a setting's default is written.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The workload to run (see the grader README for the list).
+    #[arg(short = 'w', long, default_value = "broadcast")]
+    pub workload: String,
+    /// How many nodes, named n0, n1, ….
+    #[arg(
+        long,
+        default_value_t = 5,
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
+    pub node_count: usize,
+    /// Seconds of client operations (the main phase).
+    #[arg(
+        long,
+        default_value_t = 60.0,
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub time_limit: f64,
+    /// Client operations per second across all clients; 0 for none.
+    #[arg(
+        long,
+        default_value_t = 5.0,
+        value_name = "OPS",
+        allow_hyphen_values = true
+    )]
+    pub rate: f64,
+    /// Worker clients: a number, or `Kn` for K per node (worker t talks to node t mod N).
+    #[arg(long, default_value = "1n", value_name = "N|Kn")]
+    pub concurrency: String,
+    /// Mean one-way latency between servers, in ms (clients get none).
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "MS",
+        allow_hyphen_values = true
+    )]
+    pub latency: f64,
+    /// How latencies are drawn: constant, uniform or exponential.
+    #[arg(long, default_value = "constant")]
+    pub latency_dist: String,
+    /// Faults to inject, comma-separated: partition, kill (crash, then restart empty), pause
+    /// (stop, then continue).
+    #[arg(long, value_name = "FAULTS")]
+    pub nemesis: Option<String>,
+    /// Mean seconds between nemesis actions.
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub nemesis_interval: f64,
+    /// Which nodes kill and pause choose from: random, or interior (nodes with children in the
+    /// topology).
+    #[arg(long, default_value = "random", value_name = "RULE")]
+    pub nemesis_targets: String,
+    /// The topology sent to nodes: grid, line, total, tree (tree2), tree3, tree4.
+    #[arg(long, default_value = "grid")]
+    pub topology: String,
+    /// Seed for the harness's randomness (latency, operations, nemesis); random if absent.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Seconds of quiet after the heal, before the final reads.
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub recovery: f64,
+}
+
+/// A parser for the run flags alone, for reading settings back.
+#[derive(Debug, Parser)]
+struct RunOnly {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+fn seconds_of(value: f64, flag: &str) -> Result<Duration, String> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!(
+            "{flag} must be a number of seconds, 0 or more (got {value})"
+        ))
+    }
+}
+
+impl TestConfig {
+    /// Checks the flags and turns them into a configuration; the error says which flag is
+    /// wrong and what it takes.
+    pub fn from_args(args: &RunArgs) -> Result<TestConfig, String> {
+        crate::workload::by_name(&args.workload)?;
+        if args.node_count == 0 {
+            return Err("--node-count must be at least 1".into());
+        }
+        if !(args.rate.is_finite() && args.rate >= 0.0) {
+            return Err(format!("--rate must be 0 or more (got {})", args.rate));
+        }
+        if !(args.latency.is_finite() && args.latency >= 0.0) {
+            return Err(format!(
+                "--latency must be 0 or more milliseconds (got {})",
+                args.latency
+            ));
+        }
+        let distribution: LatencyDistribution = args.latency_dist.parse()?;
+        if distribution == LatencyDistribution::Exponential && args.latency == 0.0 {
+            return Err("--latency-dist exponential needs a mean: pass --latency above 0".into());
+        }
+        let concurrency = match args.concurrency.strip_suffix('n') {
+            Some(per_node) => per_node.parse::<usize>().map(|k| k * args.node_count),
+            None => args.concurrency.parse::<usize>(),
+        }
+        .map_err(|_| {
+            format!(
+                "--concurrency takes a number (5) or a multiple of the node count (2n), not `{}`",
+                args.concurrency
+            )
+        })?;
+        if concurrency == 0 {
+            return Err("--concurrency must be at least 1".into());
+        }
+        let nemesis_interval = seconds_of(args.nemesis_interval, "--nemesis-interval")?;
+        let faults = match &args.nemesis {
+            Some(text) => parse_faults(text)?,
+            None => BTreeSet::new(),
+        };
+        if !faults.is_empty() && nemesis_interval.is_zero() {
+            return Err("--nemesis-interval must be above 0".into());
+        }
+        let topology: Topology = args.topology.parse()?;
+        let nemesis_targets: Targets = args.nemesis_targets.parse()?;
+        if nemesis_targets == Targets::Interior {
+            if !faults.contains(&Fault::Kill) && !faults.contains(&Fault::Pause) {
+                return Err(
+                    "--nemesis-targets chooses the nodes kill and pause act on: add --nemesis kill or pause".into(),
+                );
+            }
+            if topology.interior(args.node_count).is_empty() {
+                return Err(format!(
+                    "--nemesis-targets interior: the {topology} topology on {} node(s) has no interior nodes; use more nodes or --nemesis-targets random",
+                    args.node_count
+                ));
+            }
+        }
+        Ok(TestConfig {
+            workload: args.workload.clone(),
+            node_count: args.node_count,
+            time_limit: seconds_of(args.time_limit, "--time-limit")?,
+            rate: args.rate,
+            concurrency,
+            latency: Latency {
+                mean_ms: args.latency,
+                distribution,
+            },
+            faults,
+            nemesis_interval,
+            nemesis_targets,
+            topology,
+            seed: args.seed.unwrap_or_else(rand::random),
+            recovery: seconds_of(args.recovery, "--recovery")?,
+            init_timeout: INIT_TIMEOUT,
+        })
+    }
+
+    /// Parses and checks run flags (no program name): `["--node-count", "3", …]`.
+    pub fn parse(words: &[String]) -> Result<TestConfig, String> {
+        let command = RunOnly::command().no_binary_name(true);
+        let matches = command
+            .try_get_matches_from(words)
+            .map_err(|error| error.render().to_string().trim().to_owned())?;
+        let parsed = RunOnly::from_arg_matches(&matches).map_err(|error| error.to_string())?;
+        TestConfig::from_args(&parsed.run)
+    }
+
+    /// The flags that give this configuration back through [`TestConfig::parse`], every
+    /// setting spelled out, the seed included.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut words: Vec<String> = vec![
+            "-w".into(),
+            self.workload.clone(),
+            "--node-count".into(),
+            self.node_count.to_string(),
+            "--time-limit".into(),
+            self.time_limit.as_secs_f64().to_string(),
+            "--rate".into(),
+            self.rate.to_string(),
+            "--concurrency".into(),
+            self.concurrency.to_string(),
+            "--topology".into(),
+            self.topology.to_string(),
+        ];
+        if self.latency.mean_ms > 0.0 {
+            words.extend(["--latency".into(), self.latency.mean_ms.to_string()]);
+        }
+        if self.latency.distribution != LatencyDistribution::Constant {
+            words.extend([
+                "--latency-dist".into(),
+                self.latency.distribution.to_string(),
+            ]);
+        }
+        if !self.faults.is_empty() {
+            let faults: Vec<&str> = self.faults.iter().map(|fault| fault.name()).collect();
+            words.extend(["--nemesis".into(), faults.join(",")]);
+        }
+        let defaults = TestConfig::default();
+        if !self.faults.is_empty() || self.nemesis_interval != defaults.nemesis_interval {
+            words.extend([
+                "--nemesis-interval".into(),
+                self.nemesis_interval.as_secs_f64().to_string(),
+            ]);
+        }
+        if self.nemesis_targets != Targets::Random {
+            words.extend(["--nemesis-targets".into(), self.nemesis_targets.to_string()]);
+        }
+        words.extend([
+            "--recovery".into(),
+            self.recovery.as_secs_f64().to_string(),
+            "--seed".into(),
+            self.seed.to_string(),
+        ]);
+        words
+    }
+
+    /// The command line that repeats a run: `program` (such as `grader test --bin X`), every
+    /// setting, and the node's arguments after `--`, quoted for a POSIX shell.
+    pub fn reproduce_command(&self, program: &str, node_args: &[String]) -> String {
+        let mut words = self.to_args();
+        if !node_args.is_empty() {
+            words.push("--".into());
+            words.extend(node_args.iter().cloned());
+        }
+        let settings: Vec<String> = words.iter().map(|word| shell_quote(word)).collect();
+        format!("{program} {}", settings.join(" "))
+    }
+
+    /// The node ids: `n0 … n(N-1)`.
+    pub fn node_ids(&self) -> Vec<String> {
+        crate::topology::node_names(self.node_count)
+    }
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The settings a run file (such as a `grading.toml` run) may name: the flags' names with `_`
+/// for `-` (`node_count`, `latency_dist`, …).
+pub fn setting_names() -> Vec<String> {
+    RunOnly::command()
+        .get_arguments()
+        .filter(|argument| argument.get_long().is_some())
+        .map(|argument| argument.get_id().to_string())
+        .collect()
+}
+
+/// Turns run settings written as data (`node_count = 25`, `nemesis = "partition"`) into the
+/// flags that say the same, so that they are parsed and checked exactly as flags are. An
+/// unknown setting, or a value that is not a number or a string, is an error naming it.
+pub fn settings_to_args(settings: &BTreeMap<String, toml::Value>) -> Result<Vec<String>, String> {
+    let known = setting_names();
+    let mut words = Vec::new();
+    for (name, value) in settings {
+        if !known.contains(name) {
+            return Err(format!(
+                "unknown setting `{name}`; the settings are: {}",
+                known.join(", ")
+            ));
+        }
+        let text = match value {
+            toml::Value::String(text) => text.clone(),
+            toml::Value::Integer(number) => number.to_string(),
+            toml::Value::Float(number) => number.to_string(),
+            other => {
+                return Err(format!(
+                    "`{name}` must be a number or a string, not {}",
+                    other.type_str()
+                ));
+            }
+        };
+        words.push(format!("--{}", name.replace('_', "-")));
+        words.push(text);
+    }
+    Ok(words)
+}
+
+/// Checks that `bin` is an executable file and makes its path absolute.
+pub fn check_bin(bin: &Path) -> Result<PathBuf, String> {
+    let metadata = std::fs::metadata(bin).map_err(|_| {
+        format!(
+            "--bin {} does not exist; build your node first and pass the path to its executable",
+            bin.display()
+        )
+    })?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "--bin {} is not a file; pass the path to your node's executable",
+            bin.display()
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if metadata.permissions().mode() & 0o111 == 0 {
+            return Err(format!(
+                "--bin {} is not executable; run `chmod +x {}` (scripts also need a #! line)",
+                bin.display(),
+                bin.display()
+            ));
+        }
+    }
+    std::path::absolute(bin).map_err(|error| format!("--bin {}: {error}", bin.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_defaults_are_maelstroms() {
+        let config = TestConfig::default();
+        assert_eq!(config.workload, "broadcast");
+        assert_eq!((config.node_count, config.concurrency), (5, 5));
+        assert_eq!(config.time_limit, Duration::from_secs(60));
+        assert_eq!(config.rate, 5.0);
+        assert_eq!(config.recovery, Duration::from_secs(10));
+        assert_eq!(config.topology, Topology::Grid);
+        assert!(config.faults.is_empty());
+    }
+
+    #[test]
+    fn a_reproduce_command_parses_back_into_the_same_configuration() {
+        for flags in [
+            "--seed 3",
+            "--node-count 25 --time-limit 20 --rate 100 --latency 100 --topology tree4 --seed 1",
+            "--node-count 7 --concurrency 2n --latency 12.5 --latency-dist uniform --nemesis partition,kill,pause --nemesis-interval 0.75 --recovery 0.5 --seed 18446744073709551615",
+            "--node-count 25 --topology tree4 --nemesis kill --nemesis-targets interior --seed 9",
+            "--rate 0 --time-limit 0.1 --latency 30 --latency-dist exponential --seed 2",
+        ] {
+            let config = TestConfig::parse(&words(flags)).unwrap();
+            let again = TestConfig::parse(&config.to_args()).unwrap();
+            assert_eq!(again, config, "{flags}");
+            let command = config.reproduce_command("grader test --bin x", &["--fanout".into()]);
+            assert!(command.ends_with("-- --fanout"), "{command}");
+        }
+    }
+
+    #[test]
+    fn bad_values_name_the_flag_and_what_it_takes() {
+        let error = |flags: &str| TestConfig::parse(&words(flags)).unwrap_err();
+        assert!(error("--node-count 0").contains("--node-count must be at least 1"));
+        assert!(error("--node-count -1").contains("--node-count"));
+        assert!(!error("--node-count -1").contains("-- -1"));
+        assert!(error("--nemesis partition --nemesis-interval 0").contains("above 0"));
+        assert!(error("--concurrency 3x").contains("--concurrency takes"));
+        assert!(error("--topology ring").contains("unknown topology"));
+        assert!(error("-w lin-kv").contains("workloads on offer are: broadcast"));
+        assert!(error("--nemesis flood").contains("unknown nemesis"));
+        assert!(error("--nemesis partition --nemesis-targets interior").contains("kill or pause"));
+        assert!(
+            error("--node-count 1 --topology tree4 --nemesis kill --nemesis-targets interior")
+                .contains("no interior nodes")
+        );
+        assert!(error("--latency-dist exponential").contains("needs a mean"));
+    }
+
+    #[test]
+    fn settings_as_data_become_the_same_flags() {
+        let settings: BTreeMap<String, toml::Value> = toml::from_str(
+            "node_count = 25\nconcurrency = \"2n\"\nlatency = 100.0\nnemesis = \"partition\"",
+        )
+        .unwrap();
+        let config = TestConfig::parse(&settings_to_args(&settings).unwrap()).unwrap();
+        assert_eq!((config.node_count, config.concurrency), (25, 50));
+        assert_eq!(config.faults, BTreeSet::from([Fault::Partition]));
+        let unknown: BTreeMap<String, toml::Value> = toml::from_str("rated = 1").unwrap();
+        let error = settings_to_args(&unknown).unwrap_err();
+        assert!(
+            error.contains("unknown setting `rated`") && error.contains("node_count"),
+            "{error}"
+        );
+        let list: BTreeMap<String, toml::Value> = toml::from_str("rate = [1]").unwrap();
+        assert!(
+            settings_to_args(&list)
+                .unwrap_err()
+                .contains("number or a string")
+        );
+    }
+}

@@ -1,0 +1,473 @@
+//! A stage's grade: its protocol fixtures and its cluster runs (from the grading plan) judged,
+//! with the tables `cargo xtask grade` prints and the JSON `--json` writes.
+//!
+//! xtask only parses flags, builds the node with cargo and prints; everything that decides
+//! whether a stage passes lives here.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::fixtures::{FixtureOutcome, grade_fixtures};
+use crate::plan::{ExpectValid, Plan, RunPlan};
+use crate::run::run_process_test;
+use crate::workload::{self, Figure};
+
+/// The harness's own figures every run shows, whatever its workload: messages per operation
+/// first; duplicates and convergence after the workload's figures.
+pub const HARNESS_FIGURES: &[Figure] = &[
+    Figure {
+        pointer: "/net/servers/msgs_per_op",
+        label: "servers msgs-per-op",
+    },
+    Figure {
+        pointer: "/net/all/msgs_per_op",
+        label: "all msgs-per-op",
+    },
+    Figure {
+        pointer: "/net/duplicate_deliveries",
+        label: "duplicate deliveries",
+    },
+    Figure {
+        pointer: "/convergence/after_ms",
+        label: "convergence ms",
+    },
+];
+
+/// Which parts of a stage to grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Fixtures and cluster runs.
+    Both,
+    /// Only the protocol fixtures.
+    Fixtures,
+    /// Only the cluster runs.
+    Cluster,
+}
+
+/// Everything `--json` writes.
+#[derive(Debug, Serialize)]
+pub struct GradeReport<'a> {
+    /// True when every stage passed.
+    pub passed: bool,
+    /// Each stage's grade.
+    pub stages: &'a [StageReport],
+}
+
+/// One stage's grade.
+#[derive(Debug, Serialize)]
+pub struct StageReport {
+    /// The stage's crate name.
+    pub stage: String,
+    /// The binary graded.
+    pub bin: String,
+    /// True when every fixture and run passed.
+    pub passed: bool,
+    /// The fixtures.
+    pub fixtures: Vec<FixtureRow>,
+    /// The cluster runs.
+    pub runs: Vec<RunRow>,
+}
+
+/// One fixture's outcome.
+#[derive(Debug, Serialize)]
+pub struct FixtureRow {
+    /// The fixture's name.
+    pub name: String,
+    /// Whether the output matched.
+    pub passed: bool,
+    /// What differed, or what was checked.
+    pub detail: String,
+}
+
+/// One cluster run's grade: its figures and each threshold beside them.
+#[derive(Debug, Serialize)]
+pub struct RunRow {
+    /// The run's name in the plan.
+    pub name: String,
+    /// Whether the verdict and every threshold were as required.
+    pub passed: bool,
+    /// The run's verdict.
+    pub valid: Json,
+    /// The verdict required.
+    pub expect_valid: String,
+    /// The headline figures by label, in table order.
+    pub figures: Vec<(String, Json)>,
+    /// Each threshold with the figure it bounds.
+    pub thresholds: Vec<ThresholdRow>,
+    /// The run's store folder.
+    pub store: String,
+    /// The command that repeats the run.
+    pub reproduce: String,
+    /// Why the run could not complete normally, if it did not.
+    pub error: Option<String>,
+}
+
+/// One threshold, judged.
+#[derive(Debug, Serialize)]
+pub struct ThresholdRow {
+    /// The figure's pointer.
+    pub figure: String,
+    /// The threshold, as text.
+    pub threshold: String,
+    /// The figure's value, if the results have it.
+    pub actual: Option<f64>,
+    /// Whether it is within the threshold.
+    pub passed: bool,
+}
+
+/// How to grade.
+#[derive(Debug, Clone)]
+pub struct GradeOptions {
+    /// Which parts.
+    pub part: Part,
+    /// How long a fixture may run, input to exit.
+    pub timeout: Duration,
+    /// Where cluster runs are stored: `<store_root>/<stage>/<run>/`.
+    pub store_root: std::path::PathBuf,
+}
+
+/// Grades one stage: `bin` against the fixtures in `fixtures_dir` and the stage's runs in
+/// `plan`, each run as real processes. `progress` hears a line before each run.
+pub fn grade_stage(
+    stage: &str,
+    bin: &Path,
+    fixtures_dir: &Path,
+    plan: &Plan,
+    options: &GradeOptions,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<StageReport> {
+    let outcomes = if options.part == Part::Cluster {
+        Vec::new()
+    } else {
+        grade_fixtures(bin, fixtures_dir, options.timeout)?
+    };
+    let planned = if options.part == Part::Fixtures {
+        &[]
+    } else {
+        plan.runs_for(stage)
+    };
+    let store_root = options.store_root.join(stage);
+    let mut runs = Vec::new();
+    for run in planned {
+        runs.push(grade_run(plan, stage, bin, run, &store_root, progress)?);
+    }
+    Ok(StageReport::new(stage, bin, &outcomes, runs))
+}
+
+impl StageReport {
+    fn new(stage: &str, bin: &Path, outcomes: &[FixtureOutcome], runs: Vec<RunRow>) -> Self {
+        let fixtures: Vec<FixtureRow> = outcomes
+            .iter()
+            .map(|outcome| FixtureRow {
+                name: outcome.name.clone(),
+                passed: outcome.passed,
+                detail: outcome.detail.clone(),
+            })
+            .collect();
+        let passed = fixtures.iter().all(|row| row.passed) && runs.iter().all(|row| row.passed);
+        Self {
+            stage: stage.to_owned(),
+            bin: bin.display().to_string(),
+            passed,
+            fixtures,
+            runs,
+        }
+    }
+
+    /// The stage's tables and verdict, as `cargo xtask grade` prints them.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        render_fixtures(&mut out, self);
+        render_runs(&mut out, &self.runs);
+        render_verdict(&mut out, self);
+        out
+    }
+}
+
+/// The figures a run of `workload` shows: the harness's msgs-per-op, the workload's headline
+/// figures, then duplicates and convergence.
+pub fn table_figures(workload: &str) -> Vec<Figure> {
+    let own = workload::by_name(workload)
+        .map(|workload| workload.headline_figures().to_vec())
+        .unwrap_or_default();
+    let harness = |pointer: &str| {
+        *HARNESS_FIGURES
+            .iter()
+            .find(|figure| figure.pointer == pointer)
+            .expect("a harness figure")
+    };
+    let mut figures = vec![harness("/net/servers/msgs_per_op")];
+    figures.extend(own);
+    figures.push(harness("/net/duplicate_deliveries"));
+    figures.push(harness("/convergence/after_ms"));
+    figures
+}
+
+fn grade_run(
+    plan: &Plan,
+    stage: &str,
+    bin: &Path,
+    run: &RunPlan,
+    store_root: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<RunRow> {
+    let config = plan.config(run)?;
+    progress(&format!(
+        "{stage}: cluster run `{}` ({} nodes, {} s + {} s recovery)...",
+        run.name,
+        config.node_count,
+        config.time_limit.as_secs_f64(),
+        config.recovery.as_secs_f64()
+    ));
+    let done = run_process_test(
+        &config,
+        bin,
+        &run.node_args,
+        &store_root.join(&run.name),
+        None,
+    )
+    .with_context(|| format!("{stage}: cluster run `{}` could not run", run.name))?;
+    let results_path = done.store.join("results.json");
+    let results: Json = serde_json::from_str(&std::fs::read_to_string(&results_path)?)
+        .with_context(|| format!("cannot read {}", results_path.display()))?;
+    Ok(judge_run(
+        run,
+        &config.workload,
+        &results,
+        done.store.display().to_string(),
+        done.reproduce,
+    ))
+}
+
+/// Judges one run's `results.json` against its plan: the verdict required and each check.
+pub fn judge_run(
+    run: &RunPlan,
+    workload: &str,
+    results: &Json,
+    store: String,
+    reproduce: String,
+) -> RunRow {
+    let expect_valid = run.expect_valid.unwrap_or(ExpectValid::Exactly(true));
+    let valid = results["valid"].clone();
+    let mut passed = expect_valid.accepts(&valid);
+    let thresholds: Vec<ThresholdRow> = run
+        .checks
+        .iter()
+        .map(|check| {
+            let (actual, ok) = check.judge(results);
+            passed &= ok;
+            ThresholdRow {
+                figure: check.figure.clone(),
+                threshold: check.to_string(),
+                actual,
+                passed: ok,
+            }
+        })
+        .collect();
+    let figures = table_figures(workload)
+        .iter()
+        .map(|figure| {
+            (
+                figure.label.to_owned(),
+                results
+                    .pointer(figure.pointer)
+                    .cloned()
+                    .unwrap_or(Json::Null),
+            )
+        })
+        .collect();
+    RunRow {
+        name: run.name.clone(),
+        passed,
+        valid,
+        expect_valid: expect_valid.to_string(),
+        figures,
+        thresholds,
+        store,
+        reproduce,
+        error: results["error"].as_str().map(str::to_owned),
+    }
+}
+
+fn render_fixtures(out: &mut String, report: &StageReport) {
+    let _ = writeln!(out, "{}  ({})", report.stage, report.bin);
+    let width = report
+        .fixtures
+        .iter()
+        .map(|row| row.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let _ = writeln!(out, "  {:<width$}  {:<6}  detail", "fixture", "result");
+    for row in &report.fixtures {
+        let result = if row.passed { "pass" } else { "FAIL" };
+        let first = row.detail.lines().next().unwrap_or("");
+        let _ = writeln!(out, "  {:<width$}  {result:<6}  {first}", row.name);
+    }
+    for row in report.fixtures.iter().filter(|row| !row.passed) {
+        let _ = writeln!(out, "\n{} failed:", row.name);
+        for line in row.detail.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+}
+
+/// A figure as the table shows it: floats to three places, absent as `-`.
+fn show(value: &Json) -> String {
+    match value {
+        Json::Number(number) => match number.as_f64() {
+            Some(float) if number.is_f64() => format!("{float:.3}"),
+            _ => number.to_string(),
+        },
+        Json::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The column heading for a figure's label: short, so the table fits a terminal.
+fn heading(label: &str) -> String {
+    match label {
+        "servers msgs-per-op" => "msgs/op".into(),
+        "duplicate deliveries" => "duplicates".into(),
+        "convergence ms" => "converged ms".into(),
+        "median latency ms" => "median ms".into(),
+        "max latency ms" => "max ms".into(),
+        other => other.into(),
+    }
+}
+
+fn render_runs(out: &mut String, runs: &[RunRow]) {
+    if runs.is_empty() {
+        return;
+    }
+    let width = runs
+        .iter()
+        .map(|run| run.name.len())
+        .max()
+        .unwrap_or(3)
+        .max(11);
+    let _ = writeln!(out);
+    let mut header = format!(
+        "  {:<width$}  {:<6}  {:<7}",
+        "cluster run", "result", "valid"
+    );
+    let columns: Vec<String> = runs[0]
+        .figures
+        .iter()
+        .map(|(label, _)| heading(label))
+        .collect();
+    for column in &columns {
+        let _ = write!(header, "  {column:>9}");
+    }
+    let _ = writeln!(out, "{}", header.trim_end());
+    for run in runs {
+        let result = if run.passed { "pass" } else { "FAIL" };
+        let mut line = format!(
+            "  {:<width$}  {result:<6}  {:<7}",
+            run.name,
+            show(&run.valid)
+        );
+        for ((_, value), column) in run.figures.iter().zip(&columns) {
+            let cell = column.len().max(9);
+            let _ = write!(line, "  {:>cell$}", show(value));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+        if run.expect_valid != "any" && show(&run.valid) != run.expect_valid {
+            let _ = writeln!(
+                out,
+                "  {:<width$}    valid is {}, needs {}",
+                "",
+                show(&run.valid),
+                run.expect_valid
+            );
+        }
+        for threshold in &run.thresholds {
+            let actual = threshold
+                .actual
+                .map_or("missing".to_owned(), |value| format!("{value:.3}"));
+            let mark = if threshold.passed { "ok" } else { "FAIL" };
+            let _ = writeln!(
+                out,
+                "  {:<width$}    {actual} (needs {})  {mark}",
+                "", threshold.threshold
+            );
+        }
+        if let Some(error) = &run.error {
+            let _ = writeln!(out, "  {:<width$}    error: {error}", "");
+        }
+        if !run.passed {
+            let _ = writeln!(out, "  {:<width$}    store: {}", "", run.store);
+            let _ = writeln!(out, "  {:<width$}    repeat: {}", "", run.reproduce);
+        }
+    }
+}
+
+fn render_verdict(out: &mut String, report: &StageReport) {
+    let fixtures_failed = report.fixtures.iter().filter(|row| !row.passed).count();
+    let runs_failed = report.runs.iter().filter(|row| !row.passed).count();
+    let counts = format!(
+        "{} of {} fixtures, {} of {} cluster runs passed",
+        report.fixtures.len() - fixtures_failed,
+        report.fixtures.len(),
+        report.runs.len() - runs_failed,
+        report.runs.len()
+    );
+    let verdict = if report.passed { "PASS" } else { "FAIL" };
+    let _ = writeln!(out, "verdict: {verdict} ({counts})\n");
+}
+
+/// The labels and values of a run's figures, as a map (for callers that look one up).
+pub fn figures_by_label(row: &RunRow) -> BTreeMap<&str, &Json> {
+    row.figures
+        .iter()
+        .map(|(label, value)| (label.as_str(), value))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn run(text: &str) -> RunPlan {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_run_passes_only_with_the_verdict_required_and_every_threshold_met() {
+        let results = json!({
+            "valid": true,
+            "net": {"servers": {"msgs_per_op": 12.5}, "duplicate_deliveries": 0},
+            "workload": {"stable_latencies": {"0.5": 80, "1": 150}, "lost_count": 0},
+            "convergence": {},
+        });
+        let plan =
+            run("name = \"3d\"\nchecks = [{ figure = \"/net/servers/msgs_per_op\", below = 13 }]");
+        let row = judge_run(&plan, "broadcast", &results, "s".into(), "r".into());
+        assert!(row.passed);
+        let figures = figures_by_label(&row);
+        assert_eq!(figures["median latency ms"], &json!(80));
+        assert_eq!(figures["convergence ms"], &Json::Null);
+        let strict =
+            run("name = \"3d\"\nchecks = [{ figure = \"/net/servers/msgs_per_op\", below = 12 }]");
+        assert!(!judge_run(&strict, "broadcast", &results, "s".into(), "r".into()).passed);
+        let invalid = run("name = \"x\"\nexpect_valid = false");
+        assert!(!judge_run(&invalid, "broadcast", &results, "s".into(), "r".into()).passed);
+        let table = {
+            let mut out = String::new();
+            render_runs(&mut out, &[row]);
+            out
+        };
+        assert!(
+            table.contains("msgs/op") && table.contains("median ms") && table.contains("12.500"),
+            "{table}"
+        );
+    }
+}

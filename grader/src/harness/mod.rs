@@ -1,0 +1,963 @@
+//! The harness: one event loop that drives a [`Cluster`] through a Maelstrom test.
+//!
+//! Everything the harness does is a scheduled event on one queue ordered by (time, sequence):
+//! message deliveries, the workload's generator ticks, client RPC timeouts, nemesis actions and
+//! phase changes. Nothing sleeps; the loop asks the cluster to wait until the next event is
+//! due, so the same code runs against real processes in real time and against simulated nodes
+//! in virtual time.
+//!
+//! The phases follow Maelstrom: `init` to every node (10 s), the workload's setup request from
+//! each node's setup client, then the main phase (the workload's operations, staggered, and the
+//! nemesis) until the time limit, then waiting for outstanding operations, undoing every fault,
+//! `recovery` seconds of quiet while convergence is probed, and one final operation per worker.
+//!
+//! What the operations are, how replies are judged and what the history means belong to the
+//! workload ([`crate::workload`]); where messages go and when, to the network ([`crate::net`]);
+//! which faults strike and whom, to the nemesis ([`crate::nemesis`]).
+
+mod clients;
+mod probe;
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::time::Duration;
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Value as Json, json};
+
+use self::clients::{Client, Completion, Pending, Role, Worker, judge_reply, timed_out};
+pub use self::clients::{INIT_TIMEOUT, RPC_TIMEOUT};
+use self::probe::Probing;
+pub use self::probe::{Convergence, PROBE_INTERVAL};
+use crate::checker::{self, StatsResult, Validity};
+use crate::cluster::{Cluster, DeliveryError, NodeEvent};
+use crate::config::TestConfig;
+use crate::history::{Entry, History, OpKind, Process};
+use crate::nemesis::{Action, Fault, Nemesis, Targets};
+use crate::net::{Arrival, DropReason, Envelope, Journal, NetStats, Network, PROBE_PREFIX, Packet};
+use crate::workload::{self, Checked, Operation, Workload};
+
+/// How long the loop waits at most between checks for an interrupt.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The most harness log lines kept.
+const MAX_LOG_LINES: usize = 10_000;
+
+/// A node that exited during the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrashReport {
+    /// Its id.
+    pub node: String,
+    /// When, in ms since the cluster started.
+    pub at_ms: u64,
+    /// Its exit code, if it had one.
+    pub exit_code: Option<i32>,
+    /// Its last stderr lines.
+    pub stderr_tail: Vec<String>,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The overall verdict.
+    pub valid: Validity,
+    /// Why the run could not be completed or judged normally, if it could not.
+    pub error: Option<String>,
+    /// True when the run was stopped by an interrupt.
+    pub interrupted: bool,
+    /// The workload's verdict, its sections of `results.json` and its summary lines.
+    pub workload: Checked,
+    /// The stats checker's result.
+    pub stats: StatsResult,
+    /// Traffic figures.
+    pub net: NetStats,
+    /// Time to agreement after the last fault.
+    pub convergence: Convergence,
+    /// Nodes that exited during the run.
+    pub crashed: Vec<CrashReport>,
+    /// The history.
+    pub history: History,
+    /// The harness's own notes: dropped lines, unknown destinations, phase changes.
+    pub log: Vec<String>,
+    /// The cluster clock when the run ended.
+    pub duration: Duration,
+}
+
+impl RunReport {
+    /// A figure of the workload's sections by JSON pointer, such as
+    /// `/workload/stable_latencies/0.5`.
+    pub fn figure(&self, pointer: &str) -> Option<&Json> {
+        let trimmed = pointer.strip_prefix('/')?;
+        let (section, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+        let value = self.workload.sections.get(section)?;
+        if rest.is_empty() {
+            Some(value)
+        } else {
+            value.pointer(&format!("/{rest}"))
+        }
+    }
+
+    /// A whole-number figure of the workload's sections (see [`RunReport::figure`]).
+    pub fn figure_u64(&self, pointer: &str) -> Option<u64> {
+        self.figure(pointer).and_then(Json::as_u64)
+    }
+
+    /// A figure of the workload's sections as a float (see [`RunReport::figure`]).
+    pub fn figure_f64(&self, pointer: &str) -> Option<f64> {
+        self.figure(pointer).and_then(Json::as_f64)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Init,
+    Setup,
+    Main,
+    Drain,
+    Recovery,
+    FinalReads,
+    Done,
+}
+
+#[derive(Debug)]
+enum Event {
+    Deliver { packet: Packet, line: String },
+    GeneratorTick,
+    MainEnd,
+    RecoveryEnd,
+    NemesisTick(Fault),
+    InitDeadline,
+    RpcTimeout { client: String, msg_id: u64 },
+    Probe,
+}
+
+struct Scheduled {
+    at: Duration,
+    sequence: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.sequence) == (other.at, other.sequence)
+    }
+}
+
+impl Eq for Scheduled {}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scheduled {
+    /// Reversed, so that the max-heap pops the earliest (time, sequence) first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.sequence).cmp(&(self.at, self.sequence))
+    }
+}
+
+/// Runs one test against `cluster`, writing the journal as it goes.
+///
+/// `interrupt`, when set, stops the run early: the nodes are still stopped and the report is
+/// still complete, with the verdict `unknown`.
+pub fn run(
+    config: &TestConfig,
+    cluster: &mut dyn Cluster,
+    journal: &mut Journal,
+    interrupt: Option<&AtomicBool>,
+) -> RunReport {
+    let mut harness = Harness::new(config, cluster, journal);
+    harness.start();
+    let mut events = Vec::new();
+    let mut interrupted = false;
+    while harness.phase != Phase::Done {
+        if interrupt.is_some_and(|flag| flag.load(AtomicOrdering::Relaxed)) {
+            interrupted = true;
+            harness.note("interrupted: stopping the nodes and writing the results so far".into());
+            break;
+        }
+        let now = harness.cluster.now();
+        let deadline = harness
+            .queue
+            .peek()
+            .map_or(now + POLL, |next| next.at)
+            .min(now + POLL);
+        harness.cluster.wait(deadline, &mut events);
+        harness.now = harness.cluster.now();
+        for event in events.drain(..) {
+            harness.on_node_event(event);
+        }
+        while harness
+            .queue
+            .peek()
+            .is_some_and(|next| next.at <= harness.now)
+        {
+            let next = harness.queue.pop().expect("peeked");
+            harness.on_event(next.event);
+        }
+        harness.advance();
+    }
+    harness.finish(interrupted)
+}
+
+struct Harness<'a> {
+    config: &'a TestConfig,
+    cluster: &'a mut dyn Cluster,
+    journal: &'a mut Journal,
+    workload: Box<dyn Workload>,
+    nemesis: Nemesis,
+    net: Network,
+    rng: ChaCha8Rng,
+    now: Duration,
+    nodes: Vec<String>,
+    queue: BinaryHeap<Scheduled>,
+    next_sequence: u64,
+    next_client: u64,
+    clients: BTreeMap<String, Client>,
+    workers: Vec<Worker>,
+    history: History,
+    phase: Phase,
+    awaiting: BTreeSet<usize>,
+    generator_waiting: bool,
+    /// The values each node has been handed, for counting duplicate deliveries.
+    known_values: Vec<BTreeSet<i64>>,
+    probing: Option<Probing>,
+    down: Vec<bool>,
+    crashed: Vec<CrashReport>,
+    failure: Option<String>,
+    log: Vec<String>,
+    log_overflow: u64,
+}
+
+impl<'a> Harness<'a> {
+    fn new(config: &'a TestConfig, cluster: &'a mut dyn Cluster, journal: &'a mut Journal) -> Self {
+        let nodes = config.node_ids();
+        let candidates = match config.nemesis_targets {
+            Targets::Random => (0..nodes.len()).collect(),
+            Targets::Interior => config.topology.interior(nodes.len()),
+        };
+        Self {
+            config,
+            workload: workload::by_name(&config.workload)
+                .expect("the configuration names a known workload"),
+            nemesis: Nemesis::new(config.faults.clone(), config.nemesis_interval, candidates),
+            net: Network::new(&nodes, config.latency),
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            now: cluster.now(),
+            cluster,
+            journal,
+            down: vec![false; nodes.len()],
+            known_values: vec![BTreeSet::new(); nodes.len()],
+            nodes,
+            queue: BinaryHeap::new(),
+            next_sequence: 0,
+            next_client: 0,
+            clients: BTreeMap::new(),
+            workers: Vec::new(),
+            history: History::default(),
+            phase: Phase::Init,
+            awaiting: BTreeSet::new(),
+            generator_waiting: false,
+            probing: None,
+            crashed: Vec::new(),
+            failure: None,
+            log: Vec::new(),
+            log_overflow: 0,
+        }
+    }
+
+    fn note(&mut self, line: String) {
+        if self.log.len() < MAX_LOG_LINES {
+            self.log
+                .push(format!("{:>10.3} s  {line}", self.now.as_secs_f64()));
+        } else {
+            self.log_overflow += 1;
+        }
+    }
+
+    fn schedule(&mut self, at: Duration, event: Event) {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.queue.push(Scheduled {
+            at,
+            sequence,
+            event,
+        });
+    }
+
+    fn open_client(&mut self, role: Role, node: usize) -> String {
+        let id = format!("c{}", self.next_client);
+        self.next_client += 1;
+        self.clients.insert(id.clone(), Client::new(role, node));
+        id
+    }
+
+    /// Sends a request from a client to its node and marks it outstanding. `op` is the history
+    /// operation it carries (f, value, final), for worker clients.
+    fn client_request(
+        &mut self,
+        client_id: &str,
+        mut body: Json,
+        timeout: Duration,
+        op: Option<(&'static str, Json, bool)>,
+    ) {
+        let client = self.clients.get_mut(client_id).expect("client exists");
+        let msg_id = client.next_msg_id;
+        client.next_msg_id += 1;
+        let (f, value, final_read) = op.unwrap_or(("", Json::Null, false));
+        client.pending = Some(Pending {
+            sent_at: self.now,
+            msg_id,
+            f,
+            value,
+            final_read,
+        });
+        let node = client.node;
+        body["msg_id"] = msg_id.into();
+        let raw = RawValue::from_string(body.to_string()).expect("a JSON value is valid JSON");
+        self.route(client_id.to_owned(), self.nodes[node].clone(), raw);
+        let at = self.now + timeout;
+        self.schedule(
+            at,
+            Event::RpcTimeout {
+                client: client_id.to_owned(),
+                msg_id,
+            },
+        );
+    }
+
+    /// Sends `init` to `node` from a fresh client.
+    fn send_init(&mut self, role: Role, node: usize) {
+        let client = self.open_client(role, node);
+        let body = json!({"type": "init", "node_id": self.nodes[node], "node_ids": self.nodes});
+        self.client_request(&client, body, self.config.init_timeout, None);
+    }
+
+    /// Sends the workload's setup request to `node` from a fresh client; false if it has none.
+    fn send_setup(&mut self, role: Role, node: usize) -> bool {
+        let topology = self.config.topology.build(&self.nodes);
+        let Some(body) = self.workload.setup_request(&topology) else {
+            return false;
+        };
+        let client = self.open_client(role, node);
+        self.client_request(&client, body, RPC_TIMEOUT, None);
+        true
+    }
+
+    fn start(&mut self) {
+        self.note(format!("sending init to {} nodes", self.nodes.len()));
+        for node in 0..self.nodes.len() {
+            self.send_init(Role::Init, node);
+            self.awaiting.insert(node);
+        }
+        self.schedule(self.now + self.config.init_timeout, Event::InitDeadline);
+    }
+
+    fn abort(&mut self, reason: String) {
+        self.note(format!("stopping the run: {reason}"));
+        if self.failure.is_none() {
+            self.failure = Some(reason);
+        }
+        self.phase = Phase::Done;
+    }
+
+    /// Moves to the next phase when the current one is finished.
+    fn advance(&mut self) {
+        match self.phase {
+            Phase::Init if self.awaiting.is_empty() => {
+                self.phase = Phase::Setup;
+                for node in 0..self.nodes.len() {
+                    if self.send_setup(Role::Setup, node) {
+                        self.awaiting.insert(node);
+                    }
+                }
+            }
+            Phase::Setup if self.awaiting.is_empty() => self.start_main_phase(),
+            Phase::Drain if !self.any_worker_busy() => {
+                for action in self.nemesis.undo_all() {
+                    self.apply(action);
+                }
+                let from = if self.nemesis.is_active() {
+                    "heal"
+                } else {
+                    "end of operations"
+                };
+                self.start_probing(from);
+                self.phase = Phase::Recovery;
+                self.note(format!(
+                    "waiting {:.1} s for recovery",
+                    self.config.recovery.as_secs_f64()
+                ));
+                self.schedule(self.now + self.config.recovery, Event::RecoveryEnd);
+            }
+            Phase::FinalReads if !self.any_worker_busy() => self.phase = Phase::Done,
+            _ => {}
+        }
+    }
+
+    fn start_main_phase(&mut self) {
+        self.phase = Phase::Main;
+        self.note("main phase".into());
+        for thread in 0..self.config.concurrency {
+            let client = self.open_client(Role::Worker(thread), thread % self.nodes.len().max(1));
+            self.workers.push(Worker {
+                process: thread as u64,
+                client,
+            });
+        }
+        self.schedule(self.now + self.config.time_limit, Event::MainEnd);
+        if self.config.rate > 0.0 && !self.workers.is_empty() {
+            self.schedule(self.now, Event::GeneratorTick);
+        }
+        // Each fault flips on its own schedule, the first time at once.
+        let faults: Vec<Fault> = self.nemesis.faults().collect();
+        for fault in faults {
+            self.schedule(self.now, Event::NemesisTick(fault));
+        }
+    }
+
+    fn any_worker_busy(&self) -> bool {
+        self.workers
+            .iter()
+            .any(|worker| self.clients[&worker.client].pending.is_some())
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Deliver { packet, line } => self.deliver(packet, line),
+            Event::GeneratorTick => {
+                if self.phase == Phase::Main {
+                    match self.free_worker() {
+                        Some(worker) => {
+                            self.issue(worker);
+                            self.schedule_tick();
+                        }
+                        None => self.generator_waiting = true,
+                    }
+                }
+            }
+            Event::MainEnd => {
+                if self.phase == Phase::Main {
+                    self.phase = Phase::Drain;
+                    self.note("time limit reached; waiting for outstanding operations".into());
+                }
+            }
+            Event::RecoveryEnd => {
+                self.phase = Phase::FinalReads;
+                self.note("final reads".into());
+                for worker in 0..self.workers.len() {
+                    let operation = self.workload.final_operation();
+                    self.invoke(worker, operation, true);
+                }
+            }
+            Event::NemesisTick(fault) => {
+                if self.phase == Phase::Main {
+                    let action = self.nemesis.act(fault, &self.nodes, &mut self.rng);
+                    self.apply(action);
+                    let gap = self.nemesis.gap(&mut self.rng);
+                    self.schedule(self.now + gap, Event::NemesisTick(fault));
+                }
+            }
+            Event::InitDeadline => {
+                if self.phase == Phase::Init && !self.awaiting.is_empty() {
+                    let silent: Vec<&str> = self
+                        .awaiting
+                        .iter()
+                        .map(|i| self.nodes[*i].as_str())
+                        .collect();
+                    let reason = format!(
+                        "{} did not answer init with init_ok within {} s; check that the node reads stdin line by line, answers {{\"type\":\"init_ok\",\"in_reply_to\":1}} and flushes stdout",
+                        silent.join(", "),
+                        self.config.init_timeout.as_secs_f64()
+                    );
+                    self.abort(reason);
+                }
+            }
+            Event::RpcTimeout { client, msg_id } => self.on_timeout(&client, msg_id),
+            Event::Probe => self.probe(),
+        }
+    }
+
+    /// Carries out a nemesis action and records it in the history.
+    fn apply(&mut self, action: Action) {
+        let (f, value) = action.history_entry(&self.nodes);
+        match &action {
+            Action::Partition(grudge) => {
+                self.note(format!("partition: {}", grudge.description));
+                self.net.set_partition(Some(grudge.clone()));
+            }
+            Action::Heal => {
+                self.net.set_partition(None);
+                self.note("network healed".into());
+            }
+            Action::Kill(targets) => {
+                self.note(format!("kill: {value}"));
+                for &node in targets {
+                    self.cluster.kill(node);
+                }
+            }
+            Action::Pause(targets) => {
+                self.note(format!("pause: {value}"));
+                for &node in targets {
+                    self.cluster.pause(node);
+                    self.net.pause(node);
+                }
+            }
+            Action::Restart(_) | Action::Resume(_) => {}
+        }
+        self.history.push(self.now, Entry::nemesis(f, value));
+        match action {
+            Action::Restart(targets) => {
+                for node in targets {
+                    // What was held for it was meant for the process that died.
+                    for (packet, _) in self.net.resume(node) {
+                        self.journal.drop(self.now, &packet, DropReason::NodeDown);
+                        self.net.stats.on_drop(DropReason::NodeDown);
+                    }
+                    if let Err(error) = self.cluster.restart(node) {
+                        self.abort(format!("cannot restart {}: {error:#}", self.nodes[node]));
+                        return;
+                    }
+                    self.note(format!("restarted {}", self.nodes[node]));
+                    self.known_values[node].clear();
+                    self.send_init(Role::RestartInit, node);
+                }
+            }
+            Action::Resume(targets) => {
+                for node in targets {
+                    self.cluster.resume(node);
+                    self.note(format!("resumed {}", self.nodes[node]));
+                    for (packet, line) in self.net.resume(node) {
+                        self.deliver(packet, line);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts timing convergence: what is acknowledged now, and a read of every node every
+    /// [`PROBE_INTERVAL`] until each has it all.
+    fn start_probing(&mut self, from: &'static str) {
+        let acknowledged = self.workload.start_convergence(self.history.ops());
+        self.probing = Some(Probing {
+            from,
+            started: self.now,
+            acknowledged,
+            converged_at: vec![None; self.nodes.len()],
+        });
+        for node in 0..self.nodes.len() {
+            let id = format!("{PROBE_PREFIX}{node}");
+            self.clients.insert(id, Client::new(Role::Probe, node));
+        }
+        self.schedule(self.now, Event::Probe);
+    }
+
+    fn probe(&mut self) {
+        if !matches!(self.phase, Phase::Drain | Phase::Recovery) {
+            return;
+        }
+        let Some(probing) = &self.probing else { return };
+        let behind = probing.behind();
+        if behind.is_empty() {
+            return;
+        }
+        for node in behind {
+            let id = format!("{PROBE_PREFIX}{node}");
+            if self.clients[&id].pending.is_none() {
+                let body = self.workload.probe_request();
+                self.client_request(&id, body, RPC_TIMEOUT, None);
+            }
+        }
+        self.schedule(self.now + PROBE_INTERVAL, Event::Probe);
+    }
+
+    fn schedule_tick(&mut self) {
+        let gap = self.rng.random_range(0.0..2.0 / self.config.rate);
+        self.schedule(
+            self.now + Duration::from_secs_f64(gap),
+            Event::GeneratorTick,
+        );
+    }
+
+    fn free_worker(&mut self) -> Option<usize> {
+        let free: Vec<usize> = (0..self.workers.len())
+            .filter(|index| self.clients[&self.workers[*index].client].pending.is_none())
+            .collect();
+        if free.is_empty() {
+            None
+        } else {
+            Some(free[self.rng.random_range(0..free.len())])
+        }
+    }
+
+    /// Issues the generator's next operation on a worker.
+    fn issue(&mut self, worker: usize) {
+        let operation = self.workload.next_operation(&mut self.rng);
+        self.invoke(worker, operation, false);
+    }
+
+    fn invoke(&mut self, worker: usize, operation: Operation, final_read: bool) {
+        let process = self.workers[worker].process;
+        let client_id = self.workers[worker].client.clone();
+        let node = self.nodes[self.clients[&client_id].node].clone();
+        self.history.push(
+            self.now,
+            Entry {
+                process: Process::Worker(process),
+                kind: OpKind::Invoke,
+                f: operation.f,
+                value: operation.value.clone(),
+                error: None,
+                node: Some(node),
+                final_read,
+            },
+        );
+        self.client_request(
+            &client_id,
+            operation.body,
+            RPC_TIMEOUT,
+            Some((operation.f, operation.value, final_read)),
+        );
+    }
+
+    /// Records a worker's completion; an `info` retires its client and process, as Jepsen does.
+    fn complete(&mut self, worker: usize, pending: &Pending, completion: Completion) {
+        let process = self.workers[worker].process;
+        let client_id = self.workers[worker].client.clone();
+        let node_index = self.clients[&client_id].node;
+        let kind = completion.kind;
+        self.history.push(
+            self.now,
+            Entry {
+                process: Process::Worker(process),
+                kind,
+                f: pending.f,
+                value: completion.value,
+                error: completion.error,
+                node: Some(self.nodes[node_index].clone()),
+                final_read: pending.final_read,
+            },
+        );
+        if kind == OpKind::Info {
+            if let Some(client) = self.clients.get_mut(&client_id) {
+                client.open = false;
+            }
+            let fresh = self.open_client(Role::Worker(worker), node_index);
+            self.workers[worker].process += self.config.concurrency as u64;
+            self.workers[worker].client = fresh;
+        }
+        if self.phase == Phase::Main && self.generator_waiting {
+            self.generator_waiting = false;
+            if let Some(free) = self.free_worker() {
+                self.issue(free);
+                self.schedule_tick();
+            }
+        }
+    }
+
+    fn on_timeout(&mut self, client_id: &str, msg_id: u64) {
+        let Some(client) = self.clients.get_mut(client_id) else {
+            return;
+        };
+        if client
+            .pending
+            .as_ref()
+            .is_none_or(|pending| pending.msg_id != msg_id)
+        {
+            return;
+        }
+        let pending = client.pending.take().expect("checked");
+        let role = client.role;
+        let node = self.nodes[client.node].clone();
+        match role {
+            Role::Init => {} // The init deadline reports every silent node at once.
+            Role::Setup => self.abort(format!(
+                "{node} did not answer its setup request within {} s",
+                RPC_TIMEOUT.as_secs()
+            )),
+            Role::RestartInit | Role::RestartSetup => {
+                self.note(format!("{node} did not answer after its restart"));
+            }
+            Role::Probe => {}
+            Role::Worker(worker) => {
+                let completion = timed_out(self.workload.as_ref(), &pending);
+                self.complete(worker, &pending, completion);
+            }
+        }
+    }
+
+    fn on_node_event(&mut self, event: NodeEvent) {
+        match event {
+            NodeEvent::Output { node, line } => self.on_output(node, &line),
+            NodeEvent::LineTooLong { node } => {
+                self.net.stats.invalid_lines += 1;
+                let id = self.nodes[node].clone();
+                self.note(format!(
+                    "{id}: dropped a stdout line longer than {} bytes",
+                    crate::cluster::MAX_LINE_BYTES
+                ));
+            }
+            NodeEvent::Exited {
+                node,
+                code,
+                stderr_tail,
+            } => {
+                // A node the nemesis killed is expected to be gone.
+                if self.down[node] || self.nemesis.is_killed(node) {
+                    return;
+                }
+                self.down[node] = true;
+                let id = self.nodes[node].clone();
+                let code_text = code
+                    .map_or("no exit code (killed by a signal)".to_owned(), |code| {
+                        format!("exit code {code}")
+                    });
+                self.note(format!("{id} exited ({code_text})"));
+                self.crashed.push(CrashReport {
+                    node: id.clone(),
+                    at_ms: self.now.as_millis() as u64,
+                    exit_code: code,
+                    stderr_tail: stderr_tail.clone(),
+                });
+                if matches!(self.phase, Phase::Init | Phase::Setup) {
+                    let last = stderr_tail.last().map_or(String::new(), |line| {
+                        format!("; its last stderr line: {line}")
+                    });
+                    self.abort(format!("{id} exited during setup ({code_text}){last}"));
+                }
+            }
+        }
+    }
+
+    fn on_output(&mut self, node: usize, line: &str) {
+        if line.trim().is_empty() {
+            return;
+        }
+        let envelope = match Envelope::parse(line) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                self.net.stats.invalid_lines += 1;
+                let id = self.nodes[node].clone();
+                let shown: String = line.chars().take(200).collect();
+                self.note(format!(
+                    "{id}: ignored a stdout line that is not a message ({error}): {shown}"
+                ));
+                return;
+            }
+        };
+        if self.net.node_index(&envelope.dest).is_none() && !crate::net::is_client(&envelope.dest) {
+            self.net.stats.unknown_destinations += 1;
+            let id = self.nodes[node].clone();
+            self.note(format!(
+                "{id}: dropped a message to unknown destination `{}`",
+                envelope.dest
+            ));
+            return;
+        }
+        self.route(envelope.src, envelope.dest, envelope.body);
+    }
+
+    /// Puts a message on the network: a fresh id, a journal entry, and a delivery in the future.
+    fn route(&mut self, src: String, dest: String, body: Box<RawValue>) {
+        let (packet, delay) = self.net.send(src, dest, body, &mut self.rng);
+        let line = packet.wire_line();
+        self.journal.send(self.now, &packet);
+        self.net.stats.on_send(&packet, line.len());
+        self.schedule(self.now + delay, Event::Deliver { packet, line });
+    }
+
+    fn deliver(&mut self, packet: Packet, line: String) {
+        let outcome = match self.net.arrive(&packet) {
+            Arrival::Client => return self.deliver_to_client(packet),
+            Arrival::Held(node) => return self.net.hold(node, packet, line),
+            Arrival::Drop(reason) => Err(reason),
+            Arrival::Node(dest) => {
+                self.cluster
+                    .deliver(dest, line)
+                    .map(|()| dest)
+                    .map_err(|error| match error {
+                        DeliveryError::Down => DropReason::NodeDown,
+                        DeliveryError::NotReading => DropReason::NotReading,
+                    })
+            }
+        };
+        match outcome {
+            Ok(dest) => {
+                self.journal.recv(self.now, &packet);
+                self.net.stats.on_recv(&packet);
+                self.track_values(dest, &packet);
+            }
+            Err(reason) => {
+                if reason == DropReason::NotReading {
+                    self.note(format!(
+                        "{}: stdin queue full (the node is not reading); message dropped",
+                        packet.dest
+                    ));
+                }
+                self.journal.drop(self.now, &packet, reason);
+                self.net.stats.on_drop(reason);
+            }
+        }
+    }
+
+    fn deliver_to_client(&mut self, packet: Packet) {
+        let open = self
+            .clients
+            .get(&packet.dest)
+            .is_some_and(|client| client.open);
+        if !open {
+            self.journal
+                .drop(self.now, &packet, DropReason::ClientClosed);
+            self.net.stats.on_drop(DropReason::ClientClosed);
+            return;
+        }
+        self.journal.recv(self.now, &packet);
+        self.net.stats.on_recv(&packet);
+        let body: Json = serde_json::from_str(packet.body.get()).unwrap_or(Json::Null);
+        self.on_reply(&packet.dest, &packet.src, &body);
+    }
+
+    /// Counts duplicate deliveries: values a node receives from another server that it had.
+    fn track_values(&mut self, dest: usize, packet: &Packet) {
+        let from_server = self.net.node_index(&packet.src).is_some();
+        for value in self
+            .workload
+            .delivered_values(!from_server, packet.body.get())
+        {
+            let fresh = self.known_values[dest].insert(value);
+            if from_server && !fresh {
+                self.net.stats.duplicate_deliveries += 1;
+            }
+        }
+    }
+
+    /// A reply reached a client: match it to the outstanding request and judge it.
+    fn on_reply(&mut self, client_id: &str, from: &str, body: &Json) {
+        let client = self.clients.get_mut(client_id).expect("checked open");
+        let matches = client.pending.as_ref().is_some_and(|pending| {
+            body.get("in_reply_to").and_then(Json::as_u64) == Some(pending.msg_id)
+        });
+        if !matches {
+            return; // Maelstrom's clients discard replies to anything but the request in hand.
+        }
+        let pending = client.pending.take().expect("checked");
+        let role = client.role;
+        let node = client.node;
+        let kind = body.get("type").and_then(Json::as_str).unwrap_or("");
+        match role {
+            Role::Init => {
+                if kind == "init_ok" {
+                    self.awaiting.remove(&node);
+                } else {
+                    self.abort(format!(
+                        "{from} answered init with `{kind}`, not init_ok: {body}"
+                    ));
+                }
+            }
+            Role::Setup => match self.workload.judge_setup_reply(body) {
+                Ok(()) => {
+                    self.awaiting.remove(&node);
+                }
+                Err(why) => self.abort(format!(
+                    "{from} answered its setup request wrongly ({why}): {body}"
+                )),
+            },
+            Role::Worker(worker) => {
+                let completion = judge_reply(self.workload.as_ref(), &pending, body);
+                self.complete(worker, &pending, completion);
+            }
+            Role::RestartInit if kind == "init_ok" => {
+                if !self.send_setup(Role::RestartSetup, node) {
+                    self.note(format!("{from} is back after its restart"));
+                }
+            }
+            Role::RestartSetup if self.workload.judge_setup_reply(body).is_ok() => {
+                self.note(format!("{from} is back after its restart"));
+            }
+            Role::RestartInit | Role::RestartSetup => {
+                self.note(format!(
+                    "{from} answered `{kind}` after its restart: {body}"
+                ));
+            }
+            Role::Probe => {
+                if self.workload.probe_converged(body)
+                    && let Some(probing) = self.probing.as_mut()
+                    && probing.converged_at[node].is_none()
+                {
+                    probing.converged_at[node] = Some(pending.sent_at);
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, interrupted: bool) -> RunReport {
+        self.cluster.shutdown();
+        let end = self.cluster.now();
+        self.now = end;
+        while let Some(Scheduled { event, .. }) = self.queue.pop() {
+            if let Event::Deliver { packet, .. } = event {
+                self.journal.drop(end, &packet, DropReason::InFlightAtEnd);
+                self.net.stats.on_drop(DropReason::InFlightAtEnd);
+            }
+        }
+        for packet in self.net.take_all_held() {
+            self.journal.drop(end, &packet, DropReason::InFlightAtEnd);
+            self.net.stats.on_drop(DropReason::InFlightAtEnd);
+        }
+        if self.log_overflow > 0 {
+            let overflow = self.log_overflow;
+            self.log
+                .push(format!("... and {overflow} more notes not kept"));
+        }
+        let convergence = self
+            .probing
+            .as_ref()
+            .map(|probing| probing.convergence(&self.nodes))
+            .unwrap_or_default();
+        let ops = self.history.ops();
+        let workload = self.workload.check(ops);
+        let stats = checker::stats(ops);
+        let mut net = self.net.stats;
+        net.finish(self.history.client_invocations());
+        let mut valid = workload.valid.and(stats.valid);
+        let mut error = self.failure.take();
+        if !self.crashed.is_empty() {
+            valid = Validity::Invalid;
+            let names: Vec<&str> = self
+                .crashed
+                .iter()
+                .map(|crash| crash.node.as_str())
+                .collect();
+            error.get_or_insert_with(|| {
+                format!("node(s) exited during the run: {}", names.join(", "))
+            });
+        }
+        if error.is_some() {
+            valid = Validity::Invalid;
+        }
+        if interrupted {
+            valid = Validity::Unknown;
+            error = Some("the run was interrupted before it finished".into());
+        }
+        RunReport {
+            valid,
+            error,
+            interrupted,
+            workload,
+            stats,
+            net,
+            convergence,
+            crashed: self.crashed,
+            history: self.history,
+            log: self.log,
+            duration: end,
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Convergence: after the last fault (or the end of operations) the harness reads every node
+//! that is still behind, every [`PROBE_INTERVAL`], from its own probe clients
+//! (`c-probe-<i>`, counted apart from Maelstrom's figures), and records when each node's read
+//! first held everything acknowledged by then. What a probe reads and what "held everything"
+//! means is the workload's.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// How often the harness reads every node after the heal to time convergence.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long the cluster took to agree after the last fault, sampled by the harness's own reads.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Convergence {
+    /// What the clock starts from: `heal` (the final heal or restart) or `end of operations`
+    /// (runs without faults).
+    pub from: String,
+    /// Milliseconds from then until every node's read held every acknowledged value (the
+    /// invocation time of the first complete read on the slowest node); absent if that never
+    /// happened before the final reads.
+    pub after_ms: Option<u64>,
+    /// How often each node was read, in ms: the figure's resolution.
+    pub sample_interval_ms: u64,
+    /// Values acknowledged by then.
+    pub acknowledged_values: usize,
+    /// Nodes whose reads held them all.
+    pub nodes_converged: usize,
+    /// Nodes that never held them all, by id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes_behind: Vec<String>,
+}
+
+/// Convergence probing in progress.
+#[derive(Debug)]
+pub(super) struct Probing {
+    pub(super) from: &'static str,
+    pub(super) started: Duration,
+    pub(super) acknowledged: usize,
+    pub(super) converged_at: Vec<Option<Duration>>,
+}
+
+impl Probing {
+    /// The nodes not yet seen holding everything.
+    pub(super) fn behind(&self) -> Vec<usize> {
+        (0..self.converged_at.len())
+            .filter(|node| self.converged_at[*node].is_none())
+            .collect()
+    }
+
+    /// The figures, with node ids from `nodes`.
+    pub(super) fn convergence(&self, nodes: &[String]) -> Convergence {
+        let nodes_behind: Vec<String> = self
+            .behind()
+            .into_iter()
+            .map(|node| nodes[node].clone())
+            .collect();
+        let after_ms = nodes_behind.is_empty().then(|| {
+            let last = self
+                .converged_at
+                .iter()
+                .flatten()
+                .max()
+                .copied()
+                .unwrap_or(self.started);
+            last.saturating_sub(self.started).as_millis() as u64
+        });
+        Convergence {
+            from: self.from.to_owned(),
+            after_ms,
+            sample_interval_ms: PROBE_INTERVAL.as_millis() as u64,
+            acknowledged_values: self.acknowledged,
+            nodes_converged: nodes.len() - nodes_behind.len(),
+            nodes_behind,
+        }
+    }
+}

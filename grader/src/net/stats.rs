@@ -1,0 +1,168 @@
+//! Traffic counters: Maelstrom's `net` figures (all, clients, servers, msgs-per-op) and ours
+//! (bytes, probes, drops by reason, per-node sends, duplicate deliveries, misbehaviour counts).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{PROBE_PREFIX, Packet};
+
+/// Traffic counters for one bucket.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    /// Messages sent (journalled before any drop).
+    pub send_count: u64,
+    /// Messages delivered.
+    pub recv_count: u64,
+    /// Distinct messages: equal to `send_count`, since every send gets a fresh id.
+    pub msg_count: u64,
+    /// Bytes of the JSON lines sent (`{"id","src","dest","body"}`).
+    pub bytes: u64,
+    /// `msg_count` per client operation; absent for the clients bucket and with no operations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msgs_per_op: Option<f64>,
+}
+
+/// Why a message was not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// A partition cut the link at delivery time.
+    Partition,
+    /// The destination node had exited.
+    NodeDown,
+    /// The destination node was not reading its stdin and its queue was full.
+    NotReading,
+    /// The destination client was already closed (a late reply).
+    ClientClosed,
+    /// The run ended before the message was due.
+    InFlightAtEnd,
+}
+
+/// The `net` section of the results.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NetStats {
+    /// Every message.
+    pub all: Counts,
+    /// Messages with a client at either end.
+    pub clients: Counts,
+    /// Messages between servers.
+    pub servers: Counts,
+    /// The harness's convergence probes (reads after the heal), kept out of `all` and `clients`.
+    pub probes: Counts,
+    /// Server-to-server messages sent, by sending node (what a node's own message counters
+    /// should agree with).
+    pub servers_sent_by_node: BTreeMap<String, u64>,
+    /// Deliveries from another server of a value the receiving node already had (values carried
+    /// as `message`, or in `messages` or `values` lists); each value counts once per delivery.
+    pub duplicate_deliveries: u64,
+    /// Messages dropped, by reason.
+    pub dropped: BTreeMap<String, u64>,
+    /// Stdout lines from nodes that were not messages (not JSON, or no src/dest/body).
+    pub invalid_lines: u64,
+    /// Messages addressed to an id that is neither a node nor a client.
+    pub unknown_destinations: u64,
+    /// Always valid, as in Maelstrom: the figures are information, not a check.
+    pub valid: bool,
+}
+
+impl NetStats {
+    /// Counts a send.
+    pub fn on_send(&mut self, packet: &Packet, bytes: usize) {
+        self.count_sender(packet);
+        self.for_buckets(packet, |counts| {
+            counts.send_count += 1;
+            counts.msg_count += 1;
+            counts.bytes += bytes as u64;
+        });
+    }
+
+    /// Counts a delivery.
+    pub fn on_recv(&mut self, packet: &Packet) {
+        self.for_buckets(packet, |counts| counts.recv_count += 1);
+    }
+
+    /// Counts a drop.
+    pub fn on_drop(&mut self, reason: DropReason) {
+        let name = serde_json::to_value(reason)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        *self.dropped.entry(name).or_default() += 1;
+    }
+
+    /// Fills in msgs-per-op: `msg_count / op_count` for all and servers (Maelstrom's formula).
+    pub fn finish(&mut self, op_count: usize) {
+        self.valid = true;
+        if op_count > 0 {
+            self.all.msgs_per_op = Some(self.all.msg_count as f64 / op_count as f64);
+            self.servers.msgs_per_op = Some(self.servers.msg_count as f64 / op_count as f64);
+        }
+    }
+
+    fn for_buckets(&mut self, packet: &Packet, count: impl Fn(&mut Counts)) {
+        if packet.src.starts_with(PROBE_PREFIX) || packet.dest.starts_with(PROBE_PREFIX) {
+            count(&mut self.probes);
+        } else if packet.involves_client() {
+            count(&mut self.all);
+            count(&mut self.clients);
+        } else {
+            count(&mut self.all);
+            count(&mut self.servers);
+        }
+    }
+
+    /// Counts a server-to-server send against its sender.
+    fn count_sender(&mut self, packet: &Packet) {
+        if !packet.involves_client() {
+            *self
+                .servers_sent_by_node
+                .entry(packet.src.clone())
+                .or_default() += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::test_packet as packet;
+
+    #[test]
+    fn probe_traffic_is_kept_out_of_maelstroms_buckets() {
+        let mut stats = NetStats::default();
+        stats.on_send(&packet("c-probe-3", "n3"), 10);
+        stats.on_send(&packet("c1", "n3"), 10);
+        assert_eq!(
+            (
+                stats.probes.msg_count,
+                stats.all.msg_count,
+                stats.clients.msg_count
+            ),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn traffic_is_bucketed_by_whether_a_client_is_involved() {
+        let mut stats = NetStats::default();
+        stats.on_send(&packet("c1", "n1"), 10);
+        stats.on_send(&packet("n1", "n2"), 20);
+        stats.on_send(&packet("n2", "n1"), 20);
+        stats.on_recv(&packet("n1", "n2"));
+        stats.finish(2);
+        assert_eq!(
+            (
+                stats.all.msg_count,
+                stats.clients.msg_count,
+                stats.servers.msg_count
+            ),
+            (3, 1, 2)
+        );
+        assert_eq!(stats.servers.bytes, 40);
+        assert_eq!(stats.servers.recv_count, 1);
+        assert_eq!(stats.servers.msgs_per_op, Some(1.0));
+        assert_eq!(stats.all.msgs_per_op, Some(1.5));
+        assert_eq!(stats.clients.msgs_per_op, None);
+    }
+}

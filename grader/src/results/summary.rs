@@ -1,0 +1,122 @@
+//! The one-screen summary printed at the end of a run, ending in Maelstrom's verdict banner.
+
+use crate::checker::Validity;
+use crate::config::TestConfig;
+use crate::harness::RunReport;
+
+/// The one-screen summary printed at the end of a run.
+pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: &str) -> String {
+    let mut out = String::new();
+    let workload = &report.workload;
+    let net = &report.net;
+    let line = |out: &mut String, text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(&mut out, format!("store      {store}"));
+    line(
+        &mut out,
+        format!(
+            "ops        {} invoked: {} ok, {} failed, {} indefinite",
+            report.history.client_invocations(),
+            report.stats.ok_count,
+            report.stats.fail_count,
+            report.stats.info_count
+        ),
+    );
+    for text in &workload.summary {
+        line(&mut out, text.clone());
+    }
+    let per_op = |value: Option<f64>| value.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    line(
+        &mut out,
+        format!(
+            "messages   servers {} ({} bytes, {} msgs-per-op), all {} ({} msgs-per-op)",
+            net.servers.msg_count,
+            net.servers.bytes,
+            per_op(net.servers.msgs_per_op),
+            net.all.msg_count,
+            per_op(net.all.msgs_per_op)
+        ),
+    );
+    let convergence = &report.convergence;
+    if !convergence.from.is_empty() {
+        let after = convergence.after_ms.map_or_else(
+            || {
+                format!(
+                    "not reached; behind: {}",
+                    convergence.nodes_behind.join(", ")
+                )
+            },
+            |ms| {
+                format!(
+                    "{ms} ms after the {} (sampled every {} ms)",
+                    convergence.from, convergence.sample_interval_ms
+                )
+            },
+        );
+        line(
+            &mut out,
+            format!(
+                "converged  {after}; {} duplicate deliveries",
+                net.duplicate_deliveries
+            ),
+        );
+    }
+    if !net.dropped.is_empty() || net.invalid_lines > 0 || net.unknown_destinations > 0 {
+        let dropped: Vec<String> = net
+            .dropped
+            .iter()
+            .map(|(why, count)| format!("{count} {why}"))
+            .collect();
+        line(
+            &mut out,
+            format!(
+                "dropped    {}; {} invalid stdout lines, {} to unknown destinations",
+                if dropped.is_empty() {
+                    "none".into()
+                } else {
+                    dropped.join(", ")
+                },
+                net.invalid_lines,
+                net.unknown_destinations
+            ),
+        );
+    }
+    for text in &workload.anomalies {
+        line(&mut out, text.clone());
+    }
+    for crash in &report.crashed {
+        let code = crash
+            .exit_code
+            .map_or("a signal".to_owned(), |code| format!("exit code {code}"));
+        line(
+            &mut out,
+            format!(
+                "CRASHED    {} at {:.3} s ({code})",
+                crash.node,
+                crash.at_ms as f64 / 1000.0
+            ),
+        );
+        for stderr in crash.stderr_tail.iter().rev().take(5).rev() {
+            line(&mut out, format!("             {stderr}"));
+        }
+    }
+    if let Some(error) = &report.error {
+        line(&mut out, format!("error      {error}"));
+    }
+    let banner = match report.valid {
+        Validity::Valid => "Everything looks good! ヽ(‘ー`)ノ",
+        Validity::Invalid => "Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻",
+        Validity::Unknown => "Errors occurred during analysis, but no anomalies found. ಠ~ಠ",
+    };
+    line(&mut out, String::new());
+    line(&mut out, banner.to_owned());
+    if report.valid != Validity::Valid {
+        line(
+            &mut out,
+            format!("seed {}; to repeat this run: {}", config.seed, reproduce),
+        );
+    }
+    out
+}

@@ -1,0 +1,335 @@
+//! Maelstrom's broadcast workload: a 50/50 mix of `broadcast` (the integers 0, 1, 2, … in
+//! order) and `read`, the topology sent by each node's setup client, and Jepsen's `set-full`
+//! checker, with coverage (how much of what was acknowledged the final reads hold).
+
+use std::collections::BTreeSet;
+
+use rand::RngExt;
+use rand::rngs::ChaCha8Rng;
+use serde_json::{Value as Json, json};
+
+use super::{Checked, Figure, Operation, Workload, closed_reply};
+use crate::checker::QUANTILES;
+use crate::checker::set_full::{self, SetFullResult};
+use crate::history::Op;
+use crate::topology::NeighbourMap;
+
+/// The broadcast workload's state: the next value, and what convergence waits for.
+#[derive(Debug, Default)]
+pub struct Broadcast {
+    next_value: i64,
+    acknowledged: BTreeSet<i64>,
+}
+
+const BROADCAST: &str = "broadcast";
+const READ: &str = "read";
+
+impl Broadcast {
+    fn read() -> Operation {
+        Operation {
+            f: READ,
+            value: Json::Null,
+            body: json!({"type": "read"}),
+        }
+    }
+}
+
+impl Workload for Broadcast {
+    fn name(&self) -> &'static str {
+        "broadcast"
+    }
+
+    fn setup_request(&self, topology: &NeighbourMap) -> Option<Json> {
+        Some(json!({"type": "topology", "topology": topology}))
+    }
+
+    fn judge_setup_reply(&self, body: &Json) -> Result<(), String> {
+        closed_reply(body, "topology_ok", &[]).map(|_| ())
+    }
+
+    fn next_operation(&mut self, rng: &mut ChaCha8Rng) -> Operation {
+        if rng.random_bool(0.5) {
+            let value = self.next_value;
+            self.next_value += 1;
+            Operation {
+                f: BROADCAST,
+                value: json!(value),
+                body: json!({"type": "broadcast", "message": value}),
+            }
+        } else {
+            Self::read()
+        }
+    }
+
+    fn final_operation(&mut self) -> Operation {
+        Self::read()
+    }
+
+    fn is_idempotent(&self, f: &str) -> bool {
+        f == READ
+    }
+
+    fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String> {
+        if f == READ {
+            if body.get("type").and_then(Json::as_str) == Some("read_ok") {
+                match body.get("messages") {
+                    Some(Json::Array(_)) => {}
+                    _ => return Err("read_ok needs a `messages` list".into()),
+                }
+            }
+            let fields = closed_reply(body, "read_ok", &["messages"])?;
+            Ok(fields["messages"].clone())
+        } else {
+            closed_reply(body, "broadcast_ok", &[])?;
+            Ok(value.clone())
+        }
+    }
+
+    fn start_convergence(&mut self, history: &[Op]) -> usize {
+        self.acknowledged = set_full::acknowledged(history, BROADCAST);
+        self.acknowledged.len()
+    }
+
+    fn probe_request(&self) -> Json {
+        json!({"type": "read"})
+    }
+
+    fn probe_converged(&self, reply: &Json) -> bool {
+        let seen: BTreeSet<i64> = reply
+            .get("messages")
+            .and_then(Json::as_array)
+            .map(|values| values.iter().filter_map(Json::as_i64).collect())
+            .unwrap_or_default();
+        self.acknowledged.is_subset(&seen)
+    }
+
+    fn delivered_values(&self, from_client: bool, body: &str) -> Vec<i64> {
+        // From a client only a broadcast request hands the node a value.
+        if from_client && !body.contains("\"broadcast\"") {
+            return Vec::new();
+        }
+        carried_values(body)
+    }
+
+    fn check(&self, history: &[Op]) -> Checked {
+        let result = set_full::set_full(history, BROADCAST, READ);
+        let coverage = set_full::coverage(history, BROADCAST, READ);
+        let summary = vec![
+            format!(
+                "values     {} attempted, {} stable, {} lost, {} never read, {} stale",
+                result.attempt_count,
+                result.stable_count,
+                result.lost_count,
+                result.never_read_count,
+                result.stale_count
+            ),
+            format!(
+                "latency    stable ms quantiles {}",
+                format_quantiles(&result.stable_latencies)
+            ),
+        ];
+        let anomalies = lost_lines(&result);
+        Checked {
+            valid: result.valid,
+            sections: [
+                (
+                    "workload".to_owned(),
+                    serde_json::to_value(&result).expect("serialises"),
+                ),
+                (
+                    "coverage".to_owned(),
+                    serde_json::to_value(&coverage).expect("serialises"),
+                ),
+            ]
+            .into(),
+            summary,
+            anomalies,
+        }
+    }
+
+    fn headline_figures(&self) -> &'static [Figure] {
+        &[
+            Figure {
+                pointer: "/workload/stable_latencies/0.5",
+                label: "median latency ms",
+            },
+            Figure {
+                pointer: "/workload/stable_latencies/1",
+                label: "max latency ms",
+            },
+            Figure {
+                pointer: "/workload/lost_count",
+                label: "lost",
+            },
+        ]
+    }
+}
+
+/// Quantiles as `0: 0, 0.5: 86, …`, or `none`.
+pub fn format_quantiles(latencies: &std::collections::BTreeMap<String, u64>) -> String {
+    if latencies.is_empty() {
+        return "none".into();
+    }
+    QUANTILES
+        .iter()
+        .filter_map(|(_, key)| latencies.get(*key).map(|ms| format!("{key}: {ms}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One summary line per lost value (the first ten), saying when it was acknowledged and whose
+/// final reads missed it.
+fn lost_lines(result: &SetFullResult) -> Vec<String> {
+    let mut lines: Vec<String> = result
+        .lost_details
+        .iter()
+        .take(10)
+        .map(|detail| {
+            let known = detail
+                .known_at_ms
+                .map_or("never acknowledged".to_owned(), |ms| {
+                    format!(
+                        "acknowledged at {:.3} s (by {})",
+                        ms as f64 / 1000.0,
+                        detail.known_by.as_deref().unwrap_or("?")
+                    )
+                });
+            let missing = if detail.missing_from_final_reads_of.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; missing from the final reads of {}",
+                    detail.missing_from_final_reads_of.join(", ")
+                )
+            };
+            format!("LOST       {}: {known}{missing}", detail.element)
+        })
+        .collect();
+    if result.lost_details.len() > 10 {
+        lines.push(format!(
+            "LOST       … and {} more (see results.json)",
+            result.lost_details.len() - 10
+        ));
+    }
+    lines
+}
+
+/// The integer values a message body carries: `message` (a value or a list), and the lists
+/// `messages` and `values`. Bodies that mention none of them are not parsed at all.
+pub fn carried_values(body: &str) -> Vec<i64> {
+    if !body.contains("\"message") && !body.contains("\"values\"") {
+        return Vec::new();
+    }
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(body)
+    else {
+        return Vec::new();
+    };
+    let mut values = Vec::new();
+    for key in ["message", "messages", "values"] {
+        match fields.get(key) {
+            Some(serde_json::Value::Array(items)) => {
+                values.extend(items.iter().filter_map(serde_json::Value::as_i64))
+            }
+            Some(value) => values.extend(value.as_i64()),
+            None => {}
+        }
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_judged_by_maelstroms_closed_schemas() {
+        let workload = Broadcast::default();
+        let judge = |f, body: Json| workload.judge_reply(f, &json!(7), &body);
+        assert_eq!(
+            judge(
+                BROADCAST,
+                json!({"type": "broadcast_ok", "in_reply_to": 3, "msg_id": 9})
+            ),
+            Ok(json!(7))
+        );
+        let error = judge(
+            BROADCAST,
+            json!({"type": "broadcast_ok", "in_reply_to": 3, "extra": 1}),
+        )
+        .unwrap_err();
+        assert!(error.contains("extra"), "{error}");
+        assert_eq!(
+            judge(
+                READ,
+                json!({"type": "read_ok", "in_reply_to": 3, "messages": [1, 2]})
+            ),
+            Ok(json!([1, 2]))
+        );
+        assert!(
+            judge(
+                READ,
+                json!({"type": "read_ok", "in_reply_to": 3, "messages": 5})
+            )
+            .is_err()
+        );
+        assert!(
+            judge(
+                READ,
+                json!({"type": "read_ok", "in_reply_to": 3, "messages": null})
+            )
+            .is_err()
+        );
+        assert_eq!(
+            judge(READ, json!({"type": "broadcast_ok", "in_reply_to": 3})).unwrap_err(),
+            "expected read_ok, got `broadcast_ok`"
+        );
+        assert!(
+            workload
+                .judge_setup_reply(&json!({"type": "topology_ok", "in_reply_to": 1, "extra": true}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_probe_converges_once_every_acknowledged_value_is_read() {
+        let workload = Broadcast {
+            acknowledged: BTreeSet::from([1, 2]),
+            ..Broadcast::default()
+        };
+        assert!(!workload.probe_converged(&json!({"type": "read_ok", "messages": [1]})));
+        assert!(workload.probe_converged(&json!({"type": "read_ok", "messages": [2, 1, 3]})));
+        assert!(!workload.probe_converged(&json!({"type": "error", "code": 11})));
+    }
+
+    #[test]
+    fn only_a_clients_broadcast_hands_a_node_values() {
+        let workload = Broadcast::default();
+        assert_eq!(
+            workload.delivered_values(true, r#"{"type":"broadcast","message":4}"#),
+            [4]
+        );
+        assert!(
+            workload
+                .delivered_values(true, r#"{"type":"read"}"#)
+                .is_empty()
+        );
+        assert_eq!(
+            workload.delivered_values(false, r#"{"type":"gossip","messages":[4,5]}"#),
+            [4, 5]
+        );
+    }
+
+    #[test]
+    fn carried_values_come_from_message_and_value_lists() {
+        assert_eq!(carried_values(r#"{"type":"broadcast","message":4}"#), [4]);
+        assert_eq!(
+            carried_values(r#"{"type":"batch","messages":[1,2,"x"]}"#),
+            [1, 2]
+        );
+        assert_eq!(
+            carried_values(r#"{"type":"sync","values":[7],"message":[8]}"#),
+            [8, 7]
+        );
+        assert!(carried_values(r#"{"type":"chat","hops":3}"#).is_empty());
+    }
+}

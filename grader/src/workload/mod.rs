@@ -1,0 +1,182 @@
+//! Workloads: what the clients do and how their history is judged.
+//!
+//! A workload owns everything that depends on what the nodes are for: the request a node's setup
+//! client sends after `init`, the operation generator, the reply schemas, what a convergence
+//! probe reads, which values a server message carries (for counting duplicate deliveries), the
+//! checker with its sections of `results.json` and its summary lines, and the figures a grade
+//! table shows. The harness knows none of it; it asks the workload chosen by name ([`by_name`]).
+//!
+//! A new workload is one file here and one line in [`REGISTRY`].
+
+pub mod broadcast;
+
+use std::collections::BTreeMap;
+
+use rand::rngs::ChaCha8Rng;
+use serde_json::{Map, Value as Json};
+
+use crate::checker::Validity;
+use crate::history::Op;
+use crate::topology::NeighbourMap;
+
+/// Makes a fresh workload.
+pub type MakeWorkload = fn() -> Box<dyn Workload>;
+
+/// The workloads, by name: `-w NAME` picks one.
+pub const REGISTRY: &[(&str, MakeWorkload)] =
+    &[("broadcast", || Box::new(broadcast::Broadcast::default()))];
+
+/// The workload called `name`, fresh; an unknown name is an error listing the known ones.
+pub fn by_name(name: &str) -> Result<Box<dyn Workload>, String> {
+    REGISTRY
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, make)| make())
+        .ok_or_else(|| {
+            let names: Vec<&str> = REGISTRY.iter().map(|(known, _)| *known).collect();
+            format!(
+                "unknown workload `{name}`; the workloads on offer are: {}",
+                names.join(", ")
+            )
+        })
+}
+
+/// One operation a client performs: its history `f` and value, and the request body it sends
+/// (without `msg_id`, which the client adds).
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// The history's `f`, such as `broadcast` or `read`.
+    pub f: &'static str,
+    /// The history's value at invocation (the value added; null for reads).
+    pub value: Json,
+    /// The request body.
+    pub body: Json,
+}
+
+/// A workload's verdict on a history.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The workload's verdict.
+    pub valid: Validity,
+    /// Its sections of `results.json`, by key (`workload`, and any others it reports).
+    pub sections: BTreeMap<String, Json>,
+    /// Summary lines about what the operations achieved, shown after the operation counts.
+    pub summary: Vec<String>,
+    /// Summary lines about what went wrong (lost values and the like), shown after the traffic.
+    pub anomalies: Vec<String>,
+}
+
+/// A figure the grade table shows for every run of a workload.
+#[derive(Debug, Clone, Copy)]
+pub struct Figure {
+    /// Its JSON pointer into `results.json`.
+    pub pointer: &'static str,
+    /// Its column heading.
+    pub label: &'static str,
+}
+
+/// What a workload does; see the module docs.
+pub trait Workload {
+    /// Its name, as `-w` takes it.
+    fn name(&self) -> &'static str;
+
+    /// The request a node's setup client sends once the node answered `init` (broadcast sends
+    /// the topology), or none.
+    fn setup_request(&self, topology: &NeighbourMap) -> Option<Json>;
+
+    /// Judges the reply to the setup request: `Err` says why it is not acceptable.
+    fn judge_setup_reply(&self, body: &Json) -> Result<(), String>;
+
+    /// The generator's next operation in the main phase.
+    fn next_operation(&mut self, rng: &mut ChaCha8Rng) -> Operation;
+
+    /// Each worker's final operation after the recovery (a read).
+    fn final_operation(&mut self) -> Operation;
+
+    /// True when operation `f` can safely be judged failed on a timeout or any error (a read);
+    /// otherwise a timeout or an indefinite error leaves it `info`.
+    fn is_idempotent(&self, f: &str) -> bool;
+
+    /// Judges a reply that is not an `error`: the op's completed value, or why the reply is
+    /// malformed (by Maelstrom's closed schemas).
+    fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String>;
+
+    /// Starts timing convergence from `history` (what is acknowledged so far); returns how
+    /// many values the nodes must all hold.
+    fn start_convergence(&mut self, history: &[Op]) -> usize;
+
+    /// The request a convergence probe sends.
+    fn probe_request(&self) -> Json;
+
+    /// True when a probe's reply shows the node holds everything acknowledged.
+    fn probe_converged(&self, reply: &Json) -> bool;
+
+    /// The values a message body hands to a node, for counting duplicate deliveries: from a
+    /// server, what it carries; from a client, what the request adds.
+    fn delivered_values(&self, from_client: bool, body: &str) -> Vec<i64>;
+
+    /// Judges the whole history.
+    fn check(&self, history: &[Op]) -> Checked;
+
+    /// The figures a grade table shows for runs of this workload.
+    fn headline_figures(&self) -> &'static [Figure];
+}
+
+/// Maelstrom's closed reply schemas: `body` must have type `expected` and no keys but `type`,
+/// `msg_id`, `in_reply_to` and `fields`. Returns the body's fields.
+pub fn closed_reply<'a>(
+    body: &'a Json,
+    expected: &str,
+    fields: &[&str],
+) -> Result<&'a Map<String, Json>, String> {
+    let kind = body.get("type").and_then(Json::as_str).unwrap_or("");
+    if kind != expected {
+        return Err(format!("expected {expected}, got `{kind}`"));
+    }
+    let map = body
+        .as_object()
+        .ok_or_else(|| format!("{expected} is not a JSON object"))?;
+    let extra: Vec<&String> = map
+        .keys()
+        .filter(|key| {
+            !["type", "msg_id", "in_reply_to"].contains(&key.as_str())
+                && !fields.contains(&key.as_str())
+        })
+        .collect();
+    if extra.is_empty() {
+        Ok(map)
+    } else {
+        Err(format!("{expected} has unexpected keys {extra:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn unknown_workloads_list_the_known_ones() {
+        assert_eq!(by_name("broadcast").unwrap().name(), "broadcast");
+        let error = by_name("lin-kv").err().unwrap();
+        assert!(error.contains("unknown workload `lin-kv`") && error.contains("broadcast"));
+    }
+
+    #[test]
+    fn closed_schemas_refuse_other_types_and_extra_keys() {
+        let ok = json!({"type": "topology_ok", "in_reply_to": 1, "msg_id": 4});
+        assert!(closed_reply(&ok, "topology_ok", &[]).is_ok());
+        let extra = json!({"type": "topology_ok", "in_reply_to": 1, "note": "hi"});
+        assert!(
+            closed_reply(&extra, "topology_ok", &[])
+                .unwrap_err()
+                .contains("unexpected keys [\"note\"]")
+        );
+        assert!(closed_reply(&extra, "topology_ok", &["note"]).is_ok());
+        assert_eq!(
+            closed_reply(&ok, "read_ok", &[]).unwrap_err(),
+            "expected read_ok, got `topology_ok`"
+        );
+    }
+}

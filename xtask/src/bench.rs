@@ -1,0 +1,91 @@
+//! `cargo xtask bench-sim` and `bench-harness`: the simulation's and the harness's own speed,
+//! printed as tables a README can quote.
+
+use std::time::Duration;
+
+use grader::config::TestConfig;
+use grader::net::{Latency, LatencyDistribution};
+
+/// The 3d-style configuration the benchmarks use: rate 100, latency 100 ms, seed 1.
+fn three_d(nodes: usize, time_limit: f64, recovery: f64) -> TestConfig {
+    TestConfig {
+        node_count: nodes,
+        concurrency: nodes,
+        time_limit: Duration::from_secs_f64(time_limit),
+        rate: 100.0,
+        latency: Latency {
+            mean_ms: 100.0,
+            distribution: LatencyDistribution::Constant,
+        },
+        recovery: Duration::from_secs_f64(recovery),
+        seed: 1,
+        ..TestConfig::default()
+    }
+}
+
+/// Prints the simulated cluster's speed at each size.
+pub fn bench_sim(sizes: &[usize], rate: f64, time_limit: f64) -> anyhow::Result<()> {
+    println!(
+        "simulated cluster: stage-01-flooding on a grid, rate {rate}, latency 100 ms, {time_limit} s + 10 s recovery, seed 1"
+    );
+    println!("  nodes  virtual s  wall s   speed-up  messages    msgs per wall s  valid");
+    for &nodes in sizes {
+        let config = TestConfig {
+            rate,
+            ..three_d(nodes, time_limit, 10.0)
+        };
+        let speed = grader::bench::sim_speed::<stage_01_flooding::Flooding>(&config, &[])?;
+        println!(
+            "  {:>5}  {:>9.1}  {:>6.2}  {:>8.0}x  {:>9}  {:>15.0}  {}",
+            speed.nodes,
+            speed.virtual_seconds,
+            speed.wall_seconds,
+            speed.speedup,
+            speed.messages,
+            speed.messages_per_wall_second,
+            speed.valid
+        );
+    }
+    Ok(())
+}
+
+/// Builds the benchmark nodes and prints the harness's figures.
+pub fn bench_harness(
+    nodes: usize,
+    seconds: f64,
+    time_limit: f64,
+    recovery: f64,
+) -> anyhow::Result<()> {
+    let root = crate::workspace_root();
+    let chatter = crate::grade::build_binary(&root, "grader", "chatter-node")?;
+    let flooding = crate::grade::build_binary(&root, "stage-01-flooding", "stage-01-flooding")?;
+    let store = root.join("store").join("bench");
+    println!(
+        "harness throughput: {nodes} chatter nodes, no latency, no client load, {seconds} s per row"
+    );
+    println!(
+        "  tokens/node  messages  msgs/s    harness CPU s  CPU us/msg  msgs/s per harness core"
+    );
+    for tokens in [1, 4, 16, 64] {
+        let point = grader::bench::throughput(&chatter, nodes, tokens, seconds, &store)?;
+        println!(
+            "  {:>11}  {:>8}  {:>8.0}  {:>13.2}  {:>10.2}  {:>23.0}",
+            point.tokens_per_node,
+            point.messages,
+            point.messages_per_second,
+            point.harness_cpu_seconds,
+            point.cpu_us_per_message,
+            point.capacity_per_core
+        );
+    }
+    let config = three_d(25, time_limit, recovery);
+    let wall = grader::bench::wall_time(&flooding, &config, &store)?;
+    println!(
+        "\nwall time: stage-01-flooding, 25 nodes, rate 100, latency 100, {time_limit} s + {recovery} s recovery"
+    );
+    println!(
+        "  planned {:.2} s, took {:.2} s: the harness added {:.2} s ({} messages, valid {})",
+        wall.planned_seconds, wall.wall_seconds, wall.overhead_seconds, wall.messages, wall.valid
+    );
+    Ok(())
+}

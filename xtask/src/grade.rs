@@ -1,0 +1,123 @@
+//! `cargo xtask grade`: resolve the stages, build their nodes with cargo, call the grader
+//! library ([`grader::grade`]) and print what it reports.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use grader::grade::{GradeOptions, GradeReport, Part, grade_stage};
+use grader::plan::Plan;
+
+/// A failure of the grader itself (exit 2), as opposed to a failing grade (exit 1).
+#[derive(Debug)]
+pub struct CannotGrade(pub anyhow::Error);
+
+impl From<anyhow::Error> for CannotGrade {
+    fn from(error: anyhow::Error) -> Self {
+        CannotGrade(error)
+    }
+}
+
+/// What to grade and how.
+pub struct GradeRequest<'a> {
+    /// Stage names as the user wrote them.
+    pub stages: &'a [String],
+    /// Every stage instead.
+    pub all: bool,
+    /// A learner's executable instead of our reference node.
+    pub bin: Option<&'a Path>,
+    /// How long a fixture may run.
+    pub timeout: Duration,
+    /// Which parts.
+    pub part: Part,
+    /// Where to write the report as JSON.
+    pub json: Option<&'a Path>,
+}
+
+/// Grades the stages and prints their tables; `Ok(true)` when all passed.
+pub fn grade(request: &GradeRequest<'_>) -> Result<bool, CannotGrade> {
+    let root = crate::workspace_root();
+    let manifest = crate::manifest()?;
+    let plan = Plan::load(&root.join("grading.toml"))?;
+    let stages = if request.all {
+        manifest.names()
+    } else {
+        request
+            .stages
+            .iter()
+            .map(|name| Ok(manifest.resolve(name)?.name.clone()))
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let learner_bin = match request.bin {
+        Some(bin) => {
+            if stages.len() != 1 {
+                return Err(CannotGrade(anyhow::anyhow!(
+                    "--bin grades one stage at a time; name exactly one stage"
+                )));
+            }
+            Some(grader::config::check_bin(bin).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    let options = GradeOptions {
+        part: request.part,
+        timeout: request.timeout,
+        store_root: root.join("store").join("grade"),
+    };
+    let mut reports = Vec::new();
+    for stage in &stages {
+        let bin = match &learner_bin {
+            Some(bin) => bin.clone(),
+            None => build_binary(&root, stage, stage)?,
+        };
+        let fixtures = root.join("fixtures").join(stage);
+        let report = grade_stage(stage, &bin, &fixtures, &plan, &options, &mut |line| {
+            eprintln!("{line}")
+        })?;
+        print!("{}", report.render());
+        reports.push(report);
+    }
+    let passed = reports.iter().all(|report| report.passed);
+    if let Some(path) = request.json {
+        let text = serde_json::to_string_pretty(&GradeReport {
+            passed,
+            stages: &reports,
+        })
+        .expect("reports serialise");
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(passed)
+}
+
+/// Builds one binary of a package in release and returns its path.
+pub fn build_binary(root: &Path, package: &str, binary: &str) -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("building {binary} (release)...");
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--package",
+            package,
+            "--bin",
+            binary,
+        ])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!(
+            "building {binary} failed (the compiler's messages are above); fix them and try again"
+        );
+    }
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let bin = target.join("release").join(binary);
+    if !bin.is_file() {
+        bail!("cargo built {binary} but {} is missing", bin.display());
+    }
+    Ok(bin)
+}
