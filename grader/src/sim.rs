@@ -170,7 +170,7 @@ mod tests {
     use crate::cluster::{Cluster, DeliveryError, NodeEvent};
     use crate::nemesis::Fault;
 
-    #[derive(Debug, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Serialize, Deserialize)]
     #[serde(tag = "type", rename_all = "snake_case")]
     enum Payload {
         Topology {
@@ -252,6 +252,171 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum QuorumPayload {
+        Topology {
+            topology: BTreeMap<String, Vec<String>>,
+        },
+        TopologyOk,
+        Broadcast {
+            message: Value,
+        },
+        BroadcastOk,
+        Read,
+        ReadOk {
+            messages: BTreeSet<Value>,
+        },
+        Replicate {
+            value: Value,
+        },
+        ReplicateOk {
+            value: Value,
+        },
+        Sync {
+            values: BTreeSet<Value>,
+        },
+    }
+
+    /// Acknowledges a client's broadcast once a majority holds the value (re-sending to peers
+    /// that have not answered every 200 ms) and pushes its set to a random peer every 200 ms:
+    /// correct under kills (a minority restarted empty), pauses and partitions. The Python
+    /// twin is `tests/nodes/quorum.py`.
+    #[derive(Default)]
+    struct QuorumGossip {
+        values: BTreeSet<Value>,
+        pending: BTreeMap<Value, (Message<QuorumPayload>, BTreeSet<common::NodeId>)>,
+    }
+
+    impl QuorumGossip {
+        fn replicate(&self, value: &Value, ctx: &mut Context<QuorumPayload, Tick>) {
+            let (_, acked) = &self.pending[value];
+            for peer in ctx.peers() {
+                if !acked.contains(&peer) {
+                    ctx.send(
+                        peer,
+                        QuorumPayload::Replicate {
+                            value: value.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    impl Node for QuorumGossip {
+        type Payload = QuorumPayload;
+        type Timer = Tick;
+        type Flags = NoFlags;
+
+        fn new(_: NoFlags) -> Self {
+            Self::default()
+        }
+
+        fn on_init(&mut self, ctx: &mut Context<QuorumPayload, Tick>) {
+            ctx.every(Duration::from_millis(200), Tick);
+        }
+
+        fn on_message(
+            &mut self,
+            msg: Message<QuorumPayload>,
+            ctx: &mut Context<QuorumPayload, Tick>,
+        ) -> Result<(), RpcError> {
+            let majority = ctx.node_ids().len() / 2 + 1;
+            match &msg.body.payload {
+                QuorumPayload::Topology { .. } => {
+                    ctx.reply(&msg, QuorumPayload::TopologyOk);
+                }
+                QuorumPayload::Broadcast { message } => {
+                    self.values.insert(message.clone());
+                    if majority <= 1 {
+                        ctx.reply(&msg, QuorumPayload::BroadcastOk);
+                    } else {
+                        let value = message.clone();
+                        self.pending.insert(value.clone(), (msg, BTreeSet::new()));
+                        self.replicate(&value, ctx);
+                    }
+                }
+                QuorumPayload::Replicate { value } => {
+                    self.values.insert(value.clone());
+                    let value = value.clone();
+                    ctx.reply(&msg, QuorumPayload::ReplicateOk { value });
+                }
+                QuorumPayload::ReplicateOk { value } => {
+                    if let Some((_, acked)) = self.pending.get_mut(value) {
+                        acked.insert(msg.src.clone());
+                        if acked.len() + 1 >= majority {
+                            let (request, _) = self.pending.remove(value).expect("present");
+                            ctx.reply(&request, QuorumPayload::BroadcastOk);
+                        }
+                    }
+                }
+                QuorumPayload::Sync { values } => self.values.extend(values.iter().cloned()),
+                QuorumPayload::Read => {
+                    let messages = self.values.clone();
+                    ctx.reply(&msg, QuorumPayload::ReadOk { messages });
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+
+        fn on_timer(&mut self, _: Tick, ctx: &mut Context<QuorumPayload, Tick>) {
+            let waiting: Vec<Value> = self.pending.keys().cloned().collect();
+            for value in &waiting {
+                self.replicate(value, ctx);
+            }
+            if !self.values.is_empty()
+                && let Some(peer) = ctx.random_peers(1, None).pop()
+            {
+                let values = self.values.clone();
+                ctx.send(peer, QuorumPayload::Sync { values });
+            }
+        }
+    }
+
+    #[test]
+    fn a_node_that_acknowledges_after_a_majority_stays_valid_under_pause_partition_and_kill() {
+        for seed in 1..=4 {
+            let config = TestConfig {
+                node_count: 5,
+                concurrency: 5,
+                time_limit: Duration::from_secs(20),
+                rate: 10.0,
+                faults: BTreeSet::from([Fault::Partition, Fault::Kill, Fault::Pause]),
+                nemesis_interval: Duration::from_millis(1500),
+                recovery: Duration::from_secs(3),
+                seed,
+                ..TestConfig::default()
+            };
+            let run = simulate::<QuorumGossip>(&config, &[]).unwrap();
+            assert_eq!(
+                run.report.valid,
+                Validity::Valid,
+                "seed {seed}: {}",
+                run.summary
+            );
+            let ops = run.report.history.ops();
+            let actions: BTreeSet<&str> = ops
+                .iter()
+                .filter(|op| !op.is_client())
+                .map(|op| op.f)
+                .collect();
+            for action in ["start_partition", "kill", "restart", "pause", "resume"] {
+                assert!(
+                    actions.contains(action),
+                    "seed {seed}: no {action} in {actions:?}"
+                );
+            }
+            let early =
+                crate::nemesis::pause::sends_while_paused(ops, &run.journal, Duration::ZERO);
+            assert!(
+                early.is_empty(),
+                "seed {seed}: paused nodes sent: {early:?}"
+            );
         }
     }
 

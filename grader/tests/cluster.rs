@@ -13,7 +13,7 @@ use grader::nemesis::Fault;
 use grader::run::{TestRun, run_process_test};
 
 mod nodes;
-use nodes::{have_python, python_node};
+use nodes::{have_python, python_node, quorum_node};
 
 fn quick(node_count: usize, seconds: f64, rate: f64) -> TestConfig {
     TestConfig {
@@ -251,4 +251,41 @@ fn every_node_is_stopped_even_one_that_ignores_the_end_of_its_input() {
             "{node} (pid {pid}) is still there"
         );
     }
+}
+
+#[test]
+fn a_node_that_acknowledges_after_a_majority_stays_valid_under_pause_partition_and_kill() {
+    if !have_python() {
+        return;
+    }
+    let config = TestConfig {
+        node_count: 5,
+        concurrency: 5,
+        time_limit: Duration::from_secs(8),
+        rate: 10.0,
+        faults: BTreeSet::from([Fault::Partition, Fault::Kill, Fault::Pause]),
+        nemesis_interval: Duration::from_millis(1500),
+        recovery: Duration::from_secs(3),
+        seed: 6,
+        ..TestConfig::default()
+    };
+    let store = tempfile::tempdir().unwrap();
+    let run = run_process_test(&config, &quorum_node(), &[], store.path(), None).unwrap();
+    assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+    let ops = run.report.history.ops();
+    let actions: BTreeSet<&str> = ops
+        .iter()
+        .filter(|op| !op.is_client())
+        .map(|op| op.f)
+        .collect();
+    for action in ["start_partition", "kill", "pause"] {
+        assert!(actions.contains(action), "no {action} in {actions:?}");
+    }
+    let journal = std::fs::read(run.store.join("journal.jsonl")).unwrap();
+    let early =
+        grader::nemesis::pause::sends_while_paused(ops, &journal, Duration::from_millis(100));
+    assert!(
+        early.is_empty(),
+        "stopped processes sent messages: {early:?}"
+    );
 }

@@ -5,10 +5,66 @@
 //! simulation its timers wait. In both, the network holds the messages for it and delivers them,
 //! in order, when it resumes (a partition in force by then still cuts them).
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use rand::rngs::ChaCha8Rng;
+use serde_json::Value as Json;
+
+use crate::history::Op;
 
 /// Picks the nodes to pause among `candidates`, by the same rule as kill: one, a third or a
 /// minority of them; returned sorted.
 pub fn targets(candidates: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
     super::kill::targets(candidates, rng)
+}
+
+/// Each node's paused spells in a history, in ns: from its pause to its resume (or to its kill
+/// or restart, when it was killed while paused).
+pub fn paused_spells(history: &[Op]) -> BTreeMap<String, Vec<(u64, u64)>> {
+    let mut open: BTreeMap<String, u64> = BTreeMap::new();
+    let mut spells: BTreeMap<String, Vec<(u64, u64)>> = BTreeMap::new();
+    for op in history.iter().filter(|op| !op.is_client()) {
+        let nodes = op.value.as_array().cloned().unwrap_or_default();
+        for node in nodes.iter().filter_map(Json::as_str) {
+            match op.f {
+                "pause" => {
+                    open.insert(node.to_owned(), op.time_ns);
+                }
+                "resume" | "kill" | "restart" => {
+                    if let Some(start) = open.remove(node) {
+                        spells
+                            .entry(node.to_owned())
+                            .or_default()
+                            .push((start, op.time_ns));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    spells
+}
+
+/// The messages a journal (`journal.jsonl`) shows a node sending while the history has it
+/// paused, later than `grace` into the pause (a real process may have written lines just
+/// before its SIGSTOP that the harness reads just after): what a paused node must never do.
+/// Each is described as `src -> dest at T ns`.
+pub fn sends_while_paused(history: &[Op], journal: &[u8], grace: Duration) -> Vec<String> {
+    let spells = paused_spells(history);
+    let grace = u64::try_from(grace.as_nanos()).unwrap_or(u64::MAX);
+    String::from_utf8_lossy(journal)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Json>(line).ok())
+        .filter(|event| event["event"] == "send")
+        .filter_map(|event| {
+            let at = event["t"].as_u64()?;
+            let src = event["src"].as_str()?;
+            let paused = spells
+                .get(src)?
+                .iter()
+                .any(|(start, end)| at > start.saturating_add(grace) && at < *end);
+            paused.then(|| format!("{src} -> {} at {at} ns", event["dest"]))
+        })
+        .collect()
 }

@@ -8,6 +8,14 @@ pub fn python_node() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/flooding.py")
 }
 
+/// `quorum.py`, a stdlib-only Python node that acknowledges a broadcast once a majority holds
+/// it and pushes its set to a random peer every 200 ms: correct under kills, pauses and
+/// partitions.
+#[allow(dead_code)] // Not every test crate that includes this module uses it.
+pub fn quorum_node() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/quorum.py")
+}
+
 /// The Python node needs python3; a machine without it skips those tests, saying so.
 pub fn have_python() -> bool {
     let found = Command::new("python3")
