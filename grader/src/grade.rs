@@ -130,6 +130,92 @@ pub struct GradeOptions {
     pub timeout: Duration,
     /// Where cluster runs are stored: `<store_root>/<stage>/<run>/`.
     pub store_root: std::path::PathBuf,
+    /// How many cluster runs may share the machine. Runs whose checks cap a timing figure
+    /// always run alone ([`RunPlan::is_timing_sensitive`]); the others run up to `jobs` at once.
+    pub jobs: usize,
+}
+
+/// One stage to grade: its name, the binary, its fixture folder.
+#[derive(Debug, Clone)]
+pub struct StageToGrade {
+    /// The stage's crate name.
+    pub stage: String,
+    /// The executable to grade.
+    pub bin: std::path::PathBuf,
+    /// Its fixtures.
+    pub fixtures_dir: std::path::PathBuf,
+}
+
+/// Grades several stages: each one's fixtures, then every cluster run of all of them, the runs
+/// that are not timing-sensitive up to `options.jobs` at a time and then the timing-sensitive
+/// ones alone. Reports come back in the stages' order, each run in its plan's order.
+pub fn grade_stages(
+    stages: &[StageToGrade],
+    plan: &Plan,
+    options: &GradeOptions,
+    progress: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<Vec<StageReport>> {
+    let mut fixtures = Vec::new();
+    for stage in stages {
+        fixtures.push(if options.part == Part::Cluster {
+            Vec::new()
+        } else {
+            grade_fixtures(&stage.bin, &stage.fixtures_dir, options.timeout)?
+        });
+    }
+    // Every run, by (stage, run) position, shared ones first.
+    let mut queue: Vec<(usize, usize)> = Vec::new();
+    if options.part != Part::Fixtures {
+        for (index, stage) in stages.iter().enumerate() {
+            queue.extend((0..plan.runs_for(&stage.stage).len()).map(|run| (index, run)));
+        }
+    }
+    let sensitive = |&(stage, run): &(usize, usize)| {
+        plan.runs_for(&stages[stage].stage)[run].is_timing_sensitive()
+    };
+    let (alone, shared): (Vec<_>, Vec<_>) = queue.into_iter().partition(sensitive);
+    let grade_one = |(stage, run): (usize, usize)| {
+        let entry = &stages[stage];
+        let planned = &plan.runs_for(&entry.stage)[run];
+        let store_root = options.store_root.join(&entry.stage);
+        let row = grade_run(
+            plan,
+            &entry.stage,
+            &entry.bin,
+            planned,
+            &store_root,
+            progress,
+        );
+        ((stage, run), row)
+    };
+    let mut rows: BTreeMap<(usize, usize), anyhow::Result<RunRow>> = BTreeMap::new();
+    let pending = std::sync::Mutex::new(shared.into_iter());
+    let finished = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let next = pending.lock().expect("not poisoned").next();
+                    let Some(position) = next else { break };
+                    let done = grade_one(position);
+                    finished.lock().expect("not poisoned").push(done);
+                }
+            });
+        }
+    });
+    rows.extend(finished.into_inner().expect("not poisoned"));
+    rows.extend(alone.into_iter().map(grade_one));
+    let mut reports = Vec::new();
+    for (index, (stage, outcomes)) in stages.iter().zip(fixtures).enumerate() {
+        let mut runs = Vec::new();
+        for run in 0..plan.runs_for(&stage.stage).len() {
+            if let Some(row) = rows.remove(&(index, run)) {
+                runs.push(row?);
+            }
+        }
+        reports.push(StageReport::new(&stage.stage, &stage.bin, &outcomes, runs));
+    }
+    Ok(reports)
 }
 
 /// Grades one stage: `bin` against the fixtures in `fixtures_dir` and the stage's runs in
@@ -140,24 +226,15 @@ pub fn grade_stage(
     fixtures_dir: &Path,
     plan: &Plan,
     options: &GradeOptions,
-    progress: &mut dyn FnMut(&str),
+    progress: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<StageReport> {
-    let outcomes = if options.part == Part::Cluster {
-        Vec::new()
-    } else {
-        grade_fixtures(bin, fixtures_dir, options.timeout)?
+    let one = StageToGrade {
+        stage: stage.to_owned(),
+        bin: bin.to_owned(),
+        fixtures_dir: fixtures_dir.to_owned(),
     };
-    let planned = if options.part == Part::Fixtures {
-        &[]
-    } else {
-        plan.runs_for(stage)
-    };
-    let store_root = options.store_root.join(stage);
-    let mut runs = Vec::new();
-    for run in planned {
-        runs.push(grade_run(plan, stage, bin, run, &store_root, progress)?);
-    }
-    Ok(StageReport::new(stage, bin, &outcomes, runs))
+    let mut reports = grade_stages(&[one], plan, options, progress)?;
+    Ok(reports.remove(0))
 }
 
 impl StageReport {
@@ -215,7 +292,7 @@ fn grade_run(
     bin: &Path,
     run: &RunPlan,
     store_root: &Path,
-    progress: &mut dyn FnMut(&str),
+    progress: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<RunRow> {
     let config = plan.config(run)?;
     progress(&format!(

@@ -164,6 +164,23 @@ impl Check {
     }
 }
 
+impl Check {
+    /// True when the check caps a figure that depends on timing (a latency quantile or the
+    /// convergence time) from above: such a run must have the machine to itself.
+    pub fn caps_timing(&self) -> bool {
+        let timing = self.figure.contains("latenc") || self.figure.starts_with("/convergence/");
+        timing && (self.below.is_some() || self.at_most.is_some() || self.equals.is_some())
+    }
+}
+
+impl RunPlan {
+    /// True when the run's figures are judged by timing (see [`Check::caps_timing`]), so it
+    /// is not run beside others.
+    pub fn is_timing_sensitive(&self) -> bool {
+        self.checks.iter().any(Check::caps_timing)
+    }
+}
+
 impl fmt::Display for Check {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bounds: Vec<String> = self
@@ -373,6 +390,25 @@ seed = 7
                 .accepts(&serde_json::json!(true))
         );
         assert!(toml::from_str::<RunPlan>("name = \"x\"\nexpect_valid = \"maybe\"").is_err());
+    }
+
+    #[test]
+    fn runs_that_cap_latency_or_convergence_are_timing_sensitive() {
+        let run = |text: &str| -> RunPlan { toml::from_str(text).unwrap() };
+        assert!(run("name = \"a\"\nchecks = [{ figure = \"/workload/stable_latencies/1\", below = 600 }]").is_timing_sensitive());
+        assert!(
+            run("name = \"a\"\nchecks = [{ figure = \"/convergence/after_ms\", at_most = 900 }]")
+                .is_timing_sensitive()
+        );
+        assert!(
+            !run("name = \"a\"\nchecks = [{ figure = \"/convergence/after_ms\", at_least = 0 }]")
+                .is_timing_sensitive()
+        );
+        assert!(
+            !run("name = \"a\"\nchecks = [{ figure = \"/net/servers/msgs_per_op\", below = 13 }]")
+                .is_timing_sensitive()
+        );
+        assert!(!run("name = \"a\"").is_timing_sensitive());
     }
 
     #[test]

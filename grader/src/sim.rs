@@ -74,7 +74,7 @@ use crate::config::TestConfig;
 use crate::harness::{self, RunReport};
 use crate::net::Journal;
 use crate::results::{self, RunFacts};
-use crate::run::{self as test_run, TestRun};
+use crate::run::{self, TestRun};
 
 /// A simulated run: the report, the journal and `results.json` as a value, all in memory.
 pub struct SimRun {
@@ -147,7 +147,7 @@ pub fn simulate_to_store<N: Node>(
     reproduce: String,
 ) -> anyhow::Result<TestRun> {
     let ids = config.node_ids();
-    test_run::run_in_store(
+    run::run_in_store(
         config,
         store_root,
         reproduce,

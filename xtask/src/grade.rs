@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use grader::grade::{GradeOptions, GradeReport, Part, grade_stage};
+use grader::grade::{GradeOptions, GradeReport, Part, StageToGrade, grade_stages};
 use grader::plan::Plan;
 
 /// A failure of the grader itself (exit 2), as opposed to a failing grade (exit 1).
@@ -33,6 +33,8 @@ pub struct GradeRequest<'a> {
     pub part: Part,
     /// Where to write the report as JSON.
     pub json: Option<&'a Path>,
+    /// How many cluster runs that are not timing-sensitive may run at once.
+    pub jobs: usize,
 }
 
 /// Grades the stages and prints their tables; `Ok(true)` when all passed.
@@ -64,19 +66,23 @@ pub fn grade(request: &GradeRequest<'_>) -> Result<bool, CannotGrade> {
         part: request.part,
         timeout: request.timeout,
         store_root: root.join("store").join("grade"),
+        jobs: request.jobs,
     };
-    let mut reports = Vec::new();
+    let mut to_grade = Vec::new();
     for stage in &stages {
         let bin = match &learner_bin {
             Some(bin) => bin.clone(),
             None => build_binary(&root, stage, stage)?,
         };
-        let fixtures = root.join("fixtures").join(stage);
-        let report = grade_stage(stage, &bin, &fixtures, &plan, &options, &mut |line| {
-            eprintln!("{line}")
-        })?;
+        to_grade.push(StageToGrade {
+            stage: stage.clone(),
+            bin,
+            fixtures_dir: root.join("fixtures").join(stage),
+        });
+    }
+    let reports = grade_stages(&to_grade, &plan, &options, &|line| eprintln!("{line}"))?;
+    for report in &reports {
         print!("{}", report.render());
-        reports.push(report);
     }
     let passed = reports.iter().all(|report| report.passed);
     if let Some(path) = request.json {

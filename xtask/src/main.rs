@@ -58,6 +58,11 @@ enum Task {
         /// Also write the results (stages, fixtures, runs, figures, thresholds) as JSON here.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// Cluster runs that may share the machine at once. Runs whose checks cap a latency or
+        /// the convergence time always run alone; the others (validity, message counts,
+        /// coverage) run up to this many side by side.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        jobs: usize,
     },
     /// Run one of our stages' nodes in the simulated cluster (virtual time, one seed, in
     /// memory), with `grader test`'s flags, and write the same store and results.json.
@@ -116,6 +121,7 @@ fn main() -> ExitCode {
             timeout,
             only,
             json,
+            jobs,
         } => {
             let part = match only.as_deref() {
                 Some("fixtures") => Part::Fixtures,
@@ -129,6 +135,7 @@ fn main() -> ExitCode {
                 timeout: Duration::from_secs_f64(timeout.max(0.1)),
                 part,
                 json: json.as_deref(),
+                jobs,
             };
             match grade::grade(&request) {
                 Ok(true) => ExitCode::SUCCESS,
