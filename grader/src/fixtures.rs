@@ -168,13 +168,21 @@ pub struct Transcript {
 
 /// Runs `bin` (with the script's args) on the script's input, closes stdin and collects its
 /// output until it exits, or kills it after `timeout`.
+///
+/// The node runs in its own process group, tagged for this run ([`crate::procs`]): when it
+/// exits or is killed, whatever it started is killed too, so a descendant that holds its
+/// stdout open cannot stretch the timeout.
 pub fn run_script(bin: &Path, script: &Script, timeout: Duration) -> anyhow::Result<Transcript> {
-    let mut child = Command::new(bin)
+    let tag = crate::procs::new_run_tag();
+    let mut command = Command::new(bin);
+    command
         .args(&script.args)
         .env("GOSSIP_SEED", FIXTURE_SEED)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    crate::procs::configure(&mut command, &tag);
+    let mut child = command
         .spawn()
         .with_context(|| format!("cannot start {}", bin.display()))?;
     let mut stdin = child.stdin.take().expect("stdin was piped");
@@ -189,8 +197,14 @@ pub fn run_script(bin: &Path, script: &Script, timeout: Duration) -> anyhow::Res
     let writer = thread::spawn(move || {
         let _ = stdin.write_all(input.as_bytes());
     });
-    let stdout_reader = thread::spawn(move || read_lines_bounded(stdout, MAX_OUTPUT_LINES));
-    let stderr_reader = thread::spawn(move || read_tail(stderr, 64 * 1024));
+    let (stdout_sender, stdout_lines) = std::sync::mpsc::channel();
+    let (stderr_sender, stderr_text) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = stdout_sender.send(read_lines_bounded(stdout, MAX_OUTPUT_LINES));
+    });
+    thread::spawn(move || {
+        let _ = stderr_sender.send(read_tail(stderr, 64 * 1024));
+    });
 
     let started = Instant::now();
     let exit = loop {
@@ -198,15 +212,22 @@ pub fn run_script(bin: &Path, script: &Script, timeout: Duration) -> anyhow::Res
             break status.code().map_or(Exit::Signal, Exit::Code);
         }
         if started.elapsed() >= timeout {
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::procs::kill_and_reap(&mut child);
             break Exit::TimedOut(timeout);
         }
         thread::sleep(Duration::from_millis(2));
     };
-    let _ = writer.join();
-    let lines = stdout_reader.join().unwrap_or_default();
-    let stderr = stderr_reader.join().unwrap_or_default();
+    // The node is gone; so must be anything it started, which may hold its pipes open.
+    crate::procs::signal_group(&child, nix::sys::signal::Signal::SIGKILL);
+    crate::procs::kill_tagged(&tag);
+    // The pipes close once every holder is dead; should one escape even the tag, its output is
+    // given up on rather than waited for.
+    let drained = Duration::from_secs(1);
+    let lines = stdout_lines.recv_timeout(drained).unwrap_or_default();
+    let stderr = stderr_text.recv_timeout(drained).unwrap_or_default();
+    if writer.is_finished() {
+        let _ = writer.join();
+    }
     let mut output = Vec::new();
     let mut garbage = Vec::new();
     for (index, line) in lines.into_iter().enumerate() {
@@ -320,6 +341,28 @@ impl fmt::Display for Mismatch {
         match &self.got {
             Some(got) => {
                 writeln!(formatter, "  got:      {got}")?;
+                let what = |message: &Json| {
+                    (
+                        message["body"]["type"].as_str().unwrap_or("?").to_owned(),
+                        message["dest"].as_str().unwrap_or("?").to_owned(),
+                    )
+                };
+                let (want_type, want_dest) = what(&self.expected);
+                let (got_type, got_dest) = what(got);
+                if (&want_type, &want_dest) != (&got_type, &got_dest) {
+                    write!(
+                        formatter,
+                        "  expected a `{want_type}` to {want_dest} here, got a `{got_type}` to {got_dest}"
+                    )?;
+                    let reply_expected = self.expected["body"].get("in_reply_to").is_some();
+                    if reply_expected && got["body"].get("in_reply_to").is_none() {
+                        write!(
+                            formatter,
+                            " (a reply comes before the messages a request causes)"
+                        )?;
+                    }
+                    return Ok(());
+                }
                 let (path, want, have) = first_difference(&self.expected, got, String::new());
                 write!(
                     formatter,
@@ -328,8 +371,9 @@ impl fmt::Display for Mismatch {
             }
             None => write!(
                 formatter,
-                "  got:      nothing (the node wrote only {} messages)",
-                self.line - 1
+                "  got:      nothing (the node wrote only {} message{})",
+                self.line - 1,
+                if self.line == 2 { "" } else { "s" }
             ),
         }
     }
@@ -591,11 +635,28 @@ mod tests {
         assert!(
             mismatch
                 .to_string()
-                .contains(r#"first difference at body.type: expected "b", got "a""#),
+                .contains("expected a `b` to ? here, got a `a` to ?"),
             "{mismatch}"
         );
         let short = compare_prefix(&[a.clone(), b], &[a]).unwrap_err();
-        assert!(short.to_string().contains("only 1 messages"), "{short}");
+        assert!(short.to_string().contains("only 1 message"), "{short}");
+        // A node that forwards before it replies is told which message was due.
+        let reply = json!({"dest": "c1", "body": {"type": "broadcast_ok", "in_reply_to": 1}});
+        let forward = json!({"dest": "n2", "body": {"type": "broadcast", "message": 4}});
+        let early = compare_prefix(&[reply], &[forward])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            early.contains("expected a `broadcast_ok` to c1 here, got a `broadcast` to n2 (a reply comes before"),
+            "{early}"
+        );
+        let value = json!({"dest": "c1", "body": {"type": "read_ok", "messages": [1]}});
+        let other = json!({"dest": "c1", "body": {"type": "read_ok", "messages": [2]}});
+        let field = compare_prefix(&[value], &[other]).unwrap_err().to_string();
+        assert!(
+            field.contains("first difference at body.messages"),
+            "{field}"
+        );
     }
 
     #[test]

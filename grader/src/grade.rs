@@ -296,9 +296,10 @@ fn grade_run(
 ) -> anyhow::Result<RunRow> {
     let config = plan.config(run)?;
     progress(&format!(
-        "{stage}: cluster run `{}` ({} nodes, {} s + {} s recovery)...",
+        "{stage}: cluster run `{}` ({} node{}, {} s + {} s recovery)...",
         run.name,
         config.node_count,
+        if config.node_count == 1 { "" } else { "s" },
         config.time_limit.as_secs_f64(),
         config.recovery.as_secs_f64()
     ));

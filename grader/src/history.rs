@@ -152,7 +152,9 @@ impl History {
             .count()
     }
 
-    /// Writes `history.txt`: tab-separated `process type f value error`, as Jepsen does.
+    /// Writes `history.txt` as Jepsen does: one op per line, tab-separated
+    /// `process :type :f value [error]`, values in EDN (`nil`, `[0 1]`, `{:grudge "one"}`) and
+    /// a timeout as `:net-timeout`.
     pub fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
         for op in &self.ops {
             let kind = serde_json::to_value(op.kind).unwrap_or_default();
@@ -162,10 +164,12 @@ impl History {
                 op.process,
                 kind.as_str().unwrap_or(""),
                 op.f,
-                op.value
+                edn(&op.value)
             )?;
-            if let Some(error) = &op.error {
-                write!(out, "\t{error}")?;
+            match op.error.as_deref() {
+                Some("net-timeout") => write!(out, "\t:net-timeout")?,
+                Some(error) => write!(out, "\t{}", edn(&Json::String(error.to_owned())))?,
+                None => {}
             }
             writeln!(out)?;
         }
@@ -179,5 +183,64 @@ impl History {
             writeln!(out)?;
         }
         Ok(())
+    }
+}
+
+/// A JSON value in EDN, as Jepsen prints values: `nil`, `true`, numbers, strings with JSON's
+/// escapes, `[a b]` vectors and `{:key value}` maps with keyword keys.
+pub fn edn(value: &Json) -> String {
+    match value {
+        Json::Null => "nil".into(),
+        Json::Bool(_) | Json::Number(_) | Json::String(_) => value.to_string(),
+        Json::Array(items) => {
+            let items: Vec<String> = items.iter().map(edn).collect();
+            format!("[{}]", items.join(" "))
+        }
+        Json::Object(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(key, value)| format!(":{key} {}", edn(value)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn history_text_is_edn_as_jepsen_writes_it() {
+        assert_eq!(edn(&json!(null)), "nil");
+        assert_eq!(edn(&json!([0, 1, "a"])), "[0 1 \"a\"]");
+        assert_eq!(
+            edn(&json!({"grudge": "one", "components": [["n1"], ["n0"]]})),
+            "{:components [[\"n1\"] [\"n0\"]], :grudge \"one\"}"
+        );
+        let mut history = History::default();
+        let entry = |kind, value, error: Option<&str>| Entry {
+            process: Process::Worker(0),
+            kind,
+            f: "read",
+            value,
+            error: error.map(str::to_owned),
+            node: None,
+            final_read: false,
+        };
+        history.push(Duration::ZERO, entry(OpKind::Invoke, Json::Null, None));
+        history.push(
+            Duration::ZERO,
+            entry(OpKind::Fail, Json::Null, Some("net-timeout")),
+        );
+        history.push(Duration::ZERO, Entry::nemesis("kill", json!(["n1"])));
+        let mut text = Vec::new();
+        history.write_text(&mut text).unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "0\t:invoke\t:read\tnil\n0\t:fail\t:read\tnil\t:net-timeout\n:nemesis\t:info\t:kill\t[\"n1\"]\n"
+        );
     }
 }

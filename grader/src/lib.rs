@@ -39,6 +39,7 @@ pub mod manifest;
 pub mod nemesis;
 pub mod net;
 pub mod plan;
+pub mod procs;
 pub mod results;
 pub mod run;
 pub mod sim;

@@ -4,13 +4,15 @@
 //! grader test -w broadcast --bin ./my-node --node-count 5 --time-limit 10 --rate 10
 //! ```
 //!
-//! Exit codes as Maelstrom's: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 the
-//! harness's own failure; 130 when interrupted (the results so far are still written).
+//! Exit codes as Maelstrom's: 0 valid, 1 invalid, 2 unknown, 254 bad arguments (including a
+//! node that cannot be started), 255 the harness's own failure; 128 + the signal when stopped
+//! by SIGINT (130), SIGTERM (143) or SIGHUP (129), after the nodes are stopped and the results
+//! so far are written.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 use grader::config::{RunArgs, TestConfig, check_bin};
@@ -49,6 +51,15 @@ struct TestArgs {
 }
 
 fn main() -> ExitCode {
+    // Descendants of nodes that escape their process group are re-parented here, not to init,
+    // so that they can be reaped.
+    grader::procs::become_subreaper();
+    let code = run();
+    grader::procs::reap_orphans();
+    code
+}
+
+fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -71,7 +82,23 @@ fn bad_arguments(message: String) -> ExitCode {
     ExitCode::from(EXIT_BAD_ARGUMENTS)
 }
 
-static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+/// Sets `flag` and records which signal it was when SIGINT, SIGTERM or SIGHUP arrives.
+fn catch_signals(flag: Arc<AtomicBool>, which: Arc<AtomicI32>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                for signal in signals.forever() {
+                    which.store(signal, Ordering::SeqCst);
+                    flag.store(true, Ordering::SeqCst);
+                }
+            });
+        }
+        Err(error) => eprintln!(
+            "warning: cannot catch signals ({error}); stopping the grader will not save results"
+        ),
+    }
+}
 
 fn test(args: TestArgs) -> ExitCode {
     let config = match TestConfig::from_args(&args.run) {
@@ -82,13 +109,9 @@ fn test(args: TestArgs) -> ExitCode {
         Ok(bin) => bin,
         Err(message) => return bad_arguments(message),
     };
-    let flag = INTERRUPTED
-        .get_or_init(|| Arc::new(AtomicBool::new(false)))
-        .clone();
-    let handler_flag = flag.clone();
-    if let Err(error) = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst)) {
-        eprintln!("warning: cannot catch Ctrl-C ({error}); interrupting will not save results");
-    }
+    let flag = Arc::new(AtomicBool::new(false));
+    let which = Arc::new(AtomicI32::new(0));
+    catch_signals(flag.clone(), which.clone());
     eprintln!(
         "running {} on {} nodes for {} s (+{} s recovery), seed {}",
         config.workload,
@@ -101,10 +124,18 @@ fn test(args: TestArgs) -> ExitCode {
         Ok(run) => {
             print!("{}", run.summary);
             if run.report.interrupted {
-                ExitCode::from(130)
+                let signal = which.load(Ordering::SeqCst);
+                eprintln!(
+                    "stopped by signal {signal}: the nodes were stopped and the results so far are in {}",
+                    run.store.display()
+                );
+                ExitCode::from(u8::try_from(128 + signal).unwrap_or(130))
             } else {
                 ExitCode::from(run.report.valid.exit_code())
             }
+        }
+        Err(error) if error.downcast_ref::<grader::run::NodeWontStart>().is_some() => {
+            bad_arguments(format!("{error:#}"))
         }
         Err(error) => {
             eprintln!("error: {error:#}");

@@ -58,6 +58,10 @@ pub struct StagePlan {
     /// Its cluster runs.
     #[serde(rename = "run", default)]
     pub runs: Vec<RunPlan>,
+    /// Checks every run of the stage must pass too (each run's list starts with them once the
+    /// plan is loaded).
+    #[serde(default)]
+    pub checks: Vec<Check>,
 }
 
 /// One cluster run: settings and expectations.
@@ -221,8 +225,13 @@ impl Plan {
     pub fn load(path: &Path) -> anyhow::Result<Plan> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the grading plan {}", path.display()))?;
-        let plan: Plan = toml::from_str(&text)
+        let mut plan: Plan = toml::from_str(&text)
             .with_context(|| format!("{} is not a valid grading plan", path.display()))?;
+        for stage in &mut plan.stages {
+            for run in &mut stage.runs {
+                run.checks.splice(0..0, stage.checks.iter().cloned());
+            }
+        }
         for stage in &plan.stages {
             for run in &stage.runs {
                 plan.config(run).with_context(|| {

@@ -16,6 +16,19 @@ use crate::harness::{self, RunReport};
 use crate::net::Journal;
 use crate::results::{self, RunFacts};
 
+/// The nodes could not be started at all (their executable cannot run, or their flags do not
+/// parse): the caller's mistake rather than the harness's, so `grader test` exits 254.
+#[derive(Debug)]
+pub struct NodeWontStart(pub String);
+
+impl std::fmt::Display for NodeWontStart {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "the nodes could not be started: {}", self.0)
+    }
+}
+
+impl std::error::Error for NodeWontStart {}
+
 /// What a finished run left behind.
 pub struct TestRun {
     /// The report.
@@ -46,7 +59,14 @@ pub fn run_in_store<C: Cluster>(
         .with_context(|| format!("cannot create {}", journal_path.display()))?;
     let mut journal = Journal::new(Box::new(BufWriter::with_capacity(1 << 20, journal_file)));
     let logs = store.join("node-logs");
-    let mut cluster = start(&logs)?;
+    let mut cluster = match start(&logs) {
+        Ok(cluster) => cluster,
+        Err(error) => {
+            // Nothing ran, so nothing is lost: no half-empty store folder is left behind.
+            let _ = std::fs::remove_dir_all(&store);
+            return Err(anyhow::Error::new(NodeWontStart(format!("{error:#}"))));
+        }
+    };
     let report = harness::run(config, &mut cluster, &mut journal, interrupt);
     finish(&cluster, &logs)?;
     drop(cluster);

@@ -112,7 +112,15 @@ enum Task {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Descendants of graded nodes that escape their process group are re-parented here, not to
+    // init, so that they can be reaped once grading is done.
+    grader::procs::become_subreaper();
+    let code = dispatch(Cli::parse());
+    grader::procs::reap_orphans();
+    code
+}
+
+fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Task::Grade {
             stages,

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 #[path = "../../grader/tests/nodes/mod.rs"]
 mod nodes;
-use nodes::{have_python, python_node};
+use nodes::{have_python, python_node, write_executable};
 
 fn grade(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -23,14 +23,6 @@ fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-fn write_executable(dir: &Path, name: &str, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join(name);
-    fs::write(&path, body).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-    path
 }
 
 #[test]
@@ -50,6 +42,89 @@ fn a_python_node_that_follows_the_conventions_passes() {
         .find(|line| line.trim_start().starts_with("grid-5"))
         .unwrap();
     assert!(grid.contains("pass") && grid.contains("true"), "{report}");
+    assert!(
+        report.contains("cluster run `single-node` (1 node, "),
+        "one node is one node: {report}"
+    );
+}
+
+#[test]
+fn a_node_that_invents_its_reads_fails_the_stage_though_maelstrom_would_pass_it() {
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let inventing = write_executable(
+        dir.path(),
+        "inventing",
+        &format!(
+            "#!/bin/sh\nexec python3 {} --invent \"$@\"\n",
+            python_node().display()
+        ),
+    );
+    let output = grade(&[
+        "01",
+        "--bin",
+        inventing.to_str().unwrap(),
+        "--only",
+        "cluster",
+    ]);
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("(needs workload.unexpected_count = 0)  FAIL"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_child_that_holds_the_nodes_stdout_cannot_stretch_the_fixture_timeout() {
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    // The node forks a 40 s sleeper that inherits its stdout, and logs both pids.
+    let forking = write_executable(
+        dir.path(),
+        "forking",
+        &format!(
+            "#!/bin/sh\nexec python3 {} --fork-holding-stdout \"$@\" 2>>{}\n",
+            python_node().display(),
+            pids.display()
+        ),
+    );
+    let started = std::time::Instant::now();
+    let output = grade(&[
+        "01",
+        "--bin",
+        forking.to_str().unwrap(),
+        "--only",
+        "fixtures",
+        "--timeout",
+        "1",
+    ]);
+    let report = text(&output);
+    // Five fixtures, each bounded by its timeout: far below one sleeper's 40 s.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}: {report}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let logged = fs::read_to_string(&pids).unwrap();
+    let sleepers: Vec<i32> = logged
+        .lines()
+        .filter_map(|line| line.strip_prefix("pid "))
+        .filter_map(|pid| pid.trim().parse().ok())
+        .collect();
+    assert!(sleepers.len() >= 10, "{logged}");
+    let alive: Vec<&i32> = sleepers
+        .iter()
+        .filter(|pid| !grader::procs::is_zombie(**pid))
+        .collect();
+    assert!(alive.is_empty(), "still running: {alive:?}");
 }
 
 #[test]

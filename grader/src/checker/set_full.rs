@@ -78,7 +78,15 @@ pub struct SetFullResult {
     pub duplicated_count: usize,
     /// Each lost element explained: when it was acknowledged and which final reads missed it.
     pub lost_details: Vec<ElementReport>,
+    /// Distinct values that ok reads returned but no operation ever added. Jepsen ignores them,
+    /// and so does the verdict; a grading plan can require none.
+    pub unexpected_count: usize,
+    /// The first [`UNEXPECTED_SHOWN`] of them, sorted.
+    pub unexpected: Vec<i64>,
 }
+
+/// How many unexpected values `results.json` lists.
+pub const UNEXPECTED_SHOWN: usize = 100;
 
 #[derive(Debug, Default, Clone)]
 struct Element {
@@ -95,6 +103,7 @@ fn millis(nanos: i128) -> u64 {
 /// workload) add an integer and whose ok `read` operations return the set as a list.
 pub fn set_full(history: &[Op], add: &str, read: &str) -> SetFullResult {
     let mut elements: BTreeMap<i64, Element> = BTreeMap::new();
+    let mut read_values: BTreeSet<i64> = BTreeSet::new();
     let mut open_invocations: BTreeMap<Process, usize> = BTreeMap::new();
     for op in history.iter().filter(|op| op.is_client()) {
         match op.kind {
@@ -124,6 +133,7 @@ pub fn set_full(history: &[Op], add: &str, read: &str) -> SetFullResult {
                             .flatten()
                             .filter_map(Json::as_i64)
                             .collect();
+                        read_values.extend(&seen);
                         for (value, element) in elements.iter_mut() {
                             if seen.contains(value) {
                                 element.last_present = element.last_present.max(Some(invocation));
@@ -242,6 +252,16 @@ pub fn set_full(history: &[Op], add: &str, read: &str) -> SetFullResult {
         lost_latencies: quantiles(&lost_latencies),
         duplicated_count: 0,
         lost_details,
+        unexpected_count: read_values
+            .iter()
+            .filter(|value| !elements.contains_key(value))
+            .count(),
+        unexpected: read_values
+            .iter()
+            .filter(|value| !elements.contains_key(value))
+            .take(UNEXPECTED_SHOWN)
+            .copied()
+            .collect(),
     }
 }
 
@@ -422,6 +442,21 @@ mod tests {
             .checked();
         assert_eq!(result.attempt_count, 1);
         assert_eq!(result.stable_count, 1);
+    }
+
+    #[test]
+    fn values_read_that_nobody_added_are_counted_apart_and_do_not_decide_the_verdict() {
+        let mut builder = Builder::new();
+        builder
+            .add(0, 1, 0, 1)
+            .read(1, json!([1, 7, 8]), 2, 3)
+            .final_read(0, json!([1, 8]), 10);
+        let result = builder.checked();
+        assert_eq!(result.valid, Validity::Valid);
+        assert_eq!(
+            (result.unexpected_count, result.unexpected.clone()),
+            (2, vec![7, 8])
+        );
     }
 
     #[test]

@@ -25,15 +25,44 @@ pub enum NodeEvent {
         /// The node's index.
         node: usize,
     },
-    /// It exited (or closed its stdout).
+    /// It exited, or closed its stdout and was stopped.
     Exited {
         /// The node's index.
         node: usize,
-        /// Its exit code, if it exited with one.
-        code: Option<i32>,
+        /// How.
+        exit: NodeExit,
         /// Its last stderr lines.
         stderr_tail: Vec<String>,
     },
+}
+
+/// How a node's process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeExit {
+    /// It exited with this status.
+    Code(i32),
+    /// A signal ended it (a crash, or a kill from outside the harness).
+    Signal(i32),
+    /// It closed its stdout while still running; it could no longer talk, so the harness
+    /// stopped it.
+    ClosedStdout,
+}
+
+impl std::fmt::Display for NodeExit {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeExit::Code(code) => write!(formatter, "exited with status {code}"),
+            NodeExit::Signal(signal) => {
+                let name = nix::sys::signal::Signal::try_from(*signal).map_or_else(
+                    |_| "an unknown signal".to_owned(),
+                    |s| s.as_str().to_owned(),
+                );
+                write!(formatter, "was killed by signal {signal} ({name})")
+            }
+            NodeExit::ClosedStdout => formatter
+                .write_str("closed its stdout while still running, so the harness stopped it"),
+        }
+    }
 }
 
 /// Why a line could not be handed to a node.

@@ -1,5 +1,11 @@
 //! [`ProcessCluster`]: real node processes over real pipes, in real time.
 //!
+//! A node is judged crashed by its own exit (polled), not by its stdout closing: a node that
+//! forked a child holding its stdout and then died is still caught. Each node leads its own
+//! process group and carries the run's tag ([`crate::procs`]), so killing, pausing and stopping
+//! reach everything it started, and whatever escaped is killed by the tag when the cluster
+//! shuts down or is dropped.
+//!
 //! Each node gets three threads: one writes its stdin from a bounded queue (so a node that
 //! stops reading cannot block the harness), one reads its stdout into the shared event channel
 //! (bounded too, so a node flooding stdout is slowed down rather than filling memory), and one
@@ -17,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::{Cluster, DeliveryError, NodeEvent};
+use super::{Cluster, DeliveryError, NodeEvent, NodeExit};
+use crate::procs;
 
 /// The longest stdout line accepted from a node.
 pub const MAX_LINE_BYTES: usize = 4 << 20;
@@ -34,6 +41,17 @@ const STDERR_TAIL: usize = 32;
 /// How long nodes get to exit after their stdin closes before they are killed.
 const GRACE: Duration = Duration::from_millis(500);
 
+/// How often live nodes are checked for having exited.
+const EXIT_POLL: Duration = Duration::from_millis(20);
+
+/// What a node's reader thread reports.
+enum Raw {
+    Line(String),
+    TooLong,
+    /// Its stdout closed.
+    Eof,
+}
+
 struct ProcessNode {
     /// Counts restarts, so that events from a killed process are told from its successor's.
     generation: u64,
@@ -46,8 +64,10 @@ struct ProcessNode {
 /// Real node processes over real pipes, in real time.
 pub struct ProcessCluster {
     nodes: Vec<ProcessNode>,
-    events: Receiver<(u64, NodeEvent)>,
-    sender: SyncSender<(u64, NodeEvent)>,
+    events: Receiver<(u64, usize, Raw)>,
+    sender: SyncSender<(u64, usize, Raw)>,
+    tag: String,
+    last_exit_poll: Instant,
     bin: PathBuf,
     args: Vec<String>,
     ids: Vec<String>,
@@ -73,6 +93,8 @@ impl ProcessCluster {
             nodes: Vec::new(),
             events,
             sender,
+            tag: procs::new_run_tag(),
+            last_exit_poll: Instant::now(),
             bin: bin.to_owned(),
             args: args.to_vec(),
             ids: node_ids.to_vec(),
@@ -96,7 +118,7 @@ impl ProcessCluster {
             &self.bin,
             &self.args,
             (index, generation),
-            id,
+            (id, &self.tag),
             &log,
             seed,
             self.sender.clone(),
@@ -104,20 +126,67 @@ impl ProcessCluster {
         .with_context(|| format!("cannot start node {id} ({})", self.bin.display()))
     }
 
-    fn reap(&mut self, node: usize) -> Option<i32> {
+    /// How node `node` ended, now that its stdout closed: its exit if it comes within 200 ms;
+    /// otherwise it closed its stdout while running, and it is stopped.
+    fn reap_after_eof(&mut self, node: usize) -> NodeExit {
         let child = &mut self.nodes[node].child;
         let deadline = Instant::now() + Duration::from_millis(200);
         loop {
             match child.try_wait() {
-                Ok(Some(status)) => return status.code(),
+                Ok(Some(status)) => return exit_of(status),
                 Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(2)),
-                // Closed stdout but still running: it can no longer talk, so it goes.
                 _ => {
-                    let _ = child.kill();
-                    return child.wait().ok().and_then(|status| status.code());
+                    procs::kill_and_reap(child);
+                    return NodeExit::ClosedStdout;
                 }
             }
         }
+    }
+
+    /// Marks node `node` exited and builds its event.
+    fn exited(&mut self, node: usize, exit: NodeExit) -> NodeEvent {
+        let target = &mut self.nodes[node];
+        target.exited = true;
+        target.stdin = None;
+        // Whatever it started goes with it.
+        procs::signal_group(&target.child, nix::sys::signal::Signal::SIGKILL);
+        let stderr_tail = target
+            .stderr_tail
+            .lock()
+            .map(|tail| tail.iter().cloned().collect())
+            .unwrap_or_default();
+        NodeEvent::Exited {
+            node,
+            exit,
+            stderr_tail,
+        }
+    }
+
+    /// Nodes that exited since the last look (at most every [`EXIT_POLL`]).
+    fn poll_exits(&mut self, events: &mut Vec<NodeEvent>) {
+        if self.last_exit_poll.elapsed() < EXIT_POLL {
+            return;
+        }
+        self.last_exit_poll = Instant::now();
+        for node in 0..self.nodes.len() {
+            if self.nodes[node].exited {
+                continue;
+            }
+            if let Ok(Some(status)) = self.nodes[node].child.try_wait() {
+                let event = self.exited(node, exit_of(status));
+                events.push(event);
+            }
+        }
+    }
+}
+
+/// A process's exit status as a [`NodeExit`].
+fn exit_of(status: std::process::ExitStatus) -> NodeExit {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => NodeExit::Code(code),
+        (None, Some(signal)) => NodeExit::Signal(signal),
+        (None, None) => NodeExit::Signal(0),
     }
 }
 
@@ -125,10 +194,10 @@ fn spawn_node(
     bin: &Path,
     args: &[String],
     (index, generation): (usize, u64),
-    id: &str,
+    (id, tag): (&str, &str),
     log: &Path,
     seed: u64,
-    events: SyncSender<(u64, NodeEvent)>,
+    events: SyncSender<(u64, usize, Raw)>,
 ) -> anyhow::Result<ProcessNode> {
     let mut command = Command::new(bin);
     command
@@ -137,13 +206,9 @@ fn spawn_node(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    #[cfg(unix)]
-    {
-        // Its own process group: a Ctrl-C at the terminal reaches the harness, which then
-        // stops the nodes itself, rather than every node dying mid-run.
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
+    // Its own process group (a Ctrl-C at the terminal reaches the harness, which then stops
+    // the nodes itself), tagged with the run.
+    procs::configure(&mut command, tag);
     let mut child = command.spawn()?;
     let stdin = child.stdin.take().expect("piped");
     let stdout = child.stdout.take().expect("piped");
@@ -202,7 +267,7 @@ fn read_stdout(
     node: usize,
     generation: u64,
     stdout: impl Read,
-    events: &SyncSender<(u64, NodeEvent)>,
+    events: &SyncSender<(u64, usize, Raw)>,
 ) {
     let mut reader = BufReader::with_capacity(64 * 1024, stdout);
     let mut line = Vec::new();
@@ -228,28 +293,21 @@ fn read_stdout(
         reader.consume(consumed);
         if complete {
             let event = if too_long {
-                NodeEvent::LineTooLong { node }
+                Raw::TooLong
             } else {
                 let text = String::from_utf8_lossy(&line)
                     .trim_end_matches('\r')
                     .to_owned();
-                NodeEvent::Output { node, line: text }
+                Raw::Line(text)
             };
             line.clear();
             too_long = false;
-            if events.send((generation, event)).is_err() {
+            if events.send((generation, node, event)).is_err() {
                 return;
             }
         }
     }
-    let _ = events.send((
-        generation,
-        NodeEvent::Exited {
-            node,
-            code: None,
-            stderr_tail: Vec::new(),
-        },
-    ));
+    let _ = events.send((generation, node, Raw::Eof));
 }
 
 fn copy_stderr(stderr: impl Read, log: File, tail: &Mutex<VecDeque<String>>) {
@@ -292,41 +350,37 @@ impl Cluster for ProcessCluster {
     }
 
     fn wait(&mut self, deadline: Duration, events: &mut Vec<NodeEvent>) {
+        let before = events.len();
+        self.poll_exits(events);
+        if events.len() > before {
+            return;
+        }
+        // Wait no longer than the next look for exits.
+        let deadline = deadline.min(self.now() + EXIT_POLL);
         let first = match deadline.checked_sub(self.now()) {
             Some(timeout) if !timeout.is_zero() => self.events.recv_timeout(timeout).ok(),
             _ => self.events.try_recv().ok(),
         };
-        let Some(first) = first else { return };
+        let Some(first) = first else {
+            self.poll_exits(events);
+            return;
+        };
         let mut next = Some(first);
         let mut taken = 0;
-        while let Some((generation, event)) = next.take() {
-            let node = match &event {
-                NodeEvent::Output { node, .. }
-                | NodeEvent::LineTooLong { node }
-                | NodeEvent::Exited { node, .. } => *node,
-            };
-            // Whatever a killed process said after it was replaced no longer counts.
-            if generation == self.nodes[node].generation {
-                let event = match event {
-                    NodeEvent::Exited { node, .. } => {
-                        let code = self.reap(node);
-                        let target = &mut self.nodes[node];
-                        target.exited = true;
-                        target.stdin = None;
-                        let stderr_tail = target
-                            .stderr_tail
-                            .lock()
-                            .map(|tail| tail.iter().cloned().collect())
-                            .unwrap_or_default();
-                        NodeEvent::Exited {
-                            node,
-                            code,
-                            stderr_tail,
-                        }
+        while let Some((generation, node, raw)) = next.take() {
+            // Whatever a killed process said after it was replaced no longer counts, nor what
+            // comes after a node was seen to exit.
+            let current = generation == self.nodes[node].generation;
+            if current && !self.nodes[node].exited {
+                match raw {
+                    Raw::Line(line) => events.push(NodeEvent::Output { node, line }),
+                    Raw::TooLong => events.push(NodeEvent::LineTooLong { node }),
+                    Raw::Eof => {
+                        let exit = self.reap_after_eof(node);
+                        let event = self.exited(node, exit);
+                        events.push(event);
                     }
-                    other => other,
-                };
-                events.push(event);
+                }
             }
             taken += 1;
             // Bounded, so that a flood of output cannot starve the harness's own schedule.
@@ -337,18 +391,17 @@ impl Cluster for ProcessCluster {
     }
 
     fn pause(&mut self, node: usize) {
-        signal_group(&self.nodes[node].child, nix::sys::signal::Signal::SIGSTOP);
+        procs::signal_group(&self.nodes[node].child, nix::sys::signal::Signal::SIGSTOP);
     }
 
     fn resume(&mut self, node: usize) {
-        signal_group(&self.nodes[node].child, nix::sys::signal::Signal::SIGCONT);
+        procs::signal_group(&self.nodes[node].child, nix::sys::signal::Signal::SIGCONT);
     }
 
     fn kill(&mut self, node: usize) {
         let target = &mut self.nodes[node];
         target.stdin = None;
-        let _ = target.child.kill();
-        let _ = target.child.wait();
+        procs::kill_and_reap(&mut target.child);
         target.exited = true;
     }
 
@@ -356,8 +409,7 @@ impl Cluster for ProcessCluster {
         let generation = self.nodes[node].generation + 1;
         let fresh = self.spawn(node, generation)?;
         let mut old = std::mem::replace(&mut self.nodes[node], fresh);
-        let _ = old.child.kill();
-        let _ = old.child.wait();
+        procs::kill_and_reap(&mut old.child);
         Ok(())
     }
 
@@ -374,32 +426,25 @@ impl Cluster for ProcessCluster {
                         thread::sleep(Duration::from_millis(5))
                     }
                     _ => {
-                        let _ = node.child.kill();
-                        let _ = node.child.wait();
+                        procs::kill_and_reap(&mut node.child);
                         break;
                     }
                 }
             }
+            // A node that exited on its own may have left children in its group.
+            procs::signal_group(&node.child, nix::sys::signal::Signal::SIGKILL);
             node.exited = true;
         }
+        procs::kill_tagged(&self.tag);
     }
-}
-
-/// Sends `signal` to the node's whole process group (each node leads its own), so that whatever
-/// the node started stops and goes on with it.
-fn signal_group(child: &Child, signal: nix::sys::signal::Signal) {
-    let group = nix::unistd::Pid::from_raw(child.id() as i32);
-    let _ = nix::sys::signal::killpg(group, signal);
 }
 
 impl Drop for ProcessCluster {
     /// Whatever happened (an error, a panic), no node outlives the harness or stays a zombie.
     fn drop(&mut self) {
         for node in &mut self.nodes {
-            if let Ok(None) = node.child.try_wait() {
-                let _ = node.child.kill();
-            }
-            let _ = node.child.wait();
+            procs::kill_and_reap(&mut node.child);
         }
+        procs::kill_tagged(&self.tag);
     }
 }

@@ -106,7 +106,21 @@ pub(super) fn judge_reply(workload: &dyn Workload, pending: &Pending, body: &Jso
             value,
             error: None,
         },
-        Err(why) => failed(OpKind::Info, format!("malformed-rpc-response: {why}")),
+        Err(why) => {
+            let mut quoted = body.to_string();
+            if quoted.len() > 300 {
+                let cut = (0..=300)
+                    .rev()
+                    .find(|i| quoted.is_char_boundary(*i))
+                    .unwrap_or(0);
+                quoted.truncate(cut);
+                quoted.push('…');
+            }
+            failed(
+                OpKind::Info,
+                format!("malformed-rpc-response: {why}; the reply: {quoted}"),
+            )
+        }
     }
 }
 

@@ -34,7 +34,7 @@ pub use self::clients::{INIT_TIMEOUT, RPC_TIMEOUT};
 use self::probe::Probing;
 pub use self::probe::{Convergence, PROBE_INTERVAL};
 use crate::checker::{self, StatsResult, Validity};
-use crate::cluster::{Cluster, DeliveryError, NodeEvent};
+use crate::cluster::{Cluster, DeliveryError, NodeEvent, NodeExit};
 use crate::config::TestConfig;
 use crate::history::{Entry, History, OpKind, Process};
 use crate::nemesis::{Action, Fault, Nemesis, Targets};
@@ -54,8 +54,14 @@ pub struct CrashReport {
     pub node: String,
     /// When, in ms since the cluster started.
     pub at_ms: u64,
-    /// Its exit code, if it had one.
+    /// Its exit status, if it exited with one.
     pub exit_code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    /// True when it closed its stdout while running (and the harness stopped it).
+    pub closed_stdout: bool,
+    /// How it ended, in words.
+    pub how: String,
     /// Its last stderr lines.
     pub stderr_tail: Vec<String>,
 }
@@ -83,6 +89,11 @@ pub struct RunReport {
     pub history: History,
     /// The harness's own notes: dropped lines, unknown destinations, phase changes.
     pub log: Vec<String>,
+    /// Why the run is not valid, in words a learner understands (empty when it is valid).
+    pub reasons: Vec<String>,
+    /// Notes on misbehaviour that does not decide the verdict by itself (spoofed senders,
+    /// unmatched replies), for the summary.
+    pub warnings: Vec<String>,
     /// The cluster clock when the run ended.
     pub duration: Duration,
 }
@@ -274,6 +285,20 @@ impl<'a> Harness<'a> {
 
     fn note(&mut self, line: String) {
         if self.log.len() < MAX_LOG_LINES {
+            // A node's bytes may reach the log: control characters (NUL and the like) are
+            // escaped so that harness.log stays text.
+            let line: String = line
+                .chars()
+                .flat_map(|c| {
+                    let escape = c.is_control() && c != '\t';
+                    let shown: Vec<char> = if escape {
+                        c.escape_default().collect()
+                    } else {
+                        vec![c]
+                    };
+                    shown
+                })
+                .collect();
             self.log
                 .push(format!("{:>10.3} s  {line}", self.now.as_secs_f64()));
         } else {
@@ -706,7 +731,7 @@ impl<'a> Harness<'a> {
             }
             NodeEvent::Exited {
                 node,
-                code,
+                exit,
                 stderr_tail,
             } => {
                 // A node the nemesis killed is expected to be gone.
@@ -715,22 +740,27 @@ impl<'a> Harness<'a> {
                 }
                 self.down[node] = true;
                 let id = self.nodes[node].clone();
-                let code_text = code
-                    .map_or("no exit code (killed by a signal)".to_owned(), |code| {
-                        format!("exit code {code}")
-                    });
-                self.note(format!("{id} exited ({code_text})"));
+                self.note(format!("{id} {exit}"));
                 self.crashed.push(CrashReport {
                     node: id.clone(),
                     at_ms: self.now.as_millis() as u64,
-                    exit_code: code,
+                    exit_code: match exit {
+                        NodeExit::Code(code) => Some(code),
+                        _ => None,
+                    },
+                    signal: match exit {
+                        NodeExit::Signal(signal) => Some(signal),
+                        _ => None,
+                    },
+                    closed_stdout: exit == NodeExit::ClosedStdout,
+                    how: exit.to_string(),
                     stderr_tail: stderr_tail.clone(),
                 });
                 if matches!(self.phase, Phase::Init | Phase::Setup) {
                     let last = stderr_tail.last().map_or(String::new(), |line| {
                         format!("; its last stderr line: {line}")
                     });
-                    self.abort(format!("{id} exited during setup ({code_text}){last}"));
+                    self.abort(format!("{id} {exit} during setup{last}"));
                 }
             }
         }
@@ -752,6 +782,18 @@ impl<'a> Harness<'a> {
                 return;
             }
         };
+        if envelope.src != self.nodes[node] {
+            let id = self.nodes[node].clone();
+            let count = self.net.stats.spoofed_src.entry(id.clone()).or_default();
+            *count += 1;
+            if *count == 1 {
+                self.note(format!(
+                    "{id}: dropped a message written with src `{}`: a node may only send as itself ({id})",
+                    envelope.src
+                ));
+            }
+            return;
+        }
         if self.net.node_index(&envelope.dest).is_none() && !crate::net::is_client(&envelope.dest) {
             self.net.stats.unknown_destinations += 1;
             let id = self.nodes[node].clone();
@@ -845,7 +887,14 @@ impl<'a> Harness<'a> {
             body.get("in_reply_to").and_then(Json::as_u64) == Some(pending.msg_id)
         });
         if !matches {
-            return; // Maelstrom's clients discard replies to anything but the request in hand.
+            // Maelstrom's clients discard replies to anything but the request in hand.
+            self.net.stats.unmatched_replies += 1;
+            if self.net.stats.unmatched_replies == 1 {
+                self.note(format!(
+                    "{from}: discarded a reply to {client_id} whose in_reply_to matches no request in hand: {body}"
+                ));
+            }
+            return;
         }
         let pending = client.pending.take().expect("checked");
         let role = client.role;
@@ -946,6 +995,35 @@ impl<'a> Harness<'a> {
             valid = Validity::Unknown;
             error = Some("the run was interrupted before it finished".into());
         }
+        let reasons = if valid == Validity::Valid {
+            Vec::new()
+        } else {
+            let mut reasons: Vec<String> = error.iter().cloned().collect();
+            reasons.extend(self.crashed.iter().map(|crash| {
+                format!(
+                    "{} {} at {:.3} s",
+                    crash.node,
+                    crash.how,
+                    crash.at_ms as f64 / 1000.0
+                )
+            }));
+            reasons.extend(workload.reasons.iter().cloned());
+            reasons.extend(never_succeeded(ops, &stats));
+            reasons
+        };
+        let mut warnings: Vec<String> = net
+            .spoofed_src
+            .iter()
+            .map(|(node, count)| {
+                format!("{node} wrote {count} message(s) with a src other than its own id; they were dropped (a node may only send as itself)")
+            })
+            .collect();
+        if net.unmatched_replies > 0 {
+            warnings.push(format!(
+                "{} repl(ies) matched no request their client had in hand (wrong or late in_reply_to) and were discarded; harness.log quotes the first",
+                net.unmatched_replies
+            ));
+        }
         RunReport {
             valid,
             error,
@@ -957,7 +1035,30 @@ impl<'a> Harness<'a> {
             crashed: self.crashed,
             history: self.history,
             log: self.log,
+            reasons,
+            warnings,
             duration: end,
         }
     }
+}
+
+/// Why the stats checker failed: each operation that never succeeded, with its counts and the
+/// first failure's error (which quotes the offending reply).
+fn never_succeeded(ops: &[crate::history::Op], stats: &StatsResult) -> Vec<String> {
+    stats
+        .by_f
+        .iter()
+        .filter(|(_, counts)| counts.ok_count == 0)
+        .map(|(f, counts)| {
+            let first = ops
+                .iter()
+                .find(|op| op.is_client() && op.f == f && op.error.is_some())
+                .and_then(|op| op.error.clone())
+                .unwrap_or_else(|| "no reply at all".into());
+            format!(
+                "no `{f}` ever succeeded ({} failed, {} indefinite); the first: {first}",
+                counts.fail_count, counts.info_count
+            )
+        })
+        .collect()
 }

@@ -62,6 +62,12 @@ pub struct NetStats {
     pub invalid_lines: u64,
     /// Messages addressed to an id that is neither a node nor a client.
     pub unknown_destinations: u64,
+    /// Lines whose `src` was not the id of the node that wrote them, by writing node; they are
+    /// dropped (a node may only speak for itself).
+    pub spoofed_src: BTreeMap<String, u64>,
+    /// Replies to a client whose `in_reply_to` matched no request it had in hand (late, or
+    /// wrong); discarded, as Maelstrom's clients do.
+    pub unmatched_replies: u64,
     /// Always valid, as in Maelstrom: the figures are information, not a check.
     pub valid: bool,
 }

@@ -37,6 +37,8 @@ struct Results<'a> {
     valid: Validity,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    reasons: &'a [String],
+    warnings: &'a [String],
     stats: &'a StatsResult,
     net: &'a NetStats,
     convergence: &'a Convergence,
@@ -58,6 +60,8 @@ pub fn results_json(
     let results = Results {
         valid: report.valid,
         error: report.error.as_deref(),
+        reasons: &report.reasons,
+        warnings: &report.warnings,
         stats: &report.stats,
         net: &report.net,
         convergence: &report.convergence,

@@ -4,7 +4,7 @@
 //! | file | what |
 //! |---|---|
 //! | `results.json` | the verdict and every figure (schema in the grader README) |
-//! | `history.txt` | one op per line, tab-separated `process type f value error` |
+//! | `history.txt` | one op per line, tab-separated `process :type :f value [error]`, in EDN as Jepsen writes it |
 //! | `history.jsonl` | the same ops as JSON, with times in ns and the node each op went to |
 //! | `journal.jsonl` | every message: `send` (with its body), `recv` and `drop` (with the reason) |
 //! | `node-logs/<id>.log` | each node's stderr |

@@ -14,14 +14,21 @@ pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: 
         out.push('\n');
     };
     line(&mut out, format!("store      {store}"));
+    let invoked = report.history.client_invocations();
+    let stats = &report.stats;
+    let open = invoked.saturating_sub(stats.ok_count + stats.fail_count + stats.info_count);
     line(
         &mut out,
         format!(
-            "ops        {} invoked: {} ok, {} failed, {} indefinite",
-            report.history.client_invocations(),
-            report.stats.ok_count,
-            report.stats.fail_count,
-            report.stats.info_count
+            "ops        {invoked} invoked: {} ok, {} failed, {} indefinite{}",
+            stats.ok_count,
+            stats.fail_count,
+            stats.info_count,
+            if open > 0 {
+                format!(", {open} still open when the run stopped")
+            } else {
+                String::new()
+            }
         ),
     );
     for text in &workload.summary {
@@ -87,23 +94,29 @@ pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: 
         line(&mut out, text.clone());
     }
     for crash in &report.crashed {
-        let code = crash
-            .exit_code
-            .map_or("a signal".to_owned(), |code| format!("exit code {code}"));
+        let label = if crash.closed_stdout {
+            "STOPPED"
+        } else {
+            "CRASHED"
+        };
         line(
             &mut out,
             format!(
-                "CRASHED    {} at {:.3} s ({code})",
+                "{label:<10} {} at {:.3} s: it {}",
                 crash.node,
-                crash.at_ms as f64 / 1000.0
+                crash.at_ms as f64 / 1000.0,
+                crash.how
             ),
         );
         for stderr in crash.stderr_tail.iter().rev().take(5).rev() {
             line(&mut out, format!("             {stderr}"));
         }
     }
-    if let Some(error) = &report.error {
-        line(&mut out, format!("error      {error}"));
+    for warning in &report.warnings {
+        line(&mut out, format!("WARNING    {warning}"));
+    }
+    for reason in &report.reasons {
+        line(&mut out, format!("why        {reason}"));
     }
     let banner = match report.valid {
         Validity::Valid => "Everything looks good! ヽ(‘ー`)ノ",

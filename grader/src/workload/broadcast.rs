@@ -9,8 +9,8 @@ use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
 use super::{Checked, Figure, Operation, Workload, closed_reply};
-use crate::checker::QUANTILES;
 use crate::checker::set_full::{self, SetFullResult};
+use crate::checker::{QUANTILES, Validity};
 use crate::history::Op;
 use crate::topology::NeighbourMap;
 
@@ -128,7 +128,36 @@ impl Workload for Broadcast {
                 format_quantiles(&result.stable_latencies)
             ),
         ];
-        let anomalies = lost_lines(&result);
+        let mut anomalies = lost_lines(&result);
+        if result.unexpected_count > 0 {
+            let shown: Vec<String> = result
+                .unexpected
+                .iter()
+                .take(5)
+                .map(i64::to_string)
+                .collect();
+            anomalies.push(format!(
+                "WARNING    reads returned {} value(s) that no client ever broadcast ({}{}); Maelstrom ignores them, but a node should only return what it was given",
+                result.unexpected_count,
+                shown.join(", "),
+                if result.unexpected_count > shown.len() { ", …" } else { "" }
+            ));
+        }
+        let reasons = match result.valid {
+            Validity::Invalid => {
+                let shown: Vec<String> = result.lost.iter().take(5).map(i64::to_string).collect();
+                vec![format!(
+                    "{} acknowledged value(s) were lost: the last read that looked for each began after it was acknowledged and did not hold it ({}{})",
+                    result.lost_count,
+                    shown.join(", "),
+                    if result.lost_count > shown.len() { ", …" } else { "" }
+                )]
+            }
+            Validity::Unknown => vec![
+                "no read ever returned a value that had been broadcast, so nothing could be judged (were there reads, and did they succeed?)".into(),
+            ],
+            Validity::Valid => Vec::new(),
+        };
         Checked {
             valid: result.valid,
             sections: [
@@ -144,6 +173,7 @@ impl Workload for Broadcast {
             .into(),
             summary,
             anomalies,
+            reasons,
         }
     }
 

@@ -64,6 +64,8 @@ pub struct Checked {
     pub summary: Vec<String>,
     /// Summary lines about what went wrong (lost values and the like), shown after the traffic.
     pub anomalies: Vec<String>,
+    /// Why the workload's verdict is not valid, in a sentence each (empty when it is valid).
+    pub reasons: Vec<String>,
 }
 
 /// A figure the grade table shows for every run of a workload.

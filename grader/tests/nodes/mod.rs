@@ -27,3 +27,13 @@ pub fn have_python() -> bool {
     }
     found
 }
+
+/// Writes an executable file (a script, usually) and returns its path.
+#[allow(dead_code)] // Not every test crate that includes this module uses it.
+pub fn write_executable(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
