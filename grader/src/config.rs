@@ -14,7 +14,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use serde::Serialize;
 
 use crate::nemesis::{Fault, Targets, parse_faults};
-use crate::net::{Latency, LatencyDistribution};
+use crate::net::{Delivery, Latency, LatencyDistribution};
 use crate::topology::Topology;
 
 /// How long nodes get to answer `init` (Maelstrom's 10 s).
@@ -37,6 +37,8 @@ pub struct TestConfig {
     pub concurrency: usize,
     /// Latency between servers (default none).
     pub latency: Latency,
+    /// How messages reach nodes and operations reach workers (default ideal).
+    pub delivery: Delivery,
     /// Faults to inject (default none).
     pub faults: BTreeSet<Fault>,
     /// Mean time between nemesis actions (default 10 s).
@@ -120,6 +122,11 @@ pub struct RunArgs {
     /// How latencies are drawn: constant, uniform or exponential.
     #[arg(long, default_value = "constant")]
     pub latency_dist: String,
+    /// How messages reach nodes: `maelstrom` (one writer per node, each message waits for the
+    /// one before it; partitions checked when a message is taken; workers chosen round-robin)
+    /// or `ideal` (every message at its own deadline; a random free worker).
+    #[arg(long, default_value = "ideal", value_name = "RULE")]
+    pub delivery: String,
     /// Faults to inject, comma-separated: partition, kill (crash, then restart empty), pause
     /// (stop, then continue).
     #[arg(long, value_name = "FAULTS")]
@@ -212,6 +219,7 @@ impl TestConfig {
             return Err("--nemesis-interval must be above 0".into());
         }
         let topology: Topology = args.topology.parse()?;
+        let delivery: Delivery = args.delivery.parse()?;
         let nemesis_targets: Targets = args.nemesis_targets.parse()?;
         if nemesis_targets == Targets::Interior {
             if !faults.contains(&Fault::Kill) && !faults.contains(&Fault::Pause) {
@@ -236,6 +244,7 @@ impl TestConfig {
                 mean_ms: args.latency,
                 distribution,
             },
+            delivery,
             faults,
             nemesis_interval,
             nemesis_targets,
@@ -281,6 +290,9 @@ impl TestConfig {
                 "--latency-dist".into(),
                 self.latency.distribution.to_string(),
             ]);
+        }
+        if self.delivery != Delivery::default() {
+            words.extend(["--delivery".into(), self.delivery.to_string()]);
         }
         if !self.faults.is_empty() {
             let faults: Vec<&str> = self.faults.iter().map(|fault| fault.name()).collect();
@@ -496,6 +508,7 @@ mod tests {
             "--node-count 25 --time-limit 20 --rate 100 --latency 100 --topology tree4 --seed 1",
             "--node-count 7 --concurrency 2n --latency 12.5 --latency-dist uniform --nemesis partition,kill,pause --nemesis-interval 0.75 --recovery 0.5 --seed 18446744073709551615",
             "--node-count 25 --topology tree4 --nemesis kill --nemesis-targets interior --seed 9",
+            "--delivery maelstrom --latency 100 --seed 4",
             "--rate 0 --time-limit 0.1 --latency 30 --latency-dist exponential --seed 2",
         ] {
             let config = TestConfig::parse(&words(flags)).unwrap();
@@ -523,6 +536,7 @@ mod tests {
                 .contains("no interior nodes")
         );
         assert!(error("--latency-dist exponential").contains("needs a mean"));
+        assert!(error("--delivery fast").contains("maelstrom or ideal"));
     }
 
     #[test]

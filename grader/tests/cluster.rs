@@ -289,3 +289,39 @@ fn a_node_that_acknowledges_after_a_majority_stays_valid_under_pause_partition_a
         "stopped processes sent messages: {early:?}"
     );
 }
+
+#[test]
+fn maelstroms_delivery_grades_a_correct_node_valid_as_processes_too() {
+    if !have_python() {
+        return;
+    }
+    let config = TestConfig {
+        node_count: 5,
+        concurrency: 5,
+        time_limit: Duration::from_secs(4),
+        rate: 20.0,
+        latency: grader::net::Latency {
+            mean_ms: 20.0,
+            distribution: grader::net::LatencyDistribution::Uniform,
+        },
+        delivery: grader::net::Delivery::Maelstrom,
+        recovery: Duration::from_secs(1),
+        seed: 3,
+        ..TestConfig::default()
+    };
+    let store = tempfile::tempdir().unwrap();
+    let run = run_process_test(&config, &quorum_node(), &[], store.path(), None).unwrap();
+    assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+    assert!(
+        run.reproduce.contains("--delivery maelstrom"),
+        "{}",
+        run.reproduce
+    );
+    // Every message to a node was written (none left queued behind a writer).
+    assert_eq!(
+        run.report.net.dropped.get("in_flight_at_end"),
+        None,
+        "{}",
+        run.summary
+    );
+}

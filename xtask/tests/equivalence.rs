@@ -51,6 +51,14 @@ const CASES: &[(&str, &str)] = &[
         "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --recovery 10 --seed 1 --nemesis partition -- --fanout 1 --gossip-interval-ms 100 --sync-ms 2000",
     ),
     (
+        "stage-05 3c partition pause maelstrom delivery",
+        "stage-05 --node-count 5 --time-limit 20 --rate 10 --recovery 3 --seed 1 --nemesis partition,pause --nemesis-interval 3 --latency 20 --latency-dist uniform --delivery maelstrom",
+    ),
+    (
+        "stage-10 3e maelstrom delivery",
+        "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --recovery 10 --seed 1 --delivery maelstrom -- --fanout 1 --gossip-interval-ms 700 --sync-ms 5000",
+    ),
+    (
         "stage-10 3e partition exponential",
         "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --latency-dist exponential --recovery 10 --seed 5 --nemesis partition -- --fanout 1 --gossip-interval-ms 700 --sync-ms 5000",
     ),

@@ -38,7 +38,9 @@ use crate::cluster::{Cluster, DeliveryError, NodeEvent, NodeExit};
 use crate::config::TestConfig;
 use crate::history::{Entry, History, OpKind, Process};
 use crate::nemesis::{Action, Fault, Nemesis, Targets};
-use crate::net::{Arrival, DropReason, Envelope, Journal, NetStats, Network, PROBE_PREFIX, Packet};
+use crate::net::{
+    Arrival, Delivery, DropReason, Envelope, Journal, NetStats, Network, PROBE_PREFIX, Packet, Step,
+};
 use crate::workload::{self, Checked, Operation, Workload};
 
 /// How long the loop waits at most between checks for an interrupt.
@@ -136,14 +138,22 @@ enum Phase {
 
 #[derive(Debug)]
 enum Event {
-    Deliver { packet: Packet, line: String },
+    Deliver {
+        packet: Packet,
+        line: String,
+    },
     GeneratorTick,
     MainEnd,
     RecoveryEnd,
     NemesisTick(Fault),
     InitDeadline,
-    RpcTimeout { client: String, msg_id: u64 },
+    RpcTimeout {
+        client: String,
+        msg_id: u64,
+    },
     Probe,
+    /// A node's writer wakes with the message it held (Maelstrom's delivery).
+    WriterWake(usize),
 }
 
 struct Scheduled {
@@ -232,6 +242,8 @@ struct Harness<'a> {
     next_client: u64,
     clients: BTreeMap<String, Client>,
     workers: Vec<Worker>,
+    /// Jepsen's next thread index: where the round-robin search for a free worker starts.
+    next_thread: usize,
     history: History,
     phase: Phase,
     awaiting: BTreeSet<usize>,
@@ -258,7 +270,7 @@ impl<'a> Harness<'a> {
             workload: workload::by_name(&config.workload)
                 .expect("the configuration names a known workload"),
             nemesis: Nemesis::new(config.faults.clone(), config.nemesis_interval, candidates),
-            net: Network::new(&nodes, config.latency),
+            net: Network::new(&nodes, config.latency, config.delivery),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             now: cluster.now(),
             cluster,
@@ -271,6 +283,7 @@ impl<'a> Harness<'a> {
             next_client: 0,
             clients: BTreeMap::new(),
             workers: Vec::new(),
+            next_thread: 0,
             history: History::default(),
             phase: Phase::Init,
             awaiting: BTreeSet::new(),
@@ -506,7 +519,34 @@ impl<'a> Harness<'a> {
             }
             Event::RpcTimeout { client, msg_id } => self.on_timeout(&client, msg_id),
             Event::Probe => self.probe(),
+            Event::WriterWake(node) => self.pump(node),
         }
+    }
+
+    /// Lets node `node`'s writer work until it waits (Maelstrom's delivery): each message it
+    /// takes is dropped if cut, written if due, or slept on until it is.
+    fn pump(&mut self, node: usize) {
+        loop {
+            match self.net.writer_step(node, self.now) {
+                Step::Idle => return,
+                Step::Cut(queued) => {
+                    self.journal
+                        .drop(self.now, &queued.packet, DropReason::Partition);
+                    self.net.stats.on_drop(DropReason::Partition);
+                }
+                Step::Write(queued) => self.hand_to_node(node, queued.packet, queued.line),
+                Step::SleepUntil(at) => {
+                    self.schedule(at, Event::WriterWake(node));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Jepsen counts every invocation, the nemesis's included, in its next thread index, which
+    /// cycles over the workers and the nemesis.
+    fn bump_thread(&mut self) {
+        self.next_thread = (self.next_thread + 1) % (self.config.concurrency + 1);
     }
 
     /// Carries out a nemesis action and records it in the history.
@@ -537,6 +577,7 @@ impl<'a> Harness<'a> {
             Action::Restart(_) | Action::Resume(_) => {}
         }
         self.history.push(self.now, Entry::nemesis(f, value));
+        self.bump_thread();
         match action {
             Action::Restart(targets) => {
                 for node in targets {
@@ -561,6 +602,7 @@ impl<'a> Harness<'a> {
                     for (packet, line) in self.net.resume(node) {
                         self.deliver(packet, line);
                     }
+                    self.pump(node);
                 }
             }
             _ => {}
@@ -611,14 +653,23 @@ impl<'a> Harness<'a> {
         );
     }
 
+    /// A free worker: under Maelstrom's rule the first at or after Jepsen's next thread index
+    /// (wrapping round), otherwise a random one.
     fn free_worker(&mut self) -> Option<usize> {
         let free: Vec<usize> = (0..self.workers.len())
             .filter(|index| self.clients[&self.workers[*index].client].pending.is_none())
             .collect();
         if free.is_empty() {
-            None
-        } else {
-            Some(free[self.rng.random_range(0..free.len())])
+            return None;
+        }
+        match self.config.delivery {
+            Delivery::Maelstrom => Some(
+                free.iter()
+                    .copied()
+                    .find(|worker| *worker >= self.next_thread)
+                    .unwrap_or(free[0]),
+            ),
+            Delivery::Ideal => Some(free[self.rng.random_range(0..free.len())]),
         }
     }
 
@@ -629,6 +680,7 @@ impl<'a> Harness<'a> {
     }
 
     fn invoke(&mut self, worker: usize, operation: Operation, final_read: bool) {
+        self.bump_thread();
         let process = self.workers[worker].process;
         let client_id = self.workers[worker].client.clone();
         let node = self.nodes[self.clients[&client_id].node].clone();
@@ -812,26 +864,39 @@ impl<'a> Harness<'a> {
         let line = packet.wire_line();
         self.journal.send(self.now, &packet);
         self.net.stats.on_send(&packet, line.len());
-        self.schedule(self.now + delay, Event::Deliver { packet, line });
+        if self.net.uses_writer(&packet) {
+            let node = self.net.node_index(&packet.dest).expect("a node");
+            self.net.enqueue(node, self.now + delay, packet, line);
+            self.pump(node);
+        } else {
+            self.schedule(self.now + delay, Event::Deliver { packet, line });
+        }
     }
 
+    /// A message is due (ideal delivery, and every message to a client).
     fn deliver(&mut self, packet: Packet, line: String) {
-        let outcome = match self.net.arrive(&packet) {
-            Arrival::Client => return self.deliver_to_client(packet),
-            Arrival::Held(node) => return self.net.hold(node, packet, line),
-            Arrival::Drop(reason) => Err(reason),
-            Arrival::Node(dest) => {
-                self.cluster
-                    .deliver(dest, line)
-                    .map(|()| dest)
-                    .map_err(|error| match error {
-                        DeliveryError::Down => DropReason::NodeDown,
-                        DeliveryError::NotReading => DropReason::NotReading,
-                    })
+        match self.net.arrive(&packet) {
+            Arrival::Client => self.deliver_to_client(packet),
+            Arrival::Held(node) => self.net.hold(node, packet, line),
+            Arrival::Drop(reason) => {
+                self.journal.drop(self.now, &packet, reason);
+                self.net.stats.on_drop(reason);
             }
-        };
+            Arrival::Node(dest) => self.hand_to_node(dest, packet, line),
+        }
+    }
+
+    /// Writes a message to node `dest`'s stdin now.
+    fn hand_to_node(&mut self, dest: usize, packet: Packet, line: String) {
+        let outcome = self
+            .cluster
+            .deliver(dest, line)
+            .map_err(|error| match error {
+                DeliveryError::Down => DropReason::NodeDown,
+                DeliveryError::NotReading => DropReason::NotReading,
+            });
         match outcome {
-            Ok(dest) => {
+            Ok(()) => {
                 self.journal.recv(self.now, &packet);
                 self.net.stats.on_recv(&packet);
                 self.track_values(dest, &packet);

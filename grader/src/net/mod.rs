@@ -11,17 +11,21 @@
 mod journal;
 mod latency;
 mod stats;
+pub mod writer;
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use rand::rngs::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 pub use journal::Journal;
 pub use latency::{Latency, LatencyDistribution};
 pub use stats::{Counts, DropReason, NetStats};
+pub use writer::{NodeWriter, Queued, Step};
 
 use crate::nemesis::Grudge;
 
@@ -96,6 +100,47 @@ pub fn is_client(id: &str) -> bool {
     id.starts_with('c')
 }
 
+/// How messages reach nodes (`--delivery`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Maelstrom's: one writer per node takes the earliest-due message, checks partitions as
+    /// it takes it, sleeps until it is due (whole milliseconds) and writes it, then takes the
+    /// next ([`writer`]); and the generator hands operations to workers round-robin, as
+    /// Jepsen's does.
+    Maelstrom,
+    /// Every message at its own deadline, partitions checked then, so no message waits behind
+    /// another; operations go to a random free worker. Figures measured this way are a
+    /// protocol's own, free of Maelstrom's head-of-line waits, but not comparable with results
+    /// published under Maelstrom. The default until every stage is re-measured under
+    /// Maelstrom's rule.
+    #[default]
+    Ideal,
+}
+
+impl FromStr for Delivery {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "maelstrom" => Ok(Delivery::Maelstrom),
+            "ideal" => Ok(Delivery::Ideal),
+            other => Err(format!(
+                "unknown delivery `{other}`; choose maelstrom or ideal"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Delivery {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Delivery::Maelstrom => "maelstrom",
+            Delivery::Ideal => "ideal",
+        })
+    }
+}
+
 /// What happens to a message at its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrival {
@@ -117,14 +162,17 @@ pub struct Network {
     partition: Option<Grudge>,
     paused: Vec<bool>,
     held: Vec<Vec<(Packet, String)>>,
+    writers: Vec<NodeWriter>,
+    delivery: Delivery,
     next_packet_id: u64,
     /// The traffic figures.
     pub stats: NetStats,
 }
 
 impl Network {
-    /// A network between `nodes` (and any number of clients) with `latency` between servers.
-    pub fn new(nodes: &[String], latency: Latency) -> Self {
+    /// A network between `nodes` (and any number of clients) with `latency` between servers,
+    /// delivering to nodes by the `delivery` rule.
+    pub fn new(nodes: &[String], latency: Latency, delivery: Delivery) -> Self {
         Self {
             index: nodes
                 .iter()
@@ -135,6 +183,8 @@ impl Network {
             partition: None,
             paused: vec![false; nodes.len()],
             held: vec![Vec::new(); nodes.len()],
+            writers: nodes.iter().map(|_| NodeWriter::default()).collect(),
+            delivery,
             next_packet_id: 0,
             stats: NetStats::default(),
         }
@@ -201,25 +251,67 @@ impl Network {
         self.partition.is_some()
     }
 
-    /// Holds what arrives for `node` from now on.
+    /// Holds what arrives for `node` from now on (its writer stops, under Maelstrom's rule).
     pub fn pause(&mut self, node: usize) {
         self.paused[node] = true;
+        self.writers[node].set_paused(true);
     }
 
     /// Stops holding for `node` and hands back what was held, in arrival order, to be delivered
-    /// now (a partition in force by then still cuts them).
+    /// now (a partition in force by then still cuts them). Under Maelstrom's rule nothing is
+    /// handed back: the node's writer simply goes on.
     pub fn resume(&mut self, node: usize) -> Vec<(Packet, String)> {
         self.paused[node] = false;
+        self.writers[node].set_paused(false);
         std::mem::take(&mut self.held[node])
     }
 
-    /// Every message still held (for the end of a run).
+    /// Every message still held or queued (for the end of a run).
     pub fn take_all_held(&mut self) -> Vec<Packet> {
-        self.held
+        let mut packets: Vec<Packet> = self
+            .held
             .iter_mut()
             .flat_map(std::mem::take)
             .map(|(packet, _)| packet)
-            .collect()
+            .collect();
+        for writer in &mut self.writers {
+            packets.extend(writer.drain());
+        }
+        packets
+    }
+
+    /// The delivery rule.
+    pub fn delivery(&self) -> Delivery {
+        self.delivery
+    }
+
+    /// True when `packet` goes through its node's writer (Maelstrom's rule, to a node) rather
+    /// than being delivered at its own deadline.
+    pub fn uses_writer(&self, packet: &Packet) -> bool {
+        self.delivery == Delivery::Maelstrom && self.node_index(&packet.dest).is_some()
+    }
+
+    /// Queues a message for node `node`'s writer.
+    pub fn enqueue(&mut self, node: usize, deadline: Duration, packet: Packet, line: String) {
+        let sequence = packet.id;
+        self.writers[node].enqueue(Queued {
+            deadline,
+            sequence,
+            packet,
+            line,
+        });
+    }
+
+    /// What node `node`'s writer does at `now` (see [`writer`]).
+    pub fn writer_step(&mut self, node: usize, now: Duration) -> Step {
+        let index = &self.index;
+        let partition = self.partition.as_ref();
+        self.writers[node].step(now, |packet| {
+            index
+                .get(&packet.src)
+                .zip(partition)
+                .is_some_and(|(&src, grudge)| grudge.cut[src][node])
+        })
     }
 }
 

@@ -1,0 +1,254 @@
+//! Maelstrom's delivery to a node: one writer per node, taking messages one at a time.
+//!
+//! Maelstrom gives each node a queue ordered by deadline and one thread that writes its stdin.
+//! The thread takes the earliest-deadline message off the queue, checks the partitions *at
+//! that moment* (a cut message is dropped at once, and the next one taken), sleeps until the
+//! message's deadline (the sleep truncated to whole milliseconds) and writes it; only then does
+//! it take the next. So a message that comes due while another is being held waits behind it
+//! (head-of-line blocking), a partition that starts while a message is held does not stop it,
+//! and one that is in force when a message is taken drops it even if it would heal before the
+//! message's deadline.
+//!
+//! [`NodeWriter`] is that thread as a state machine: the harness hands it messages
+//! ([`NodeWriter::enqueue`]) and asks it what to do now ([`NodeWriter::step`]).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::time::Duration;
+
+use super::Packet;
+
+/// A message waiting for its node's writer.
+#[derive(Debug)]
+pub struct Queued {
+    /// When it is due.
+    pub deadline: Duration,
+    /// Send order, to break ties.
+    pub sequence: u64,
+    /// The message.
+    pub packet: Packet,
+    /// Its wire line.
+    pub line: String,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.deadline, self.sequence) == (other.deadline, other.sequence)
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    /// Reversed, so that the max-heap yields the earliest deadline first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.deadline, other.sequence).cmp(&(self.deadline, self.sequence))
+    }
+}
+
+/// What the writer does next.
+#[derive(Debug)]
+pub enum Step {
+    /// Nothing to do: the queue is empty, the node is paused, or a message is held until a
+    /// wake-up already scheduled.
+    Idle,
+    /// The taken message is cut by a partition: drop it now.
+    Cut(Queued),
+    /// Write this message now.
+    Write(Queued),
+    /// The taken message is held until this time: call [`NodeWriter::step`] again then.
+    SleepUntil(Duration),
+}
+
+/// One node's queue and writer.
+#[derive(Debug, Default)]
+pub struct NodeWriter {
+    queue: BinaryHeap<Queued>,
+    /// The message taken and being slept on, with its wake-up time.
+    holding: Option<(Queued, Duration)>,
+    /// While paused the writer neither takes nor writes.
+    paused: bool,
+}
+
+impl NodeWriter {
+    /// Puts a message on the queue.
+    pub fn enqueue(&mut self, queued: Queued) {
+        self.queue.push(queued);
+    }
+
+    /// Stops or restarts the writer (the node is paused or resumed).
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// True when the writer holds a message it is sleeping on.
+    pub fn is_holding(&self) -> bool {
+        self.holding.is_some()
+    }
+
+    /// What to do at `now`; `cut` says whether a partition cuts a message's sender off now.
+    pub fn step(&mut self, now: Duration, cut: impl Fn(&Packet) -> bool) -> Step {
+        if self.paused {
+            return Step::Idle;
+        }
+        if let Some((_, wake)) = &self.holding {
+            if *wake > now {
+                return Step::Idle;
+            }
+            let (queued, _) = self.holding.take().expect("holding");
+            return Step::Write(queued);
+        }
+        let Some(queued) = self.queue.pop() else {
+            return Step::Idle;
+        };
+        if cut(&queued.packet) {
+            return Step::Cut(queued);
+        }
+        // Thread/sleep takes whole milliseconds: the wait is truncated.
+        let wait_ms = queued.deadline.saturating_sub(now).as_millis();
+        let wake = now + Duration::from_millis(u64::try_from(wait_ms).unwrap_or(u64::MAX));
+        if wake <= now {
+            Step::Write(queued)
+        } else {
+            self.holding = Some((queued, wake));
+            Step::SleepUntil(wake)
+        }
+    }
+
+    /// Everything still queued or held (for the end of a run).
+    pub fn drain(&mut self) -> Vec<Packet> {
+        let mut packets: Vec<Packet> = self
+            .holding
+            .take()
+            .map(|(q, _)| q.packet)
+            .into_iter()
+            .collect();
+        packets.extend(
+            std::mem::take(&mut self.queue)
+                .into_sorted_vec()
+                .into_iter()
+                .rev()
+                .map(|q| q.packet),
+        );
+        packets
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::test_packet;
+
+    fn ms(value: u64) -> Duration {
+        Duration::from_millis(value)
+    }
+
+    fn queued(src: &str, deadline: Duration, sequence: u64) -> Queued {
+        let mut packet = test_packet(src, "n1");
+        packet.id = sequence;
+        Queued {
+            deadline,
+            sequence,
+            packet,
+            line: String::new(),
+        }
+    }
+
+    /// Runs the writer as the harness does, from `start`, with messages arriving at the given
+    /// times and a partition cutting `n0` off during `cut`; returns (time, what, message id).
+    fn replay(
+        arrivals: Vec<(Duration, Queued)>,
+        cut: (Duration, Duration),
+    ) -> Vec<(u64, &'static str, u64)> {
+        let mut writer = NodeWriter::default();
+        let mut events = Vec::new();
+        let mut arrivals = std::collections::VecDeque::from(arrivals);
+        let mut wake: Option<Duration> = None;
+        loop {
+            // The next instant anything happens: an arrival or the writer's wake-up.
+            let next_arrival = arrivals.front().map(|(at, _)| *at);
+            let now = match (next_arrival, wake) {
+                (Some(a), Some(w)) => a.min(w),
+                (Some(a), None) => a,
+                (None, Some(w)) => w,
+                (None, None) => break,
+            };
+            while arrivals.front().is_some_and(|(at, _)| *at == now) {
+                writer.enqueue(arrivals.pop_front().unwrap().1);
+            }
+            if wake == Some(now) {
+                wake = None;
+            }
+            loop {
+                let is_cut = |packet: &Packet| packet.src == "n0" && now >= cut.0 && now < cut.1;
+                match writer.step(now, is_cut) {
+                    Step::Idle => break,
+                    Step::Cut(q) => events.push((now.as_millis() as u64, "drop", q.packet.id)),
+                    Step::Write(q) => events.push((now.as_millis() as u64, "write", q.packet.id)),
+                    Step::SleepUntil(at) => {
+                        wake = Some(at);
+                        break;
+                    }
+                }
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn a_client_request_waits_behind_a_held_server_message() {
+        // A gossip message from n0 (sent at 0, 100 ms latency) is taken at once and held until
+        // 100; a client's read (deadline 10, no latency) arrives at 10 and waits behind it.
+        let events = replay(
+            vec![
+                (ms(0), queued("n0", ms(100), 1)),
+                (ms(10), queued("c3", ms(10), 2)),
+            ],
+            (ms(1000), ms(1000)),
+        );
+        assert_eq!(events, [(100, "write", 1), (100, "write", 2)]);
+    }
+
+    #[test]
+    fn partitions_are_checked_when_a_message_is_taken_not_when_it_is_due() {
+        // Message 1 from n0 is taken at 0, before the partition (50..120): it is delivered at
+        // 100 although the link is cut then. Message 2 from n0 (sent at 60, due 160) is taken
+        // at 100, inside the partition: dropped at once, though the heal at 120 comes before its
+        // deadline. Message 3 from n2 is not cut.
+        let events = replay(
+            vec![
+                (ms(0), queued("n0", ms(100), 1)),
+                (ms(60), queued("n0", ms(160), 2)),
+                (ms(70), queued("n2", ms(170), 3)),
+            ],
+            (ms(50), ms(120)),
+        );
+        assert_eq!(
+            events,
+            [(100, "write", 1), (100, "drop", 2), (170, "write", 3)]
+        );
+    }
+
+    #[test]
+    fn sleeps_are_whole_milliseconds_and_a_paused_writer_takes_nothing() {
+        let mut writer = NodeWriter::default();
+        writer.enqueue(queued("n2", Duration::from_micros(10_900), 1));
+        match writer.step(Duration::ZERO, |_| false) {
+            Step::SleepUntil(at) => assert_eq!(at, ms(10), "10.9 ms sleeps 10"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(writer.step(ms(10), |_| false), Step::Write(_)));
+        writer.enqueue(queued("n2", ms(5), 2));
+        writer.set_paused(true);
+        assert!(matches!(writer.step(ms(20), |_| false), Step::Idle));
+        writer.set_paused(false);
+        assert!(matches!(writer.step(ms(20), |_| false), Step::Write(_)));
+        assert!(writer.drain().is_empty());
+    }
+}
