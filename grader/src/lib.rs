@@ -31,6 +31,7 @@ pub mod bench;
 pub mod checker;
 pub mod cluster;
 pub mod config;
+pub mod due;
 pub mod fixtures;
 pub mod grade;
 pub mod harness;

@@ -18,7 +18,6 @@
 mod clients;
 mod probe;
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
@@ -36,6 +35,7 @@ pub use self::probe::{Convergence, PROBE_INTERVAL};
 use crate::checker::{self, StatsResult, Validity};
 use crate::cluster::{Cluster, DeliveryError, NodeEvent, NodeExit};
 use crate::config::TestConfig;
+use crate::due::Due;
 use crate::history::{Entry, History, OpKind, Process};
 use crate::nemesis::{Action, Fault, Nemesis, Targets};
 use crate::net::{
@@ -156,32 +156,8 @@ enum Event {
     WriterWake(usize),
 }
 
-struct Scheduled {
-    at: Duration,
-    sequence: u64,
-    event: Event,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.sequence) == (other.at, other.sequence)
-    }
-}
-
-impl Eq for Scheduled {}
-
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Scheduled {
-    /// Reversed, so that the max-heap pops the earliest (time, sequence) first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.sequence).cmp(&(self.at, self.sequence))
-    }
-}
+/// A scheduled event.
+type Scheduled = Due<Event>;
 
 /// Runs one test against `cluster`, writing the journal as it goes.
 ///
@@ -220,7 +196,7 @@ pub fn run(
             .is_some_and(|next| next.at <= harness.now)
         {
             let next = harness.queue.pop().expect("peeked");
-            harness.on_event(next.event);
+            harness.on_event(next.item);
         }
         harness.advance();
     }
@@ -322,10 +298,10 @@ impl<'a> Harness<'a> {
     fn schedule(&mut self, at: Duration, event: Event) {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.queue.push(Scheduled {
+        self.queue.push(Due {
             at,
             sequence,
-            event,
+            item: event,
         });
     }
 
@@ -1015,7 +991,7 @@ impl<'a> Harness<'a> {
         self.cluster.shutdown();
         let end = self.cluster.now();
         self.now = end;
-        while let Some(Scheduled { event, .. }) = self.queue.pop() {
+        while let Some(Due { item: event, .. }) = self.queue.pop() {
             if let Event::Deliver { packet, .. } = event {
                 self.journal.drop(end, &packet, DropReason::InFlightAtEnd);
                 self.net.stats.on_drop(DropReason::InFlightAtEnd);

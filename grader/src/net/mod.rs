@@ -294,12 +294,7 @@ impl Network {
     /// Queues a message for node `node`'s writer.
     pub fn enqueue(&mut self, node: usize, deadline: Duration, packet: Packet, line: String) {
         let sequence = packet.id;
-        self.writers[node].enqueue(Queued {
-            deadline,
-            sequence,
-            packet,
-            line,
-        });
+        self.writers[node].enqueue(deadline, sequence, Queued { packet, line });
     }
 
     /// What node `node`'s writer does at `now` (see [`writer`]).

@@ -12,44 +12,19 @@
 //! [`NodeWriter`] is that thread as a state machine: the harness hands it messages
 //! ([`NodeWriter::enqueue`]) and asks it what to do now ([`NodeWriter::step`]).
 
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
 use super::Packet;
+use crate::due::Due;
 
 /// A message waiting for its node's writer.
 #[derive(Debug)]
 pub struct Queued {
-    /// When it is due.
-    pub deadline: Duration,
-    /// Send order, to break ties.
-    pub sequence: u64,
     /// The message.
     pub packet: Packet,
     /// Its wire line.
     pub line: String,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        (self.deadline, self.sequence) == (other.deadline, other.sequence)
-    }
-}
-
-impl Eq for Queued {}
-
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Queued {
-    /// Reversed, so that the max-heap yields the earliest deadline first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.deadline, other.sequence).cmp(&(self.deadline, self.sequence))
-    }
 }
 
 /// What the writer does next.
@@ -69,7 +44,7 @@ pub enum Step {
 /// One node's queue and writer.
 #[derive(Debug, Default)]
 pub struct NodeWriter {
-    queue: BinaryHeap<Queued>,
+    queue: BinaryHeap<Due<Queued>>,
     /// The message taken and being slept on, with its wake-up time.
     holding: Option<(Queued, Duration)>,
     /// While paused the writer neither takes nor writes.
@@ -77,9 +52,13 @@ pub struct NodeWriter {
 }
 
 impl NodeWriter {
-    /// Puts a message on the queue.
-    pub fn enqueue(&mut self, queued: Queued) {
-        self.queue.push(queued);
+    /// Puts a message due at `deadline` on the queue (`sequence` orders ties).
+    pub fn enqueue(&mut self, deadline: Duration, sequence: u64, queued: Queued) {
+        self.queue.push(Due {
+            at: deadline,
+            sequence,
+            item: queued,
+        });
     }
 
     /// Stops or restarts the writer (the node is paused or resumed).
@@ -104,14 +83,19 @@ impl NodeWriter {
             let (queued, _) = self.holding.take().expect("holding");
             return Step::Write(queued);
         }
-        let Some(queued) = self.queue.pop() else {
+        let Some(Due {
+            at: deadline,
+            item: queued,
+            ..
+        }) = self.queue.pop()
+        else {
             return Step::Idle;
         };
         if cut(&queued.packet) {
             return Step::Cut(queued);
         }
         // Thread/sleep takes whole milliseconds: the wait is truncated.
-        let wait_ms = queued.deadline.saturating_sub(now).as_millis();
+        let wait_ms = deadline.saturating_sub(now).as_millis();
         let wake = now + Duration::from_millis(u64::try_from(wait_ms).unwrap_or(u64::MAX));
         if wake <= now {
             Step::Write(queued)
@@ -134,7 +118,7 @@ impl NodeWriter {
                 .into_sorted_vec()
                 .into_iter()
                 .rev()
-                .map(|q| q.packet),
+                .map(|due| due.item.packet),
         );
         packets
     }
@@ -149,21 +133,18 @@ mod tests {
         Duration::from_millis(value)
     }
 
-    fn queued(src: &str, deadline: Duration, sequence: u64) -> Queued {
+    /// A message from `src`, due at `deadline`, with id `sequence`.
+    fn queued(src: &str, deadline: Duration, sequence: u64) -> (Duration, u64, Queued) {
         let mut packet = test_packet(src, "n1");
         packet.id = sequence;
-        Queued {
-            deadline,
-            sequence,
-            packet,
-            line: String::new(),
-        }
+        let line = String::new();
+        (deadline, sequence, Queued { packet, line })
     }
 
     /// Runs the writer as the harness does, from `start`, with messages arriving at the given
     /// times and a partition cutting `n0` off during `cut`; returns (time, what, message id).
     fn replay(
-        arrivals: Vec<(Duration, Queued)>,
+        arrivals: Vec<(Duration, (Duration, u64, Queued))>,
         cut: (Duration, Duration),
     ) -> Vec<(u64, &'static str, u64)> {
         let mut writer = NodeWriter::default();
@@ -180,7 +161,8 @@ mod tests {
                 (None, None) => break,
             };
             while arrivals.front().is_some_and(|(at, _)| *at == now) {
-                writer.enqueue(arrivals.pop_front().unwrap().1);
+                let (deadline, sequence, queued) = arrivals.pop_front().unwrap().1;
+                writer.enqueue(deadline, sequence, queued);
             }
             if wake == Some(now) {
                 wake = None;
@@ -238,13 +220,15 @@ mod tests {
     #[test]
     fn sleeps_are_whole_milliseconds_and_a_paused_writer_takes_nothing() {
         let mut writer = NodeWriter::default();
-        writer.enqueue(queued("n2", Duration::from_micros(10_900), 1));
+        let (deadline, sequence, message) = queued("n2", Duration::from_micros(10_900), 1);
+        writer.enqueue(deadline, sequence, message);
         match writer.step(Duration::ZERO, |_| false) {
             Step::SleepUntil(at) => assert_eq!(at, ms(10), "10.9 ms sleeps 10"),
             other => panic!("{other:?}"),
         }
         assert!(matches!(writer.step(ms(10), |_| false), Step::Write(_)));
-        writer.enqueue(queued("n2", ms(5), 2));
+        let (deadline, sequence, message) = queued("n2", ms(5), 2);
+        writer.enqueue(deadline, sequence, message);
         writer.set_paused(true);
         assert!(matches!(writer.step(ms(20), |_| false), Step::Idle));
         writer.set_paused(false);
