@@ -37,7 +37,7 @@ pub struct TestConfig {
     pub concurrency: usize,
     /// Latency between servers (default none).
     pub latency: Latency,
-    /// How messages reach nodes and operations reach workers (default ideal).
+    /// How messages reach nodes and operations reach workers (default Maelstrom's rules).
     pub delivery: Delivery,
     /// Faults to inject (default none).
     pub faults: BTreeSet<Fault>,
@@ -125,7 +125,7 @@ pub struct RunArgs {
     /// How messages reach nodes: `maelstrom` (one writer per node, each message waits for the
     /// one before it; partitions checked when a message is taken; workers chosen round-robin)
     /// or `ideal` (every message at its own deadline; a random free worker).
-    #[arg(long, default_value = "ideal", value_name = "RULE")]
+    #[arg(long, default_value = "maelstrom", value_name = "RULE")]
     pub delivery: String,
     /// Faults to inject, comma-separated: partition, kill (crash, then restart empty), pause
     /// (stop, then continue).
@@ -508,7 +508,7 @@ mod tests {
             "--node-count 25 --time-limit 20 --rate 100 --latency 100 --topology tree4 --seed 1",
             "--node-count 7 --concurrency 2n --latency 12.5 --latency-dist uniform --nemesis partition,kill,pause --nemesis-interval 0.75 --recovery 0.5 --seed 18446744073709551615",
             "--node-count 25 --topology tree4 --nemesis kill --nemesis-targets interior --seed 9",
-            "--delivery maelstrom --latency 100 --seed 4",
+            "--delivery ideal --latency 100 --seed 4",
             "--rate 0 --time-limit 0.1 --latency 30 --latency-dist exponential --seed 2",
         ] {
             let config = TestConfig::parse(&words(flags)).unwrap();

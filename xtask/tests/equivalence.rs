@@ -20,47 +20,47 @@ use serde_json::{Value as Json, json};
 const CASES: &[(&str, &str)] = &[
     (
         "stage-01 grid",
-        "stage-01 --node-count 5 --time-limit 10 --rate 10 --recovery 2 --seed 1",
+        "stage-01 --node-count 5 --time-limit 10 --rate 10 --recovery 2 --seed 1 --delivery ideal",
     ),
     (
         "stage-01 partition",
-        "stage-01 --node-count 5 --time-limit 10 --rate 10 --recovery 2 --seed 3 --nemesis partition --nemesis-interval 3",
+        "stage-01 --node-count 5 --time-limit 10 --rate 10 --recovery 2 --seed 3 --nemesis partition --nemesis-interval 3 --delivery ideal",
     ),
     (
         "stage-01 kill",
-        "stage-01 --node-count 5 --time-limit 10 --rate 10 --recovery 2 --seed 4 --nemesis kill --nemesis-interval 3",
+        "stage-01 --node-count 5 --time-limit 10 --rate 10 --recovery 2 --seed 4 --nemesis kill --nemesis-interval 3 --delivery ideal",
     ),
     (
         "stage-05 3c",
-        "stage-05 --node-count 5 --time-limit 20 --rate 10 --recovery 3 --seed 1",
+        "stage-05 --node-count 5 --time-limit 20 --rate 10 --recovery 3 --seed 1 --delivery ideal",
     ),
     (
         "stage-05 3c partition",
-        "stage-05 --node-count 5 --time-limit 20 --rate 10 --recovery 3 --seed 1 --nemesis partition",
+        "stage-05 --node-count 5 --time-limit 20 --rate 10 --recovery 3 --seed 1 --nemesis partition --delivery ideal",
     ),
     (
         "stage-05 partition kill uniform",
-        "stage-05 --node-count 5 --time-limit 20 --rate 10 --recovery 3 --seed 2 --nemesis partition,kill --nemesis-interval 4 --latency 20 --latency-dist uniform",
+        "stage-05 --node-count 5 --time-limit 20 --rate 10 --recovery 3 --seed 2 --nemesis partition,kill --nemesis-interval 4 --latency 20 --latency-dist uniform --delivery ideal",
     ),
     (
         "stage-10 3d",
-        "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --recovery 10 --seed 1 -- --fanout 1 --gossip-interval-ms 100 --sync-ms 2000",
+        "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --recovery 10 --seed 1 --delivery ideal -- --fanout 1 --gossip-interval-ms 100 --sync-ms 2000",
     ),
     (
         "stage-10 3d partition",
-        "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --recovery 10 --seed 1 --nemesis partition -- --fanout 1 --gossip-interval-ms 100 --sync-ms 2000",
+        "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --recovery 10 --seed 1 --nemesis partition --delivery ideal -- --fanout 1 --gossip-interval-ms 100 --sync-ms 2000",
     ),
     (
         "stage-05 3c partition pause maelstrom delivery",
-        "stage-05 --node-count 5 --time-limit 20 --rate 10 --recovery 3 --seed 1 --nemesis partition,pause --nemesis-interval 3 --latency 20 --latency-dist uniform --delivery maelstrom",
+        "stage-05 --node-count 5 --time-limit 20 --rate 10 --recovery 3 --seed 1 --nemesis partition,pause --nemesis-interval 3 --latency 20 --latency-dist uniform",
     ),
     (
         "stage-10 3e maelstrom delivery",
-        "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --recovery 10 --seed 1 --delivery maelstrom -- --fanout 1 --gossip-interval-ms 700 --sync-ms 5000",
+        "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --recovery 10 --seed 1 -- --fanout 1 --gossip-interval-ms 700 --sync-ms 5000",
     ),
     (
         "stage-10 3e partition exponential",
-        "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --latency-dist exponential --recovery 10 --seed 5 --nemesis partition -- --fanout 1 --gossip-interval-ms 700 --sync-ms 5000",
+        "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --latency-dist exponential --recovery 10 --seed 5 --nemesis partition --delivery ideal -- --fanout 1 --gossip-interval-ms 700 --sync-ms 5000",
     ),
 ];
 

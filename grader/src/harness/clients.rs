@@ -36,6 +36,8 @@ pub(super) enum Role {
 #[derive(Debug, Clone)]
 pub(super) struct Pending {
     pub(super) sent_at: Duration,
+    /// When the request was written to the node (it may wait behind other messages).
+    pub(super) delivered_at: Option<Duration>,
     pub(super) msg_id: u64,
     pub(super) f: &'static str,
     pub(super) value: Json,
@@ -147,6 +149,7 @@ mod tests {
     fn pending(f: &'static str) -> Pending {
         Pending {
             sent_at: Duration::ZERO,
+            delivered_at: None,
             msg_id: 3,
             f,
             value: json!(7),

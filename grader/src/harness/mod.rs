@@ -327,6 +327,7 @@ impl<'a> Harness<'a> {
         let (f, value, final_read) = op.unwrap_or(("", Json::Null, false));
         client.pending = Some(Pending {
             sent_at: self.now,
+            delivered_at: None,
             msg_id,
             f,
             value,
@@ -876,6 +877,14 @@ impl<'a> Harness<'a> {
                 self.journal.recv(self.now, &packet);
                 self.net.stats.on_recv(&packet);
                 self.track_values(dest, &packet);
+                if packet.src.starts_with(PROBE_PREFIX)
+                    && let Some(pending) = self
+                        .clients
+                        .get_mut(&packet.src)
+                        .and_then(|client| client.pending.as_mut())
+                {
+                    pending.delivered_at = Some(self.now);
+                }
             }
             Err(reason) => {
                 if reason == DropReason::NotReading {
@@ -981,7 +990,10 @@ impl<'a> Harness<'a> {
                     && let Some(probing) = self.probing.as_mut()
                     && probing.converged_at[node].is_none()
                 {
-                    probing.converged_at[node] = Some(pending.sent_at);
+                    // When the node read its state: the probe may have waited behind other
+                    // messages to it (Maelstrom's delivery), so not its invocation.
+                    probing.converged_at[node] =
+                        Some(pending.delivered_at.unwrap_or(pending.sent_at));
                 }
             }
         }

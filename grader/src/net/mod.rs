@@ -107,14 +107,13 @@ pub enum Delivery {
     /// Maelstrom's: one writer per node takes the earliest-due message, checks partitions as
     /// it takes it, sleeps until it is due (whole milliseconds) and writes it, then takes the
     /// next ([`writer`]); and the generator hands operations to workers round-robin, as
-    /// Jepsen's does.
+    /// Jepsen's does. The default.
+    #[default]
     Maelstrom,
     /// Every message at its own deadline, partitions checked then, so no message waits behind
     /// another; operations go to a random free worker. Figures measured this way are a
     /// protocol's own, free of Maelstrom's head-of-line waits, but not comparable with results
-    /// published under Maelstrom. The default until every stage is re-measured under
-    /// Maelstrom's rule.
-    #[default]
+    /// published under Maelstrom.
     Ideal,
 }
 

@@ -94,9 +94,12 @@ fn the_3e_profile_sends_under_1_2_messages_per_op_within_3es_latency() {
 
 #[test]
 fn the_low_latency_profile_is_one_hop_within_12_messages_per_op() {
+    // One hop is 24 sends per broadcast, so msgs-per-op is 24 times the broadcasts' share of
+    // the 50/50 mix: 12 ± 0.27 (one standard deviation over about 2,000 operations). The
+    // bound allows two.
     let (per_op, median, max) = figures(LOW_LATENCY);
     assert!(
-        per_op <= 12.0 && median <= 100 && max <= 200,
+        per_op <= 12.6 && median <= 100 && max <= 200,
         "{per_op} {median} {max}"
     );
 }
