@@ -324,6 +324,46 @@ pub(crate) fn test_packet(src: &str, dest: &str) -> Packet {
 mod tests {
     use super::test_packet as packet;
     use super::*;
+    use crate::nemesis::GrudgeKind;
+
+    #[test]
+    fn ideal_delivery_decides_each_message_at_its_own_deadline() {
+        // The writer's vectors (net::writer tests) under the ideal rule instead. A read due at
+        // 10 is not held behind gossip due at 100: each is delivered at its own deadline. And
+        // the partition (50..120 cutting n0 off) is checked at each deadline: gossip from n0
+        // due at 100 is dropped; gossip from n0 sent at 60 but due at 160 arrives after the heal.
+        let nodes = crate::topology::node_names(3);
+        let mut net = Network::new(&nodes, Latency::ZERO, Delivery::Ideal);
+        let read = test_packet("c3", "n1");
+        let gossip = test_packet("n0", "n1");
+        assert!(!net.uses_writer(&gossip));
+        assert_eq!(
+            net.arrive(&read),
+            Arrival::Node(1),
+            "at 10: delivered at once"
+        );
+        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
+        let isolate_n0 = loop {
+            let grudge = Grudge::of_kind(GrudgeKind::One, &nodes, &mut rng);
+            if grudge.cut[0][1] {
+                break grudge;
+            }
+        };
+        net.set_partition(Some(isolate_n0));
+        assert_eq!(
+            net.arrive(&gossip),
+            Arrival::Drop(DropReason::Partition),
+            "at 100, inside the partition: dropped"
+        );
+        net.set_partition(None);
+        assert_eq!(
+            net.arrive(&gossip),
+            Arrival::Node(1),
+            "at 160, healed: delivered"
+        );
+        let maelstrom = Network::new(&nodes, Latency::ZERO, Delivery::Maelstrom);
+        assert!(maelstrom.uses_writer(&gossip) && !maelstrom.uses_writer(&test_packet("n1", "c3")));
+    }
 
     #[test]
     fn the_wire_line_carries_the_network_id() {
