@@ -315,11 +315,4 @@ fn maelstroms_delivery_grades_a_correct_node_valid_as_processes_too() {
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.store.join("results.json")).unwrap()).unwrap();
     assert_eq!(results["config"]["delivery"], "maelstrom");
-    // Every message to a node was written (none left queued behind a writer).
-    assert_eq!(
-        run.report.net.dropped.get("in_flight_at_end"),
-        None,
-        "{}",
-        run.summary
-    );
 }
