@@ -283,7 +283,7 @@ fn a_node_that_acknowledges_after_a_majority_stays_valid_under_pause_partition_a
     }
     let journal = std::fs::read(run.store.join("journal.jsonl")).unwrap();
     let early =
-        grader::nemesis::pause::sends_while_paused(ops, &journal, Duration::from_millis(100));
+        grader::nemesis::pause::sends_while_paused(ops, &journal, Duration::from_millis(300));
     assert!(
         early.is_empty(),
         "stopped processes sent messages: {early:?}"

@@ -77,7 +77,7 @@ fn paused_processes_are_stopped_and_the_node_stays_valid() {
     let ops = run.report.history.ops();
     assert!(!paused_spells(ops).is_empty(), "the nemesis paused nodes");
     let journal = std::fs::read(run.store.join("journal.jsonl")).unwrap();
-    let early = sends_while_paused(ops, &journal, Duration::from_millis(100));
+    let early = sends_while_paused(ops, &journal, Duration::from_millis(300));
     assert!(
         early.is_empty(),
         "stopped processes sent messages: {early:?}"
