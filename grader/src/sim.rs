@@ -188,6 +188,15 @@ mod tests {
         Gossip {
             messages: BTreeSet<Value>,
         },
+        Replicate {
+            value: Value,
+        },
+        ReplicateOk {
+            value: Value,
+        },
+        Sync {
+            values: BTreeSet<Value>,
+        },
     }
 
     #[derive(Debug, Clone)]
@@ -255,32 +264,6 @@ mod tests {
         }
     }
 
-    #[derive(Debug, Clone, Serialize, Deserialize)]
-    #[serde(tag = "type", rename_all = "snake_case")]
-    enum QuorumPayload {
-        Topology {
-            topology: BTreeMap<String, Vec<String>>,
-        },
-        TopologyOk,
-        Broadcast {
-            message: Value,
-        },
-        BroadcastOk,
-        Read,
-        ReadOk {
-            messages: BTreeSet<Value>,
-        },
-        Replicate {
-            value: Value,
-        },
-        ReplicateOk {
-            value: Value,
-        },
-        Sync {
-            values: BTreeSet<Value>,
-        },
-    }
-
     /// Acknowledges a client's broadcast once a majority holds the value (re-sending to peers
     /// that have not answered every 200 ms) and pushes its set to a random peer every 200 ms:
     /// correct under kills (a minority restarted empty), pauses and partitions. The Python
@@ -288,17 +271,17 @@ mod tests {
     #[derive(Default)]
     struct QuorumGossip {
         values: BTreeSet<Value>,
-        pending: BTreeMap<Value, (Message<QuorumPayload>, BTreeSet<common::NodeId>)>,
+        pending: BTreeMap<Value, (Message<Payload>, BTreeSet<common::NodeId>)>,
     }
 
     impl QuorumGossip {
-        fn replicate(&self, value: &Value, ctx: &mut Context<QuorumPayload, Tick>) {
+        fn replicate(&self, value: &Value, ctx: &mut Context<Payload, Tick>) {
             let (_, acked) = &self.pending[value];
             for peer in ctx.peers() {
                 if !acked.contains(&peer) {
                     ctx.send(
                         peer,
-                        QuorumPayload::Replicate {
+                        Payload::Replicate {
                             value: value.clone(),
                         },
                     );
@@ -308,7 +291,7 @@ mod tests {
     }
 
     impl Node for QuorumGossip {
-        type Payload = QuorumPayload;
+        type Payload = Payload;
         type Timer = Tick;
         type Flags = NoFlags;
 
@@ -316,55 +299,55 @@ mod tests {
             Self::default()
         }
 
-        fn on_init(&mut self, ctx: &mut Context<QuorumPayload, Tick>) {
+        fn on_init(&mut self, ctx: &mut Context<Payload, Tick>) {
             ctx.every(Duration::from_millis(200), Tick);
         }
 
         fn on_message(
             &mut self,
-            msg: Message<QuorumPayload>,
-            ctx: &mut Context<QuorumPayload, Tick>,
+            msg: Message<Payload>,
+            ctx: &mut Context<Payload, Tick>,
         ) -> Result<(), RpcError> {
             let majority = ctx.node_ids().len() / 2 + 1;
             match &msg.body.payload {
-                QuorumPayload::Topology { .. } => {
-                    ctx.reply(&msg, QuorumPayload::TopologyOk);
+                Payload::Topology { .. } => {
+                    ctx.reply(&msg, Payload::TopologyOk);
                 }
-                QuorumPayload::Broadcast { message } => {
+                Payload::Broadcast { message } => {
                     self.values.insert(message.clone());
                     if majority <= 1 {
-                        ctx.reply(&msg, QuorumPayload::BroadcastOk);
+                        ctx.reply(&msg, Payload::BroadcastOk);
                     } else {
                         let value = message.clone();
                         self.pending.insert(value.clone(), (msg, BTreeSet::new()));
                         self.replicate(&value, ctx);
                     }
                 }
-                QuorumPayload::Replicate { value } => {
+                Payload::Replicate { value } => {
                     self.values.insert(value.clone());
                     let value = value.clone();
-                    ctx.reply(&msg, QuorumPayload::ReplicateOk { value });
+                    ctx.reply(&msg, Payload::ReplicateOk { value });
                 }
-                QuorumPayload::ReplicateOk { value } => {
+                Payload::ReplicateOk { value } => {
                     if let Some((_, acked)) = self.pending.get_mut(value) {
                         acked.insert(msg.src.clone());
                         if acked.len() + 1 >= majority {
                             let (request, _) = self.pending.remove(value).expect("present");
-                            ctx.reply(&request, QuorumPayload::BroadcastOk);
+                            ctx.reply(&request, Payload::BroadcastOk);
                         }
                     }
                 }
-                QuorumPayload::Sync { values } => self.values.extend(values.iter().cloned()),
-                QuorumPayload::Read => {
+                Payload::Sync { values } => self.values.extend(values.iter().cloned()),
+                Payload::Read => {
                     let messages = self.values.clone();
-                    ctx.reply(&msg, QuorumPayload::ReadOk { messages });
+                    ctx.reply(&msg, Payload::ReadOk { messages });
                 }
                 _ => {}
             }
             Ok(())
         }
 
-        fn on_timer(&mut self, _: Tick, ctx: &mut Context<QuorumPayload, Tick>) {
+        fn on_timer(&mut self, _: Tick, ctx: &mut Context<Payload, Tick>) {
             let waiting: Vec<Value> = self.pending.keys().cloned().collect();
             for value in &waiting {
                 self.replicate(value, ctx);
@@ -373,7 +356,7 @@ mod tests {
                 && let Some(peer) = ctx.random_peers(1, None).pop()
             {
                 let values = self.values.clone();
-                ctx.send(peer, QuorumPayload::Sync { values });
+                ctx.send(peer, Payload::Sync { values });
             }
         }
     }
