@@ -500,19 +500,19 @@ fn render_verdict(out: &mut String, report: &StageReport) {
     let _ = writeln!(out, "verdict: {verdict} ({counts})\n");
 }
 
-/// The labels and values of a run's figures, as a map (for callers that look one up).
-pub fn figures_by_label(row: &RunRow) -> BTreeMap<&str, &Json> {
-    row.figures
-        .iter()
-        .map(|(label, value)| (label.as_str(), value))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// The labels and values of a run's figures, as a map (for callers that look one up).
+    fn figures_by_label(row: &RunRow) -> BTreeMap<&str, &Json> {
+        row.figures
+            .iter()
+            .map(|(label, value)| (label.as_str(), value))
+            .collect()
+    }
 
     fn run(text: &str) -> RunPlan {
         toml::from_str(text).unwrap()

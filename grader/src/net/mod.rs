@@ -245,11 +245,6 @@ impl Network {
         self.partition = grudge;
     }
 
-    /// True while a partition is in force.
-    pub fn is_partitioned(&self) -> bool {
-        self.partition.is_some()
-    }
-
     /// Holds what arrives for `node` from now on (its writer stops, under Maelstrom's rule).
     pub fn pause(&mut self, node: usize) {
         self.paused[node] = true;
@@ -277,11 +272,6 @@ impl Network {
             packets.extend(writer.drain());
         }
         packets
-    }
-
-    /// The delivery rule.
-    pub fn delivery(&self) -> Delivery {
-        self.delivery
     }
 
     /// True when `packet` goes through its node's writer (Maelstrom's rule, to a node) rather

@@ -66,11 +66,6 @@ impl NodeWriter {
         self.paused = paused;
     }
 
-    /// True when the writer holds a message it is sleeping on.
-    pub fn is_holding(&self) -> bool {
-        self.holding.is_some()
-    }
-
     /// What to do at `now`; `cut` says whether a partition cuts a message's sender off now.
     pub fn step(&mut self, now: Duration, cut: impl Fn(&Packet) -> bool) -> Step {
         if self.paused {
