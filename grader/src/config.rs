@@ -44,7 +44,7 @@ pub struct TestConfig {
     /// Mean time between nemesis actions (default 10 s).
     #[serde(serialize_with = "seconds")]
     pub nemesis_interval: Duration,
-    /// Which nodes kill and pause choose from (default random).
+    /// Which nodes kill, pause and crash choose from (default random).
     pub nemesis_targets: Targets,
     /// The topology sent to nodes (default grid).
     #[serde(serialize_with = "display")]
@@ -128,7 +128,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "maelstrom", value_name = "RULE")]
     pub delivery: String,
     /// Faults to inject, comma-separated: partition, kill (crash, then restart empty), pause
-    /// (stop, then continue).
+    /// (stop, then continue), crash (kill for good: crash-stop; the checks judge the survivors).
     #[arg(long, value_name = "FAULTS")]
     pub nemesis: Option<String>,
     /// Mean seconds between nemesis actions.
@@ -139,8 +139,8 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub nemesis_interval: f64,
-    /// Which nodes kill and pause choose from: random, or interior (nodes with children in the
-    /// topology).
+    /// Which nodes kill, pause and crash choose from: random, or interior (nodes with children
+    /// in the topology).
     #[arg(long, default_value = "random", value_name = "RULE")]
     pub nemesis_targets: String,
     /// The topology sent to nodes: grid, line, total, tree (tree2), tree3, tree4.
@@ -222,9 +222,12 @@ impl TestConfig {
         let delivery: Delivery = args.delivery.parse()?;
         let nemesis_targets: Targets = args.nemesis_targets.parse()?;
         if nemesis_targets == Targets::Interior {
-            if !faults.contains(&Fault::Kill) && !faults.contains(&Fault::Pause) {
+            if ![Fault::Kill, Fault::Pause, Fault::Crash]
+                .iter()
+                .any(|fault| faults.contains(fault))
+            {
                 return Err(
-                    "--nemesis-targets chooses the nodes kill and pause act on: add --nemesis kill or pause".into(),
+                    "--nemesis-targets chooses the nodes kill, pause and crash act on: add --nemesis kill, pause or crash".into(),
                 );
             }
             if topology.interior(args.node_count).is_empty() {
@@ -530,7 +533,7 @@ mod tests {
         assert!(error("--topology ring").contains("unknown topology"));
         assert!(error("-w lin-kv").contains("workloads on offer are: broadcast"));
         assert!(error("--nemesis flood").contains("unknown nemesis"));
-        assert!(error("--nemesis partition --nemesis-targets interior").contains("kill or pause"));
+        assert!(error("--nemesis partition --nemesis-targets interior").contains("kill, pause or crash"));
         assert!(
             error("--node-count 1 --topology tree4 --nemesis kill --nemesis-targets interior")
                 .contains("no interior nodes")

@@ -403,6 +403,49 @@ mod tests {
         }
     }
 
+    #[test]
+    fn crashed_nodes_stay_down_and_the_survivors_alone_are_read_and_waited_for() {
+        let config = TestConfig {
+            node_count: 10,
+            concurrency: 10,
+            time_limit: Duration::from_secs(10),
+            rate: 40.0,
+            faults: BTreeSet::from([Fault::Crash]),
+            nemesis_interval: Duration::from_secs(2),
+            recovery: Duration::from_secs(2),
+            seed: 3,
+            ..TestConfig::default()
+        };
+        let run = simulate::<PeriodicGossip>(&config, &[]).unwrap();
+        assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+        let ops = run.report.history.ops();
+        let crashed: BTreeSet<String> = ops
+            .iter()
+            .filter(|op| op.f == "crash")
+            .flat_map(|op| op.value.as_array().cloned().unwrap_or_default())
+            .filter_map(|node| node.as_str().map(str::to_owned))
+            .collect();
+        assert!(
+            (1..=5).contains(&crashed.len()),
+            "crashed: {crashed:?}"
+        );
+        assert!(!ops.iter().any(|op| op.f == "restart"));
+        let final_nodes: BTreeSet<&str> = ops
+            .iter()
+            .filter(|op| op.final_read)
+            .filter_map(|op| op.node.as_deref())
+            .collect();
+        assert_eq!(final_nodes.len(), 10 - crashed.len(), "{final_nodes:?}");
+        assert!(final_nodes.iter().all(|node| !crashed.contains(*node)));
+        let convergence = &run.report.convergence;
+        assert!(convergence.after_ms.is_some(), "{convergence:?}");
+        assert_eq!(
+            convergence.nodes_crashed.iter().cloned().collect::<BTreeSet<_>>(),
+            crashed
+        );
+        assert_eq!(convergence.nodes_converged, 10 - crashed.len());
+    }
+
     fn config(seed: u64) -> TestConfig {
         TestConfig {
             node_count: 4,

@@ -83,6 +83,43 @@ pub struct SetFullResult {
     pub unexpected_count: usize,
     /// The first [`UNEXPECTED_SHOWN`] of them, sorted.
     pub unexpected: Vec<i64>,
+    /// Elements that would be lost but went down with a crashed node (`--nemesis crash`): the
+    /// node that acknowledged them crashed before any surviving node was handed them. Not lost.
+    pub lost_with_node_count: usize,
+    /// Those elements, sorted.
+    pub lost_with_node: Vec<i64>,
+}
+
+impl SetFullResult {
+    /// Moves the lost elements that `went_down` says went down with a crashed node from `lost`
+    /// to `lost_with_node`, and judges again: they no longer make the history invalid.
+    pub fn set_aside(&mut self, went_down: impl Fn(i64) -> bool) {
+        let (gone, kept): (Vec<ElementReport>, Vec<ElementReport>) =
+            std::mem::take(&mut self.lost_details)
+                .into_iter()
+                .partition(|report| went_down(report.element));
+        if gone.is_empty() {
+            self.lost_details = kept;
+            return;
+        }
+        self.lost_with_node = gone.iter().map(|report| report.element).collect();
+        self.lost_with_node_count = self.lost_with_node.len();
+        self.lost = kept.iter().map(|report| report.element).collect();
+        self.lost_count = self.lost.len();
+        let latencies: Vec<u64> = kept
+            .iter()
+            .map(|report| report.lost_latency.unwrap_or(0))
+            .collect();
+        self.lost_latencies = quantiles(&latencies);
+        self.lost_details = kept;
+        self.valid = if self.lost_count > 0 {
+            Validity::Invalid
+        } else if self.stable_count == 0 {
+            Validity::Unknown
+        } else {
+            Validity::Valid
+        };
+    }
 }
 
 /// How many unexpected values `results.json` lists.
@@ -262,6 +299,8 @@ pub fn set_full(history: &[Op], add: &str, read: &str) -> SetFullResult {
             .take(UNEXPECTED_SHOWN)
             .copied()
             .collect(),
+        lost_with_node_count: 0,
+        lost_with_node: Vec::new(),
     }
 }
 

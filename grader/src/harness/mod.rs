@@ -41,7 +41,7 @@ use crate::nemesis::{Action, Fault, Nemesis, Targets};
 use crate::net::{
     Arrival, Delivery, DropReason, Envelope, Journal, NetStats, Network, PROBE_PREFIX, Packet, Step,
 };
-use crate::workload::{self, Checked, Operation, Workload};
+use crate::workload::{self, Checked, Operation, Survivors, Workload};
 
 /// How long the loop waits at most between checks for an interrupt.
 const POLL: Duration = Duration::from_millis(100);
@@ -430,10 +430,11 @@ impl<'a> Harness<'a> {
         if self.config.rate > 0.0 && !self.workers.is_empty() {
             self.schedule(self.now, Event::GeneratorTick);
         }
-        // Each fault flips on its own schedule, the first time at once.
+        // Each fault flips on its own schedule, the first time at once (crash: one interval in).
         let faults: Vec<Fault> = self.nemesis.faults().collect();
         for fault in faults {
-            self.schedule(self.now, Event::NemesisTick(fault));
+            let at = self.now + self.nemesis.first_delay(fault);
+            self.schedule(at, Event::NemesisTick(fault));
         }
     }
 
@@ -466,15 +467,21 @@ impl<'a> Harness<'a> {
             Event::RecoveryEnd => {
                 self.phase = Phase::FinalReads;
                 self.note("final reads".into());
+                // Crashed nodes are down for good: only the survivors are read.
                 for worker in 0..self.workers.len() {
+                    let node = self.clients[&self.workers[worker].client].node;
+                    if self.nemesis.is_crashed(node) {
+                        continue;
+                    }
                     let operation = self.workload.final_operation();
                     self.invoke(worker, operation, true);
                 }
             }
             Event::NemesisTick(fault) => {
                 if self.phase == Phase::Main {
-                    let action = self.nemesis.act(fault, &self.nodes, &mut self.rng);
-                    self.apply(action);
+                    if let Some(action) = self.nemesis.act(fault, &self.nodes, &mut self.rng) {
+                        self.apply(action);
+                    }
                     let gap = self.nemesis.gap(&mut self.rng);
                     self.schedule(self.now + gap, Event::NemesisTick(fault));
                 }
@@ -544,6 +551,12 @@ impl<'a> Harness<'a> {
                     self.cluster.kill(node);
                 }
             }
+            Action::Crash(targets) => {
+                self.note(format!("crash (for good): {value}"));
+                for &node in targets {
+                    self.cluster.kill(node);
+                }
+            }
             Action::Pause(targets) => {
                 self.note(format!("pause: {value}"));
                 for &node in targets {
@@ -589,12 +602,19 @@ impl<'a> Harness<'a> {
     /// Starts timing convergence: what is acknowledged now, and a read of every node every
     /// [`PROBE_INTERVAL`] until each has it all.
     fn start_probing(&mut self, from: &'static str) {
-        let acknowledged = self.workload.start_convergence(self.history.ops());
+        let survivors = self.survivors();
+        let acknowledged = self
+            .workload
+            .start_convergence(self.history.ops(), &survivors);
+        let crashed: Vec<bool> = (0..self.nodes.len())
+            .map(|node| self.nemesis.is_crashed(node))
+            .collect();
         self.probing = Some(Probing {
             from,
             started: self.now,
             acknowledged,
             converged_at: vec![None; self.nodes.len()],
+            crashed,
         });
         for node in 0..self.nodes.len() {
             let id = format!("{PROBE_PREFIX}{node}");
@@ -620,6 +640,23 @@ impl<'a> Harness<'a> {
             }
         }
         self.schedule(self.now + PROBE_INTERVAL, Event::Probe);
+    }
+
+    /// The crashed nodes and every value a surviving node was handed, for judging survivors.
+    fn survivors(&self) -> Survivors {
+        let crashed: BTreeSet<usize> = self.nemesis.crashed().collect();
+        let handed = if crashed.is_empty() {
+            BTreeSet::new()
+        } else {
+            (0..self.nodes.len())
+                .filter(|node| !crashed.contains(node))
+                .flat_map(|node| self.known_values[node].iter().copied())
+                .collect()
+        };
+        Survivors {
+            crashed: crashed.iter().map(|node| self.nodes[*node].clone()).collect(),
+            handed,
+        }
     }
 
     fn schedule_tick(&mut self) {
@@ -1023,8 +1060,9 @@ impl<'a> Harness<'a> {
             .as_ref()
             .map(|probing| probing.convergence(&self.nodes))
             .unwrap_or_default();
+        let survivors = self.survivors();
         let ops = self.history.ops();
-        let workload = self.workload.check(ops);
+        let workload = self.workload.check(ops, &survivors);
         let stats = checker::stats(ops);
         let mut net = self.net.stats;
         net.finish(self.history.client_invocations());

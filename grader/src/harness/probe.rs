@@ -30,6 +30,9 @@ pub struct Convergence {
     /// Nodes that never held them all, by id.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nodes_behind: Vec<String>,
+    /// Nodes crashed for good (`--nemesis crash`), not waited for, by id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes_crashed: Vec<String>,
 }
 
 /// Convergence probing in progress.
@@ -39,13 +42,15 @@ pub(super) struct Probing {
     pub(super) started: Duration,
     pub(super) acknowledged: usize,
     pub(super) converged_at: Vec<Option<Duration>>,
+    /// Nodes crashed for good: neither read nor waited for.
+    pub(super) crashed: Vec<bool>,
 }
 
 impl Probing {
-    /// The nodes not yet seen holding everything.
+    /// The surviving nodes not yet seen holding everything.
     pub(super) fn behind(&self) -> Vec<usize> {
         (0..self.converged_at.len())
-            .filter(|node| self.converged_at[*node].is_none())
+            .filter(|node| self.converged_at[*node].is_none() && !self.crashed[*node])
             .collect()
     }
 
@@ -71,8 +76,12 @@ impl Probing {
             after_ms,
             sample_interval_ms: PROBE_INTERVAL.as_millis() as u64,
             acknowledged_values: self.acknowledged,
-            nodes_converged: nodes.len() - nodes_behind.len(),
+            nodes_converged: self.converged_at.iter().flatten().count(),
             nodes_behind,
+            nodes_crashed: (0..nodes.len())
+                .filter(|node| self.crashed[*node])
+                .map(|node| nodes[node].clone())
+                .collect(),
         }
     }
 }

@@ -7,11 +7,14 @@
 //! - [`kill`]: crash some nodes, then restart them empty (they get `init` and `topology` again);
 //! - [`pause`]: stop some nodes where they stand (the process group gets SIGSTOP; in the
 //!   simulation their timers wait), then let them go on; the network holds their messages.
+//! - [`crash`]: kill some nodes for good (crash-stop): they stay down until the end, and the
+//!   checkers judge the survivors.
 //!
-//! Kill and pause choose their nodes by a [`Targets`] rule: at random, or among the interior
-//! nodes of the run's topology. After the main phase every fault is undone: the network heals,
-//! killed nodes restart and paused nodes resume.
+//! Kill, pause and crash choose their nodes by a [`Targets`] rule: at random, or among the
+//! interior nodes of the run's topology. After the main phase every fault but crash is undone:
+//! the network heals, killed nodes restart and paused nodes resume; crashed nodes stay down.
 
+pub mod crash;
 pub mod kill;
 pub mod partition;
 pub mod pause;
@@ -38,11 +41,14 @@ pub enum Fault {
     Kill,
     /// Pause some nodes, then resume them, alternately.
     Pause,
+    /// Kill some nodes for good (crash-stop), a few at a time, never more than half the
+    /// candidates in all.
+    Crash,
 }
 
 impl Fault {
     /// Every fault, by name.
-    pub const ALL: [Fault; 3] = [Fault::Partition, Fault::Kill, Fault::Pause];
+    pub const ALL: [Fault; 4] = [Fault::Partition, Fault::Kill, Fault::Pause, Fault::Crash];
 
     /// Its `--nemesis` name.
     pub fn name(self) -> &'static str {
@@ -50,6 +56,7 @@ impl Fault {
             Fault::Partition => "partition",
             Fault::Kill => "kill",
             Fault::Pause => "pause",
+            Fault::Crash => "crash",
         }
     }
 }
@@ -62,7 +69,7 @@ impl FromStr for Fault {
             .into_iter()
             .find(|fault| fault.name() == text)
             .ok_or_else(|| {
-                format!("unknown nemesis `{text}`; the faults on offer are: partition, kill, pause")
+                format!("unknown nemesis `{text}`; the faults on offer are: partition, kill, pause, crash")
             })
     }
 }
@@ -82,7 +89,7 @@ pub fn parse_faults(text: &str) -> Result<BTreeSet<Fault>, String> {
         .collect()
 }
 
-/// Which nodes kill and pause choose from (`--nemesis-targets`).
+/// Which nodes kill, pause and crash choose from (`--nemesis-targets`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Targets {
@@ -131,6 +138,8 @@ pub enum Action {
     Pause(Vec<usize>),
     /// Let these paused nodes go on.
     Resume(Vec<usize>),
+    /// Kill these nodes for good.
+    Crash(Vec<usize>),
 }
 
 impl Action {
@@ -145,6 +154,7 @@ impl Action {
             Action::Restart(targets) => ("restart", names(targets)),
             Action::Pause(targets) => ("pause", names(targets)),
             Action::Resume(targets) => ("resume", names(targets)),
+            Action::Crash(targets) => ("crash", names(targets)),
         }
     }
 }
@@ -159,6 +169,7 @@ pub struct Nemesis {
     partitioned: bool,
     killed: BTreeSet<usize>,
     paused: BTreeSet<usize>,
+    crashed: BTreeSet<usize>,
 }
 
 impl Nemesis {
@@ -172,6 +183,7 @@ impl Nemesis {
             partitioned: false,
             killed: BTreeSet::new(),
             paused: BTreeSet::new(),
+            crashed: BTreeSet::new(),
         }
     }
 
@@ -185,14 +197,36 @@ impl Nemesis {
         !self.faults.is_empty()
     }
 
-    /// True when `node` is killed and not yet restarted.
+    /// True when `node` is down on the nemesis's orders: killed and not yet restarted, or
+    /// crashed.
     pub fn is_killed(&self, node: usize) -> bool {
-        self.killed.contains(&node)
+        self.killed.contains(&node) || self.crashed.contains(&node)
     }
 
-    /// The next action of `fault`: it starts when its last one is undone, and undoes it otherwise.
-    pub fn act(&mut self, fault: Fault, nodes: &[String], rng: &mut ChaCha8Rng) -> Action {
+    /// True when `node` crashed for good.
+    pub fn is_crashed(&self, node: usize) -> bool {
+        self.crashed.contains(&node)
+    }
+
+    /// The nodes crashed for good, sorted.
+    pub fn crashed(&self) -> impl Iterator<Item = usize> + '_ {
+        self.crashed.iter().copied()
+    }
+
+    /// When `fault` first acts, from the start of the main phase: at once, except crash, which
+    /// waits one interval so that it strikes mid-run.
+    pub fn first_delay(&self, fault: Fault) -> Duration {
         match fault {
+            Fault::Crash => self.interval,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The next action of `fault`: it starts when its last one is undone, and undoes it
+    /// otherwise. Crash only ever strikes, and does nothing (`None`) once half the candidates
+    /// are down.
+    pub fn act(&mut self, fault: Fault, nodes: &[String], rng: &mut ChaCha8Rng) -> Option<Action> {
+        let action = match fault {
             Fault::Partition if self.partitioned => self.heal(),
             Fault::Partition => {
                 self.partitioned = true;
@@ -200,24 +234,39 @@ impl Nemesis {
             }
             Fault::Kill if !self.killed.is_empty() => self.restart(),
             Fault::Kill => {
-                let targets = kill::targets(&self.candidates, rng);
+                let targets = kill::targets(&self.up(|_| true), rng);
                 self.killed.extend(&targets);
                 Action::Kill(targets)
             }
             Fault::Pause if !self.paused.is_empty() => self.resume(),
             Fault::Pause => {
                 // A killed node cannot be paused; it is paused again only after its restart.
-                let awake: Vec<usize> = self
-                    .candidates
-                    .iter()
-                    .copied()
-                    .filter(|node| !self.killed.contains(node))
-                    .collect();
-                let targets = pause::targets(&awake, rng);
+                let targets = pause::targets(&self.up(|_| true), rng);
                 self.paused.extend(&targets);
                 Action::Pause(targets)
             }
-        }
+            Fault::Crash => {
+                // A paused node is left alone: it would have to be resumed to die cleanly.
+                let paused = self.paused.clone();
+                let up = self.up(|node| !paused.contains(&node));
+                let targets = crash::targets(&up, self.crashed.len(), self.candidates.len(), rng);
+                if targets.is_empty() {
+                    return None;
+                }
+                self.crashed.extend(&targets);
+                Action::Crash(targets)
+            }
+        };
+        Some(action)
+    }
+
+    /// The candidates neither killed nor crashed that pass `keep`.
+    fn up(&self, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+        self.candidates
+            .iter()
+            .copied()
+            .filter(|node| !self.is_killed(*node) && keep(*node))
+            .collect()
     }
 
     /// How long until `fault` acts again: uniform on `[0, 2·interval)`.
@@ -226,7 +275,8 @@ impl Nemesis {
         Duration::from_secs_f64(gap)
     }
 
-    /// Undoes whatever is in force at the end of the main phase: heal, then restart, then resume.
+    /// Undoes whatever is in force at the end of the main phase: heal, then restart, then
+    /// resume. Crashed nodes stay down.
     pub fn undo_all(&mut self) -> Vec<Action> {
         let mut actions = Vec::new();
         if self.partitioned {
@@ -297,14 +347,14 @@ mod tests {
         let faults = BTreeSet::from([Fault::Partition, Fault::Kill, Fault::Pause]);
         let mut nemesis = Nemesis::new(faults, Duration::from_secs(1), (0..7).collect());
         assert!(matches!(
-            nemesis.act(Fault::Partition, &nodes, &mut rng),
+            nemesis.act(Fault::Partition, &nodes, &mut rng).unwrap(),
             Action::Partition(_)
         ));
-        let Action::Kill(killed) = nemesis.act(Fault::Kill, &nodes, &mut rng) else {
+        let Action::Kill(killed) = nemesis.act(Fault::Kill, &nodes, &mut rng).unwrap() else {
             panic!("kill first")
         };
         assert!(killed.iter().all(|node| nemesis.is_killed(*node)));
-        let Action::Pause(paused) = nemesis.act(Fault::Pause, &nodes, &mut rng) else {
+        let Action::Pause(paused) = nemesis.act(Fault::Pause, &nodes, &mut rng).unwrap() else {
             panic!("pause first")
         };
         assert!(
@@ -312,7 +362,7 @@ mod tests {
             "killed nodes are not paused: {killed:?} {paused:?}"
         );
         assert!(
-            matches!(nemesis.act(Fault::Pause, &nodes, &mut rng), Action::Resume(back) if back == paused)
+            matches!(nemesis.act(Fault::Pause, &nodes, &mut rng).unwrap(), Action::Resume(back) if back == paused)
         );
         let ends: Vec<&'static str> = nemesis
             .undo_all()
@@ -332,7 +382,7 @@ mod tests {
         let mut nemesis = Nemesis::new(faults, Duration::from_secs(1), interior.clone());
         for _ in 0..40 {
             for fault in [Fault::Kill, Fault::Pause] {
-                match nemesis.act(fault, &nodes, &mut rng) {
+                match nemesis.act(fault, &nodes, &mut rng).unwrap() {
                     Action::Kill(targets) | Action::Pause(targets) => {
                         assert!(!targets.is_empty());
                         assert!(
@@ -344,5 +394,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn crashed_nodes_stay_down_and_are_neither_paused_nor_killed_again() {
+        let nodes = node_names(25);
+        let interior = vec![0, 1, 2, 3, 4, 5];
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let faults = BTreeSet::from([Fault::Crash, Fault::Pause, Fault::Kill]);
+        let mut nemesis = Nemesis::new(faults, Duration::from_secs(1), interior.clone());
+        assert_eq!(nemesis.first_delay(Fault::Crash), Duration::from_secs(1));
+        assert_eq!(nemesis.first_delay(Fault::Kill), Duration::ZERO);
+        let mut crashed = BTreeSet::new();
+        for _ in 0..20 {
+            if let Some(Action::Crash(targets)) = nemesis.act(Fault::Crash, &nodes, &mut rng) {
+                assert!(targets.iter().all(|node| !crashed.contains(node)));
+                crashed.extend(targets);
+            }
+            for fault in [Fault::Pause, Fault::Kill] {
+                if let Some(Action::Pause(targets) | Action::Kill(targets)) =
+                    nemesis.act(fault, &nodes, &mut rng)
+                {
+                    assert!(targets.iter().all(|node| !crashed.contains(node)), "{targets:?}");
+                }
+            }
+        }
+        assert_eq!(crashed.len(), crash::budget(interior.len()));
+        assert_eq!(nemesis.crashed().collect::<BTreeSet<_>>(), crashed);
+        assert!(crashed.iter().all(|node| nemesis.is_crashed(*node) && nemesis.is_killed(*node)));
+        let undone = nemesis.undo_all();
+        assert!(
+            undone.iter().all(|action| !matches!(action, Action::Restart(back) if back.iter().any(|node| crashed.contains(node)))),
+            "{undone:?}"
+        );
+        assert!(crashed.iter().all(|node| nemesis.is_crashed(*node)));
     }
 }

@@ -62,10 +62,18 @@ pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: 
                 )
             },
         );
+        let survivors = if convergence.nodes_crashed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (survivors only: {} crashed for good)",
+                convergence.nodes_crashed.join(", ")
+            )
+        };
         line(
             &mut out,
             format!(
-                "converged  {after}; {} duplicate deliveries",
+                "converged  {after}{survivors}; {} duplicate deliveries",
                 net.duplicate_deliveries
             ),
         );

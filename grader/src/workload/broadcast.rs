@@ -8,10 +8,10 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
-use super::{Checked, Figure, Operation, Workload, closed_reply};
+use super::{Checked, Figure, Operation, Survivors, Workload, closed_reply};
 use crate::checker::set_full::{self, SetFullResult};
 use crate::checker::{QUANTILES, Validity};
-use crate::history::Op;
+use crate::history::{Op, OpKind};
 use crate::topology::NeighbourMap;
 
 /// The broadcast workload's state: the next value, and what convergence waits for.
@@ -85,8 +85,12 @@ impl Workload for Broadcast {
         }
     }
 
-    fn start_convergence(&mut self, history: &[Op]) -> usize {
-        self.acknowledged = set_full::acknowledged(history, BROADCAST);
+    fn start_convergence(&mut self, history: &[Op], survivors: &Survivors) -> usize {
+        let went_down = went_down(history, survivors);
+        self.acknowledged = set_full::acknowledged(history, BROADCAST)
+            .into_iter()
+            .filter(|value| !went_down.contains(value))
+            .collect();
         self.acknowledged.len()
     }
 
@@ -111,8 +115,10 @@ impl Workload for Broadcast {
         carried_values(body)
     }
 
-    fn check(&self, history: &[Op]) -> Checked {
-        let result = set_full::set_full(history, BROADCAST, READ);
+    fn check(&self, history: &[Op], survivors: &Survivors) -> Checked {
+        let mut result = set_full::set_full(history, BROADCAST, READ);
+        let went_down = went_down(history, survivors);
+        result.set_aside(|value| went_down.contains(&value));
         let coverage = set_full::coverage(history, BROADCAST, READ);
         let summary = vec![
             format!(
@@ -129,6 +135,20 @@ impl Workload for Broadcast {
             ),
         ];
         let mut anomalies = lost_lines(&result);
+        if result.lost_with_node_count > 0 {
+            let shown: Vec<String> = result
+                .lost_with_node
+                .iter()
+                .take(5)
+                .map(i64::to_string)
+                .collect();
+            anomalies.push(format!(
+                "WENT DOWN  {} acknowledged value(s) went down with a crashed node before any survivor was handed them ({}{}); not counted as lost",
+                result.lost_with_node_count,
+                shown.join(", "),
+                if result.lost_with_node_count > shown.len() { ", …" } else { "" }
+            ));
+        }
         if result.unexpected_count > 0 {
             let shown: Vec<String> = result
                 .unexpected
@@ -195,6 +215,21 @@ impl Workload for Broadcast {
     }
 }
 
+/// The acknowledged values that went down with a crashed node (see
+/// [`Survivors::lost_with_node`]), judged by the node whose `broadcast_ok` acknowledged them.
+fn went_down(history: &[Op], survivors: &Survivors) -> BTreeSet<i64> {
+    if survivors.crashed.is_empty() {
+        return BTreeSet::new();
+    }
+    history
+        .iter()
+        .filter(|op| op.is_client() && op.f == BROADCAST && op.kind == OpKind::Ok)
+        .filter_map(|op| Some((op.node.as_deref(), op.value.as_i64()?)))
+        .filter(|(node, value)| survivors.lost_with_node(*node, *value))
+        .map(|(_, value)| value)
+        .collect()
+}
+
 /// Quantiles as `0: 0, 0.5: 86, …`, or `none`.
 pub fn format_quantiles(latencies: &std::collections::BTreeMap<String, u64>) -> String {
     if latencies.is_empty() {
@@ -254,6 +289,15 @@ pub fn carried_values(body: &str) -> Vec<i64> {
     else {
         return Vec::new();
     };
+    // An acknowledgement (`broadcast_ack {message}`) names a value the sender already has; it
+    // hands the receiver nothing.
+    if fields
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|kind| kind.ends_with("_ack"))
+    {
+        return Vec::new();
+    }
     let mut values = Vec::new();
     for key in ["message", "messages", "values"] {
         match fields.get(key) {
@@ -361,5 +405,43 @@ mod tests {
             [8, 7]
         );
         assert!(carried_values(r#"{"type":"chat","hops":3}"#).is_empty());
+        assert!(carried_values(r#"{"type":"broadcast_ack","message":4}"#).is_empty());
+    }
+
+    #[test]
+    fn a_value_lost_with_its_crashed_node_is_set_apart_and_one_a_survivor_had_is_lost() {
+        use crate::checker::testing::Builder;
+        // n0 acknowledged 1 and 2, then crashed; n1's final read holds neither.
+        let mut history = Builder::new();
+        history
+            .add(0, 1, 0, 5)
+            .add(0, 2, 10, 15)
+            .add(1, 3, 20, 25)
+            .final_read(1, json!([3]), 1000);
+        let ops = history.history.ops();
+        let workload = Broadcast::default();
+        let none = workload.check(ops, &Survivors::default());
+        assert_eq!(none.valid, Validity::Invalid);
+        assert_eq!(none.sections["workload"]["lost"], json!([1, 2]));
+        // n1 (a survivor) was handed 2, so 2 is truly lost; 1 went down with n0.
+        let survivors = Survivors {
+            crashed: ["n0".to_owned()].into(),
+            handed: [2, 3].into(),
+        };
+        let checked = workload.check(ops, &survivors);
+        assert_eq!(checked.valid, Validity::Invalid);
+        assert_eq!(checked.sections["workload"]["lost"], json!([2]));
+        assert_eq!(checked.sections["workload"]["lost_with_node"], json!([1]));
+        assert!(checked.anomalies.iter().any(|line| line.starts_with("WENT DOWN")));
+        // Had no survivor been handed 2 either, nothing would be lost.
+        let survivors = Survivors {
+            handed: [3].into(),
+            ..survivors
+        };
+        let checked = workload.check(ops, &survivors);
+        assert_eq!(checked.valid, Validity::Valid, "{:?}", checked.reasons);
+        assert_eq!(checked.sections["workload"]["lost_with_node_count"], 2);
+        let mut converging = Broadcast::default();
+        assert_eq!(converging.start_convergence(ops, &survivors), 1);
     }
 }

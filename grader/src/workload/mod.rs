@@ -10,7 +10,7 @@
 
 pub mod broadcast;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Map, Value as Json};
@@ -68,6 +68,24 @@ pub struct Checked {
     pub reasons: Vec<String>,
 }
 
+/// What crash-stop faults (`--nemesis crash`) left behind, for judging the survivors: the nodes
+/// down for good, and every value a surviving node was ever handed (by a client or a server).
+#[derive(Debug, Clone, Default)]
+pub struct Survivors {
+    /// The ids of the crashed nodes.
+    pub crashed: BTreeSet<String>,
+    /// The values handed to nodes that did not crash.
+    pub handed: BTreeSet<i64>,
+}
+
+impl Survivors {
+    /// True when `value`, acknowledged by node `acked_by`, went down with it: that node crashed
+    /// and no surviving node was ever handed the value, so no protocol could still deliver it.
+    pub fn lost_with_node(&self, acked_by: Option<&str>, value: i64) -> bool {
+        acked_by.is_some_and(|node| self.crashed.contains(node)) && !self.handed.contains(&value)
+    }
+}
+
 /// A figure the grade table shows for every run of a workload.
 #[derive(Debug, Clone, Copy)]
 pub struct Figure {
@@ -103,9 +121,9 @@ pub trait Workload {
     /// malformed (by Maelstrom's closed schemas).
     fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String>;
 
-    /// Starts timing convergence from `history` (what is acknowledged so far); returns how
-    /// many values the nodes must all hold.
-    fn start_convergence(&mut self, history: &[Op]) -> usize;
+    /// Starts timing convergence from `history` (what is acknowledged so far, less what went
+    /// down with a crashed node); returns how many values the surviving nodes must all hold.
+    fn start_convergence(&mut self, history: &[Op], survivors: &Survivors) -> usize;
 
     /// The request a convergence probe sends.
     fn probe_request(&self) -> Json;
@@ -117,8 +135,9 @@ pub trait Workload {
     /// server, what it carries; from a client, what the request adds.
     fn delivered_values(&self, from_client: bool, body: &str) -> Vec<i64>;
 
-    /// Judges the whole history.
-    fn check(&self, history: &[Op]) -> Checked;
+    /// Judges the whole history; values that went down with a crashed node (see
+    /// [`Survivors::lost_with_node`]) are reported apart, not as lost.
+    fn check(&self, history: &[Op], survivors: &Survivors) -> Checked;
 
     /// The figures a grade table shows for runs of this workload.
     fn headline_figures(&self) -> &'static [Figure];
