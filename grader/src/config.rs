@@ -533,7 +533,10 @@ mod tests {
         assert!(error("--topology ring").contains("unknown topology"));
         assert!(error("-w lin-kv").contains("workloads on offer are: broadcast"));
         assert!(error("--nemesis flood").contains("unknown nemesis"));
-        assert!(error("--nemesis partition --nemesis-targets interior").contains("kill, pause or crash"));
+        assert!(
+            error("--nemesis partition --nemesis-targets interior")
+                .contains("kill, pause or crash")
+        );
         assert!(
             error("--node-count 1 --topology tree4 --nemesis kill --nemesis-targets interior")
                 .contains("no interior nodes")

@@ -106,8 +106,22 @@ impl std::io::Write for SharedBuffer {
 /// Runs `config` against nodes of type `N` (built from `flags`) in the simulated cluster, in
 /// memory. This is the API for stage tests.
 pub fn simulate<N: Node>(config: &TestConfig, flags: &[String]) -> anyhow::Result<SimRun> {
+    simulate_inspect::<N, ()>(config, flags, |_| ()).map(|(run, ())| run)
+}
+
+/// [`simulate`], then `inspect` looks at the nodes as the run left them (the survivors of a
+/// kill or crash): for tests that hold a node's own counters against the harness's.
+pub fn simulate_inspect<N: Node, T>(
+    config: &TestConfig,
+    flags: &[String],
+    inspect: impl FnOnce(&SimCluster<N>) -> T,
+) -> anyhow::Result<(SimRun, T)> {
     let buffer = SharedBuffer::default();
-    let report = simulate_with_journal::<N>(config, flags, Journal::new(Box::new(buffer.clone())))?;
+    let mut journal = Journal::new(Box::new(buffer.clone()));
+    let mut cluster = SimCluster::<N>::new(config.node_count, flags, config.seed)?;
+    let report = harness::run(config, &mut cluster, &mut journal, None);
+    journal.finish()?;
+    let inspected = inspect(&cluster);
     let journal = buffer.0.take();
     let reproduce = format!("(in memory) seed {}", config.seed);
     let facts = RunFacts {
@@ -117,12 +131,13 @@ pub fn simulate<N: Node>(config: &TestConfig, flags: &[String]) -> anyhow::Resul
     };
     let results = results::results_json(&report, config, &reproduce, facts);
     let summary = results::summary(&report, config, &reproduce, "(in memory)");
-    Ok(SimRun {
+    let run = SimRun {
         report,
         journal,
         results,
         summary,
-    })
+    };
+    Ok((run, inspected))
 }
 
 /// Runs `config` against nodes of type `N` in the simulated cluster, journalling into `journal`
@@ -425,10 +440,7 @@ mod tests {
             .flat_map(|op| op.value.as_array().cloned().unwrap_or_default())
             .filter_map(|node| node.as_str().map(str::to_owned))
             .collect();
-        assert!(
-            (1..=5).contains(&crashed.len()),
-            "crashed: {crashed:?}"
-        );
+        assert!((1..=5).contains(&crashed.len()), "crashed: {crashed:?}");
         assert!(!ops.iter().any(|op| op.f == "restart"));
         let final_nodes: BTreeSet<&str> = ops
             .iter()
@@ -440,7 +452,11 @@ mod tests {
         let convergence = &run.report.convergence;
         assert!(convergence.after_ms.is_some(), "{convergence:?}");
         assert_eq!(
-            convergence.nodes_crashed.iter().cloned().collect::<BTreeSet<_>>(),
+            convergence
+                .nodes_crashed
+                .iter()
+                .cloned()
+                .collect::<BTreeSet<_>>(),
             crashed
         );
         assert_eq!(convergence.nodes_converged, 10 - crashed.len());

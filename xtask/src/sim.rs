@@ -47,6 +47,8 @@ registry! {
     "stage-08-gossip-timer" => stage_08_gossip_timer::GossipTimer,
     "stage-09-anti-entropy" => stage_09_anti_entropy::AntiEntropy,
     "stage-10-tuning" => stage_10_tuning::Tuning,
+    "stage-11-tree-overlay" => stage_11_tree_overlay::TreeOverlay,
+    "stage-12-tree-failure" => stage_12_tree_failure::TreeFailure,
 }
 
 /// Runs a stage's node in the simulated cluster and prints the summary.

@@ -654,7 +654,10 @@ impl<'a> Harness<'a> {
                 .collect()
         };
         Survivors {
-            crashed: crashed.iter().map(|node| self.nodes[*node].clone()).collect(),
+            crashed: crashed
+                .iter()
+                .map(|node| self.nodes[*node].clone())
+                .collect(),
             handed,
         }
     }

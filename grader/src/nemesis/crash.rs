@@ -13,7 +13,12 @@ pub fn budget(candidates: usize) -> usize {
 
 /// Picks the next nodes to crash among `up`, given that `crashed` of the `candidates` are down
 /// already: between one and what the budget leaves, at random; empty once it is spent. Sorted.
-pub fn targets(up: &[usize], crashed: usize, candidates: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+pub fn targets(
+    up: &[usize],
+    crashed: usize,
+    candidates: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
     let room = budget(candidates).saturating_sub(crashed).min(up.len());
     if room == 0 {
         return Vec::new();

@@ -415,13 +415,20 @@ mod tests {
                 if let Some(Action::Pause(targets) | Action::Kill(targets)) =
                     nemesis.act(fault, &nodes, &mut rng)
                 {
-                    assert!(targets.iter().all(|node| !crashed.contains(node)), "{targets:?}");
+                    assert!(
+                        targets.iter().all(|node| !crashed.contains(node)),
+                        "{targets:?}"
+                    );
                 }
             }
         }
         assert_eq!(crashed.len(), crash::budget(interior.len()));
         assert_eq!(nemesis.crashed().collect::<BTreeSet<_>>(), crashed);
-        assert!(crashed.iter().all(|node| nemesis.is_crashed(*node) && nemesis.is_killed(*node)));
+        assert!(
+            crashed
+                .iter()
+                .all(|node| nemesis.is_crashed(*node) && nemesis.is_killed(*node))
+        );
         let undone = nemesis.undo_all();
         assert!(
             undone.iter().all(|action| !matches!(action, Action::Restart(back) if back.iter().any(|node| crashed.contains(node)))),

@@ -74,3 +74,106 @@ impl Journal {
         self.out.flush()
     }
 }
+
+/// One message as a journal records it, read back: for tests and tools that follow messages.
+#[derive(Debug, Clone)]
+pub struct JournalMessage {
+    /// The harness's message id.
+    pub id: u64,
+    /// When it was sent, in ns.
+    pub sent_ns: u64,
+    /// Its sender.
+    pub src: String,
+    /// Its destination.
+    pub dest: String,
+    /// Its body.
+    pub body: serde_json::Value,
+    /// When it was delivered, in ns, if it was.
+    pub received_ns: Option<u64>,
+}
+
+/// Reads a journal's messages back, in the order they were sent (lines that are not journal
+/// events are skipped).
+pub fn read_messages(journal: &[u8]) -> Vec<JournalMessage> {
+    let mut messages: Vec<JournalMessage> = Vec::new();
+    let mut index_of = std::collections::HashMap::new();
+    for line in String::from_utf8_lossy(journal).lines() {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(at), Some(id)) = (event["t"].as_u64(), event["id"].as_u64()) else {
+            continue;
+        };
+        match event["event"].as_str() {
+            Some("send") => {
+                index_of.insert(id, messages.len());
+                messages.push(JournalMessage {
+                    id,
+                    sent_ns: at,
+                    src: event["src"].as_str().unwrap_or_default().to_owned(),
+                    dest: event["dest"].as_str().unwrap_or_default().to_owned(),
+                    body: event["body"].clone(),
+                    received_ns: None,
+                });
+            }
+            Some("recv") => {
+                if let Some(&index) = index_of.get(&id) {
+                    messages[index].received_ns = Some(at);
+                }
+            }
+            _ => {}
+        }
+    }
+    messages
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::value::RawValue;
+
+    use super::*;
+    use crate::net::test_packet;
+
+    fn packet(id: u64, src: &str, dest: &str, body: &str) -> Packet {
+        Packet {
+            id,
+            body: RawValue::from_string(body.into()).unwrap(),
+            ..test_packet(src, dest)
+        }
+    }
+
+    #[test]
+    fn messages_read_back_with_their_delivery_times() {
+        let buffer = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+        impl Write for Shared {
+            fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+                self.0.borrow_mut().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut journal = Journal::new(Box::new(Shared(buffer.clone())));
+        let first = packet(1, "n0", "n1", r#"{"type":"broadcast","message":3}"#);
+        let second = packet(2, "n1", "n0", r#"{"type":"broadcast_ack","message":3}"#);
+        journal.send(Duration::from_millis(1), &first);
+        journal.send(Duration::from_millis(2), &second);
+        journal.recv(Duration::from_millis(5), &first);
+        journal.drop(Duration::from_millis(6), &second, DropReason::Partition);
+        journal.finish().unwrap();
+        let messages = read_messages(&buffer.borrow());
+        assert_eq!(messages.len(), 2);
+        assert_eq!(
+            (messages[0].id, messages[0].sent_ns, messages[0].received_ns),
+            (1, 1_000_000, Some(5_000_000))
+        );
+        assert_eq!(
+            (messages[1].src.as_str(), messages[1].dest.as_str()),
+            ("n1", "n0")
+        );
+        assert_eq!(messages[1].body["type"], "broadcast_ack");
+        assert_eq!(messages[1].received_ns, None);
+    }
+}

@@ -22,7 +22,7 @@ use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-pub use journal::Journal;
+pub use journal::{Journal, JournalMessage, read_messages};
 pub use latency::{Latency, LatencyDistribution};
 pub use stats::{Counts, DropReason, NetStats};
 pub use writer::{NodeWriter, Queued, Step};

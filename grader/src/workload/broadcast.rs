@@ -432,7 +432,12 @@ mod tests {
         assert_eq!(checked.valid, Validity::Invalid);
         assert_eq!(checked.sections["workload"]["lost"], json!([2]));
         assert_eq!(checked.sections["workload"]["lost_with_node"], json!([1]));
-        assert!(checked.anomalies.iter().any(|line| line.starts_with("WENT DOWN")));
+        assert!(
+            checked
+                .anomalies
+                .iter()
+                .any(|line| line.starts_with("WENT DOWN"))
+        );
         // Had no survivor been handed 2 either, nothing would be lost.
         let survivors = Survivors {
             handed: [3].into(),
