@@ -144,6 +144,16 @@ pub struct StageToGrade {
     pub bin: std::path::PathBuf,
     /// Its fixtures.
     pub fixtures_dir: std::path::PathBuf,
+    /// The reference binaries of other stages its baseline runs use (`bin_stage`), by stage.
+    pub baselines: BTreeMap<String, std::path::PathBuf>,
+}
+
+/// A cluster run that completed: where it is stored and what it measured.
+struct RunDone {
+    results: Json,
+    workload: String,
+    store: String,
+    reproduce: String,
 }
 
 /// Grades several stages: each one's fixtures, then every cluster run of all of them, the runs
@@ -170,25 +180,27 @@ pub fn grade_stages(
             queue.extend((0..plan.runs_for(&stage.stage).len()).map(|run| (index, run)));
         }
     }
-    let sensitive = |&(stage, run): &(usize, usize)| {
-        plan.runs_for(&stages[stage].stage)[run].is_timing_sensitive()
-    };
+    let sensitive =
+        |&(stage, run): &(usize, usize)| plan.is_timing_sensitive(&stages[stage].stage, run);
     let (alone, shared): (Vec<_>, Vec<_>) = queue.into_iter().partition(sensitive);
     let grade_one = |(stage, run): (usize, usize)| {
         let entry = &stages[stage];
         let planned = &plan.runs_for(&entry.stage)[run];
         let store_root = options.store_root.join(&entry.stage);
-        let row = grade_run(
-            plan,
-            &entry.stage,
-            &entry.bin,
-            planned,
-            &store_root,
-            progress,
-        );
-        ((stage, run), row)
+        let done = match &planned.bin_stage {
+            None => Ok(&entry.bin),
+            Some(other) => entry.baselines.get(other).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: run `{}` runs {other}'s node, whose binary was not built",
+                    entry.stage,
+                    planned.name
+                )
+            }),
+        }
+        .and_then(|bin| grade_run(plan, &entry.stage, bin, planned, &store_root, progress));
+        ((stage, run), done)
     };
-    let mut rows: BTreeMap<(usize, usize), anyhow::Result<RunRow>> = BTreeMap::new();
+    let mut done: BTreeMap<(usize, usize), anyhow::Result<RunDone>> = BTreeMap::new();
     let pending = std::sync::Mutex::new(shared.into_iter());
     let finished = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -203,16 +215,38 @@ pub fn grade_stages(
             });
         }
     });
-    rows.extend(finished.into_inner().expect("not poisoned"));
-    rows.extend(alone.into_iter().map(grade_one));
+    done.extend(finished.into_inner().expect("not poisoned"));
+    done.extend(alone.into_iter().map(grade_one));
     let mut reports = Vec::new();
     for (index, (stage, outcomes)) in stages.iter().zip(fixtures).enumerate() {
-        let mut runs = Vec::new();
-        for run in 0..plan.runs_for(&stage.stage).len() {
-            if let Some(row) = rows.remove(&(index, run)) {
-                runs.push(row?);
+        let planned = plan.runs_for(&stage.stage);
+        let mut completed = Vec::new();
+        for run in 0..planned.len() {
+            if let Some(result) = done.remove(&(index, run)) {
+                completed.push((&planned[run], result?));
             }
         }
+        // Relative checks read the other run's results, so the stage is judged once every run
+        // is done.
+        let results_of = |name: &str| {
+            completed
+                .iter()
+                .find(|(run, _)| run.name == name)
+                .map(|(_, done)| &done.results)
+        };
+        let runs = completed
+            .iter()
+            .map(|(run, done)| {
+                judge_run(
+                    run,
+                    &done.workload,
+                    &done.results,
+                    done.store.clone(),
+                    done.reproduce.clone(),
+                    &results_of,
+                )
+            })
+            .collect();
         reports.push(StageReport::new(&stage.stage, &stage.bin, &outcomes, runs));
     }
     Ok(reports)
@@ -232,6 +266,7 @@ pub fn grade_stage(
         stage: stage.to_owned(),
         bin: bin.to_owned(),
         fixtures_dir: fixtures_dir.to_owned(),
+        baselines: BTreeMap::new(),
     };
     let mut reports = grade_stages(&[one], plan, options, progress)?;
     Ok(reports.remove(0))
@@ -293,7 +328,7 @@ fn grade_run(
     run: &RunPlan,
     store_root: &Path,
     progress: &(dyn Fn(&str) + Sync),
-) -> anyhow::Result<RunRow> {
+) -> anyhow::Result<RunDone> {
     let config = plan.config(run)?;
     progress(&format!(
         "{stage}: cluster run `{}` ({} node{}, {} s + {} s recovery)...",
@@ -314,22 +349,23 @@ fn grade_run(
     let results_path = done.store.join("results.json");
     let results: Json = serde_json::from_str(&std::fs::read_to_string(&results_path)?)
         .with_context(|| format!("cannot read {}", results_path.display()))?;
-    Ok(judge_run(
-        run,
-        &config.workload,
-        &results,
-        done.store.display().to_string(),
-        done.reproduce,
-    ))
+    Ok(RunDone {
+        results,
+        workload: config.workload,
+        store: done.store.display().to_string(),
+        reproduce: done.reproduce,
+    })
 }
 
 /// Judges one run's `results.json` against its plan: the verdict required and each check.
-pub fn judge_run(
+/// `results_of` finds another run's results by name, for relative checks.
+pub fn judge_run<'a>(
     run: &RunPlan,
     workload: &str,
     results: &Json,
     store: String,
     reproduce: String,
+    results_of: &dyn Fn(&str) -> Option<&'a Json>,
 ) -> RunRow {
     let expect_valid = run.expect_valid.unwrap_or(ExpectValid::Exactly(true));
     let valid = results["valid"].clone();
@@ -338,11 +374,20 @@ pub fn judge_run(
         .checks
         .iter()
         .map(|check| {
-            let (actual, ok) = check.judge(results);
+            let baseline = check.of_run.as_deref().and_then(results_of);
+            let (actual, ok) = check.judge(results, baseline);
             passed &= ok;
+            let mut threshold = check.to_string();
+            if let (Some(times), Some(figure)) = (
+                check.times,
+                baseline.and_then(|baseline| baseline.pointer(&check.figure)),
+            ) && let Some(figure) = figure.as_f64()
+            {
+                let _ = write!(threshold, " = {}", times * figure);
+            }
             ThresholdRow {
                 figure: check.figure.clone(),
-                threshold: check.to_string(),
+                threshold,
                 actual,
                 passed: ok,
             }
@@ -528,16 +573,43 @@ mod tests {
         });
         let plan =
             run("name = \"3d\"\nchecks = [{ figure = \"/net/servers/msgs_per_op\", below = 13 }]");
-        let row = judge_run(&plan, "broadcast", &results, "s".into(), "r".into());
+        let row = judge_run(
+            &plan,
+            "broadcast",
+            &results,
+            "s".into(),
+            "r".into(),
+            &|_| None,
+        );
         assert!(row.passed);
         let figures = figures_by_label(&row);
         assert_eq!(figures["median latency ms"], &json!(80));
         assert_eq!(figures["convergence ms"], &Json::Null);
         let strict =
             run("name = \"3d\"\nchecks = [{ figure = \"/net/servers/msgs_per_op\", below = 12 }]");
-        assert!(!judge_run(&strict, "broadcast", &results, "s".into(), "r".into()).passed);
+        assert!(
+            !judge_run(
+                &strict,
+                "broadcast",
+                &results,
+                "s".into(),
+                "r".into(),
+                &|_| None
+            )
+            .passed
+        );
         let invalid = run("name = \"x\"\nexpect_valid = false");
-        assert!(!judge_run(&invalid, "broadcast", &results, "s".into(), "r".into()).passed);
+        assert!(
+            !judge_run(
+                &invalid,
+                "broadcast",
+                &results,
+                "s".into(),
+                "r".into(),
+                &|_| None
+            )
+            .passed
+        );
         let table = {
             let mut out = String::new();
             render_runs(&mut out, &[row]);
@@ -547,5 +619,42 @@ mod tests {
             table.contains("msgs/op") && table.contains("median ms") && table.contains("12.500"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn a_relative_check_holds_a_figure_to_a_multiple_of_another_runs() {
+        let results =
+            |median: u64| json!({"valid": true, "workload": {"stable_latencies": {"0.5": median}}});
+        let hybrid = run(
+            "name = \"hybrid\"\nchecks = [{ figure = \"/workload/stable_latencies/0.5\", times = 1.5, of_run = \"plain\" }]",
+        );
+        let plain = results(200);
+        let judge = |median| {
+            judge_run(
+                &hybrid,
+                "broadcast",
+                &results(median),
+                "s".into(),
+                "r".into(),
+                &|name| (name == "plain").then_some(&plain),
+            )
+        };
+        let within = judge(300);
+        assert!(within.passed);
+        assert_eq!(
+            within.thresholds[0].threshold,
+            "median latency ms ≤ 1.5 × run plain's = 300"
+        );
+        assert!(!judge(301).passed);
+        // Without the other run's results the check cannot pass.
+        let alone = judge_run(
+            &hybrid,
+            "broadcast",
+            &results(1),
+            "s".into(),
+            "r".into(),
+            &|_| None,
+        );
+        assert!(!alone.passed);
     }
 }

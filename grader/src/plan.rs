@@ -25,7 +25,11 @@
 //! ```
 //!
 //! A check names a figure by its JSON pointer into `results.json` and bounds it with one of
-//! `below`, `at_most`, `above`, `at_least` or `equals`.
+//! `below`, `at_most`, `above`, `at_least` or `equals`, or relative to another run of the same
+//! stage: `{ figure = "/workload/stable_latencies/0.5", times = 1.5, of_run = "tree4-plain" }`
+//! holds the figure to at most 1.5 times that run's. A run with `bin_stage = "stage-11-…"`
+//! runs that stage's reference node instead of the one being graded: a baseline measured in
+//! the same grading run.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -72,6 +76,9 @@ pub struct RunPlan {
     /// Arguments for the node.
     #[serde(default)]
     pub node_args: Vec<String>,
+    /// Run this stage's reference node instead of the node being graded (a baseline for
+    /// relative checks).
+    pub bin_stage: Option<String>,
     /// Whether the run must be valid (default true); `"any"` when validity is not the point,
     /// as for a protocol expected to miss nodes, whose checks say what it must reach instead.
     pub expect_valid: Option<ExpectValid>,
@@ -136,6 +143,10 @@ pub struct Check {
     pub at_least: Option<f64>,
     /// The figure must equal this.
     pub equals: Option<f64>,
+    /// With `of_run`: the figure must be at most this many times the same figure of that run.
+    pub times: Option<f64>,
+    /// The run of the same stage a `times` bound is relative to.
+    pub of_run: Option<String>,
 }
 
 impl Check {
@@ -153,18 +164,38 @@ impl Check {
     }
 
     /// Judges the check on a run's `results.json`; the figure read, and whether it passed.
-    pub fn judge(&self, results: &Json) -> (Option<f64>, bool) {
+    /// `baseline` is the `of_run` run's `results.json`, for a relative check.
+    pub fn judge(&self, results: &Json, baseline: Option<&Json>) -> (Option<f64>, bool) {
         let actual = results.pointer(&self.figure).and_then(Json::as_f64);
+        let relative = match (self.times, &self.of_run) {
+            (Some(times), Some(_)) => Some(
+                baseline
+                    .and_then(|baseline| baseline.pointer(&self.figure))
+                    .and_then(Json::as_f64)
+                    .map(|figure| times * figure),
+            ),
+            _ => None,
+        };
         let passed = actual.is_some_and(|value| {
-            self.bounds().iter().all(|(symbol, bound)| match *symbol {
+            let absolute = self.bounds().iter().all(|(symbol, bound)| match *symbol {
                 "<" => value < *bound,
                 "≤" => value <= *bound,
                 ">" => value > *bound,
                 "≥" => value >= *bound,
                 _ => (value - bound).abs() < 1e-9,
-            })
+            });
+            let relative = match relative {
+                None => true,
+                Some(bound) => bound.is_some_and(|bound| value <= bound),
+            };
+            absolute && relative
         });
         (actual, passed)
+    }
+
+    /// True when the check has a bound of either kind.
+    fn is_bounded(&self) -> bool {
+        !self.bounds().is_empty() || (self.times.is_some() && self.of_run.is_some())
     }
 }
 
@@ -173,7 +204,11 @@ impl Check {
     /// convergence time) from above: such a run must have the machine to itself.
     pub fn caps_timing(&self) -> bool {
         let timing = self.figure.contains("latenc") || self.figure.starts_with("/convergence/");
-        timing && (self.below.is_some() || self.at_most.is_some() || self.equals.is_some())
+        timing
+            && (self.below.is_some()
+                || self.at_most.is_some()
+                || self.equals.is_some()
+                || self.times.is_some())
     }
 }
 
@@ -187,11 +222,14 @@ impl RunPlan {
 
 impl fmt::Display for Check {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bounds: Vec<String> = self
+        let mut bounds: Vec<String> = self
             .bounds()
             .iter()
             .map(|(symbol, bound)| format!("{symbol} {bound}"))
             .collect();
+        if let (Some(times), Some(run)) = (self.times, &self.of_run) {
+            bounds.push(format!("≤ {times} × run {run}'s"));
+        }
         write!(
             formatter,
             "{} {}",
@@ -243,9 +281,20 @@ impl Plan {
                     )
                 })?;
                 for check in &run.checks {
-                    if check.bounds().is_empty() {
+                    if !check.is_bounded() {
                         bail!(
-                            "{}: run `{}`: the check on {} has no bound (below, at_most, above, at_least or equals)",
+                            "{}: run `{}`: the check on {} has no bound (below, at_most, above, at_least or equals, or times with of_run)",
+                            stage.name,
+                            run.name,
+                            check.figure
+                        );
+                    }
+                    if let Some(other) = &check.of_run
+                        && (check.times.is_none()
+                            || !stage.runs.iter().any(|run| &run.name == other))
+                    {
+                        bail!(
+                            "{}: run `{}`: the check on {} is relative to run `{other}`, which needs `times` and a run of that name in the same stage",
                             stage.name,
                             run.name,
                             check.figure
@@ -255,6 +304,19 @@ impl Plan {
             }
         }
         Ok(plan)
+    }
+
+    /// True when the run at `index` of `stage` must have the machine to itself: its own checks
+    /// cap a timing figure, or another run's check holds a timing figure to a multiple of its.
+    pub fn is_timing_sensitive(&self, stage: &str, index: usize) -> bool {
+        let runs = self.runs_for(stage);
+        let Some(run) = runs.get(index) else {
+            return false;
+        };
+        run.is_timing_sensitive()
+            || runs.iter().flat_map(|other| &other.checks).any(|check| {
+                check.caps_timing() && check.of_run.as_deref() == Some(run.name.as_str())
+            })
     }
 
     /// The runs of one stage (none if the plan does not mention it).
@@ -304,7 +366,7 @@ mod tests {
                 r#"figure = "/net/servers/msgs_per_op"
 below = 13"#
             )
-            .judge(&results),
+            .judge(&results, None),
             (Some(12.5), true)
         );
         assert!(
@@ -312,7 +374,7 @@ below = 13"#
                 r#"figure = "/net/servers/msgs_per_op"
 below = 12.5"#
             )
-            .judge(&results)
+            .judge(&results, None)
             .1
         );
         assert!(
@@ -320,7 +382,7 @@ below = 12.5"#
                 r#"figure = "/net/servers/msgs_per_op"
 at_most = 12.5"#
             )
-            .judge(&results)
+            .judge(&results, None)
             .1
         );
         assert!(
@@ -329,14 +391,14 @@ at_most = 12.5"#
 at_least = 10
 below = 100"#
             )
-            .judge(&results)
+            .judge(&results, None)
             .1
         );
         let missing = check(
             r#"figure = "/nope"
 below = 1"#,
         );
-        assert_eq!(missing.judge(&results), (None, false));
+        assert_eq!(missing.judge(&results, None), (None, false));
         assert_eq!(
             check(
                 r#"figure = "/workload/stable_latencies/0.5"
@@ -345,6 +407,41 @@ below = 400"#
             .to_string(),
             "median latency ms < 400"
         );
+    }
+
+    #[test]
+    fn a_relative_check_must_name_a_run_of_its_stage_which_then_runs_alone() {
+        let plan = |checks: &str| {
+            let text = format!(
+                "[[stage]]\nname = \"s\"\n[[stage.run]]\nname = \"plain\"\nbin_stage = \"other\"\n[[stage.run]]\nname = \"hybrid\"\nchecks = [{checks}]\n"
+            );
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), text).unwrap();
+            Plan::load(file.path())
+        };
+        let good =
+            plan(r#"{ figure = "/workload/stable_latencies/0.5", times = 1.5, of_run = "plain" }"#)
+                .unwrap();
+        assert_eq!(good.runs_for("s")[0].bin_stage.as_deref(), Some("other"));
+        assert!(
+            good.is_timing_sensitive("s", 0),
+            "the baseline of a timing check"
+        );
+        assert!(good.is_timing_sensitive("s", 1));
+        let unknown =
+            plan(r#"{ figure = "/workload/stable_latencies/0.5", times = 1.5, of_run = "nope" }"#)
+                .unwrap_err();
+        assert!(format!("{unknown:#}").contains("run `nope`"), "{unknown:#}");
+        let no_times =
+            plan(r#"{ figure = "/workload/stable_latencies/0.5", of_run = "plain" }"#).unwrap_err();
+        assert!(
+            format!("{no_times:#}").contains("times with of_run"),
+            "{no_times:#}"
+        );
+        let messages =
+            plan(r#"{ figure = "/net/servers/msgs_per_op", times = 2.0, of_run = "plain" }"#)
+                .unwrap();
+        assert!(!messages.is_timing_sensitive("s", 0));
     }
 
     #[test]

@@ -74,10 +74,26 @@ pub fn grade(request: &GradeRequest<'_>) -> Result<bool, CannotGrade> {
             Some(bin) => bin.clone(),
             None => build_binary(&root, stage, stage)?,
         };
+        // Baseline runs use other stages' reference nodes, built here too.
+        let mut baselines = std::collections::BTreeMap::new();
+        if request.part != Part::Fixtures {
+            for other in plan
+                .runs_for(stage)
+                .iter()
+                .filter_map(|run| run.bin_stage.as_ref())
+            {
+                let other = manifest.resolve(other)?.name.clone();
+                if !baselines.contains_key(&other) {
+                    let built = build_binary(&root, &other, &other)?;
+                    baselines.insert(other, built);
+                }
+            }
+        }
         to_grade.push(StageToGrade {
             stage: stage.clone(),
             bin,
             fixtures_dir: root.join("fixtures").join(stage),
+            baselines,
         });
     }
     let reports = grade_stages(&to_grade, &plan, &options, &|line| eprintln!("{line}"))?;

@@ -49,6 +49,7 @@ registry! {
     "stage-10-tuning" => stage_10_tuning::Tuning,
     "stage-11-tree-overlay" => stage_11_tree_overlay::TreeOverlay,
     "stage-12-tree-failure" => stage_12_tree_failure::TreeFailure,
+    "stage-13-hybrid" => stage_13_hybrid::Hybrid,
 }
 
 /// Runs a stage's node in the simulated cluster and prints the summary.
