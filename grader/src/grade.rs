@@ -221,9 +221,9 @@ pub fn grade_stages(
     for (index, (stage, outcomes)) in stages.iter().zip(fixtures).enumerate() {
         let planned = plan.runs_for(&stage.stage);
         let mut completed = Vec::new();
-        for run in 0..planned.len() {
+        for (run, planned) in planned.iter().enumerate() {
             if let Some(result) = done.remove(&(index, run)) {
-                completed.push((&planned[run], result?));
+                completed.push((planned, result?));
             }
         }
         // Relative checks read the other run's results, so the stage is judged once every run
