@@ -83,9 +83,9 @@ pub fn grade(request: &GradeRequest<'_>) -> Result<bool, CannotGrade> {
                 .filter_map(|run| run.bin_stage.as_ref())
             {
                 let other = manifest.resolve(other)?.name.clone();
-                if !baselines.contains_key(&other) {
-                    let built = build_binary(&root, &other, &other)?;
-                    baselines.insert(other, built);
+                if let std::collections::btree_map::Entry::Vacant(entry) = baselines.entry(other) {
+                    let built = build_binary(&root, entry.key(), entry.key())?;
+                    entry.insert(built);
                 }
             }
         }
