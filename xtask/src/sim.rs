@@ -50,6 +50,7 @@ registry! {
     "stage-11-tree-overlay" => stage_11_tree_overlay::TreeOverlay,
     "stage-12-tree-failure" => stage_12_tree_failure::TreeFailure,
     "stage-13-hybrid" => stage_13_hybrid::Hybrid,
+    "stage-14-partition-sim" => stage_14_partition_sim::PartitionSim,
 }
 
 /// Runs a stage's node in the simulated cluster and prints the summary.
