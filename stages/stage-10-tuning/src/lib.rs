@@ -4,8 +4,8 @@
 //! that every setting survives partitions.
 //!
 //! - **fanout 0**: a node sends its clients' new values straight to every other node.
-//!   **fanout F ≥ 1**: it sends them to F hubs (the first F nodes of `node_ids`), and each hub
-//!   relays them to everyone else. A value crosses two hops instead of one, but a node sends one
+//!   **fanout F ≥ 1**: it sends them to F hubs (the first F nodes of `node_ids`, all of them
+//!   when F is larger), and each hub relays them to everyone else. A value crosses two hops instead of one, but a node sends one
 //!   message per batch instead of n − 1.
 //! - **gossip_interval_ms T**: batching with a leading edge. A value goes out at once if the
 //!   node sent nothing in the last T ms; otherwise it waits, with whatever else arrives, until
@@ -33,7 +33,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::{Context, ErrorCode, Message, Node, NodeId, RpcError, Value};
+use common::{Context, Message, Node, NodeId, RpcError, Value};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
@@ -375,15 +375,9 @@ impl Node for Tuning {
                 fanout,
                 gossip_interval_ms,
             } => {
-                if *fanout >= ctx.node_ids().len().max(1) {
-                    return Err(RpcError::new(
-                        ErrorCode::MalformedRequest,
-                        format!(
-                            "fanout {fanout} needs fewer hubs than the {} nodes",
-                            ctx.node_ids().len()
-                        ),
-                    ));
-                }
+                // A fanout beyond the cluster means every node: each is then a hub and sends
+                // its clients' values straight to everyone. Negative or non-numeric knobs fail
+                // to parse and are refused with error 12 before they get here.
                 self.fanout = *fanout;
                 self.interval = Duration::from_millis(*gossip_interval_ms);
                 ctx.reply(&msg, Payload::ConfigureOk);
@@ -563,7 +557,7 @@ mod tests {
     }
 
     #[test]
-    fn configure_changes_the_knobs_and_refuses_impossible_ones() {
+    fn configure_changes_the_knobs_and_caps_the_fanout_at_the_cluster() {
         let mut runtime = node("n2", 1, 100);
         let ok = deliver(
             &mut runtime,
@@ -576,12 +570,24 @@ mod tests {
             dests(&deliver(&mut runtime, "c1", broadcast(1), 0)),
             ["c1", "n0", "n1", "n3"]
         );
-        let refused = deliver(
+        // As many hubs as nodes, or more: every node is a hub and sends straight to everyone.
+        let all = deliver(
             &mut runtime,
             "c1",
-            json!({"type": "configure", "msg_id": 2, "fanout": 4, "gossip_interval_ms": 0}),
+            json!({"type": "configure", "msg_id": 2, "fanout": 9, "gossip_interval_ms": 0}),
             0,
         );
-        assert_eq!(refused[0]["body"]["code"], 12);
+        assert_eq!(all[0]["body"]["type"], "configure_ok");
+        assert_eq!(
+            dests(&deliver(&mut runtime, "c1", broadcast(2), 10)),
+            ["c1", "n0", "n1", "n3"]
+        );
+        let negative = deliver(
+            &mut runtime,
+            "c1",
+            json!({"type": "configure", "msg_id": 3, "fanout": -1, "gossip_interval_ms": 0}),
+            20,
+        );
+        assert_eq!(negative[0]["body"]["code"], 12);
     }
 }
