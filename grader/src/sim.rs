@@ -451,6 +451,7 @@ mod tests {
         assert!(final_nodes.iter().all(|node| !crashed.contains(*node)));
         let convergence = &run.report.convergence;
         assert!(convergence.after_ms.is_some(), "{convergence:?}");
+        assert_eq!(convergence.from, "end of operations", "nothing to heal");
         assert_eq!(
             convergence
                 .nodes_crashed

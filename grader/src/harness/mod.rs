@@ -398,7 +398,8 @@ impl<'a> Harness<'a> {
                 for action in self.nemesis.undo_all() {
                     self.apply(action);
                 }
-                let from = if self.nemesis.is_active() {
+                // Crashed nodes are never restarted: a crash-only run has nothing to heal.
+                let from = if self.nemesis.faults().any(|fault| fault != Fault::Crash) {
                     "heal"
                 } else {
                     "end of operations"

@@ -192,11 +192,6 @@ impl Nemesis {
         self.faults.iter().copied()
     }
 
-    /// True when the run injects any fault.
-    pub fn is_active(&self) -> bool {
-        !self.faults.is_empty()
-    }
-
     /// True when `node` is down on the nemesis's orders: killed and not yet restarted, or
     /// crashed.
     pub fn is_killed(&self, node: usize) -> bool {

@@ -213,7 +213,7 @@ fn each_survivors_failure_stats_agree_with_the_harnesss_counts() {
         })
         .unwrap();
     let messages = read_messages(&run.journal);
-    let mut failures = 0;
+    let (mut failures, mut directs, mut seen_directs) = (0, 0, 0);
     for (node, own) in stats.iter().enumerate() {
         let Some(own) = own else { continue };
         let id = &ids[node];
@@ -256,6 +256,11 @@ fn each_survivors_failure_stats_agree_with_the_harnesss_counts() {
             forwards.len()
         );
         failures += own.total_failures;
+        directs += own.direct_deliveries;
+        seen_directs += sent("direct_broadcast") + sent("repair");
     }
+    println!(
+        "survivors' failure_stats: {failures} failures, {directs} direct deliveries; the harness saw {seen_directs} direct_broadcast and repair messages from them"
+    );
     assert!(failures > 0, "the crashes made forwards fail");
 }
