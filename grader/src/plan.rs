@@ -249,7 +249,8 @@ pub fn short_figure(pointer: &str) -> String {
         .chain(
             crate::workload::REGISTRY
                 .iter()
-                .flat_map(|(_, make)| make().headline_figures().to_vec()),
+                .filter_map(|entry| (entry.make)(&Default::default()).ok())
+                .flat_map(|workload| workload.headline_figures().to_vec()),
         )
         .find(|figure| figure.pointer == pointer);
     match named {

@@ -13,7 +13,7 @@ use grader::nemesis::Fault;
 use grader::run::{TestRun, run_process_test};
 
 mod nodes;
-use nodes::{have_python, python_node, quorum_node};
+use nodes::{gset_node, have_python, python_node, quorum_node};
 
 fn quick(node_count: usize, seconds: f64, rate: f64) -> TestConfig {
     TestConfig {
@@ -315,4 +315,39 @@ fn maelstroms_delivery_grades_a_correct_node_valid_as_processes_too() {
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.store.join("results.json")).unwrap()).unwrap();
     assert_eq!(results["config"]["delivery"], "maelstrom");
+}
+
+#[test]
+fn the_g_set_workload_is_maelstroms_reading_value_and_can_be_told_to_read_elements() {
+    if !have_python() {
+        return;
+    }
+    let mut config = quick(3, 2.0, 20.0);
+    config.workload = "g-set".into();
+    let store = tempfile::tempdir().unwrap();
+    let maelstrom = run_process_test(&config, &gset_node(), &[], store.path(), None).unwrap();
+    assert_eq!(
+        maelstrom.report.valid,
+        Validity::Valid,
+        "{}",
+        maelstrom.summary
+    );
+    let attempted = maelstrom
+        .report
+        .figure_u64("/workload/attempt_count")
+        .unwrap();
+    assert!(attempted > 5, "{attempted} elements added");
+    // Told to read the track's field, the same node's reads are malformed, and say why.
+    config.workload_options = [("read_field".to_owned(), "elements".to_owned())].into();
+    let track = run_process_test(&config, &gset_node(), &[], store.path(), None).unwrap();
+    assert_ne!(track.report.valid, Validity::Valid, "{}", track.summary);
+    assert!(
+        track
+            .report
+            .reasons
+            .iter()
+            .any(|reason| reason.contains("`elements` list")),
+        "{:?}",
+        track.report.reasons
+    );
 }

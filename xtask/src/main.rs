@@ -72,7 +72,7 @@ enum Task {
         /// The stage whose node to simulate: `stage-01`, `01` or the full name.
         stage: String,
         #[command(flatten)]
-        run: grader::config::RunArgs,
+        run: Box<grader::config::RunArgs>,
         /// Where runs are stored.
         #[arg(long, default_value = "store", value_name = "DIR")]
         store: PathBuf,

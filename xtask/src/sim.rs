@@ -51,6 +51,8 @@ registry! {
     "stage-12-tree-failure" => stage_12_tree_failure::TreeFailure,
     "stage-13-hybrid" => stage_13_hybrid::Hybrid,
     "stage-14-partition-sim" => stage_14_partition_sim::PartitionSim,
+    "stage-15-g-set" => stage_15_g_set::GSet,
+    "stage-16-two-phase-set" => stage_16_two_phase_set::TwoPhaseSet,
 }
 
 /// Runs a stage's node in the simulated cluster and prints the summary.

@@ -5,6 +5,7 @@
 pub mod set_full;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod two_phase;
 
 use std::collections::BTreeMap;
 

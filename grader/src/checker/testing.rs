@@ -26,6 +26,21 @@ impl Builder {
         value: Json,
         ms: u64,
     ) -> &mut Self {
+        self.op_on(process, &format!("n{process}"), kind, f, value, ms, false)
+    }
+
+    /// An entry by `process` talking to `node`, possibly one of the final reads.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn op_on(
+        &mut self,
+        process: u64,
+        node: &str,
+        kind: OpKind,
+        f: &'static str,
+        value: Json,
+        ms: u64,
+        final_read: bool,
+    ) -> &mut Self {
         self.history.push(
             Duration::from_millis(ms),
             Entry {
@@ -34,8 +49,8 @@ impl Builder {
                 f,
                 value,
                 error: None,
-                node: Some(format!("n{process}")),
-                final_read: false,
+                node: Some(node.to_owned()),
+                final_read,
             },
         );
         self

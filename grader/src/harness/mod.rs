@@ -243,7 +243,7 @@ impl<'a> Harness<'a> {
         };
         Self {
             config,
-            workload: workload::by_name(&config.workload)
+            workload: workload::build(&config.workload, &config.workload_options)
                 .expect("the configuration names a known workload"),
             nemesis: Nemesis::new(config.faults.clone(), config.nemesis_interval, candidates),
             net: Network::new(&nodes, config.latency, config.delivery),

@@ -1,6 +1,10 @@
 //! Maelstrom's broadcast workload: a 50/50 mix of `broadcast` (the integers 0, 1, 2, … in
 //! order) and `read`, the topology sent by each node's setup client, and Jepsen's `set-full`
 //! checker, with coverage (how much of what was acknowledged the final reads hold).
+//!
+//! The machinery is [`SetWorkload`], which Maelstrom's g-set workload shares (`g_set.rs`):
+//! both add the integers 0, 1, 2, … to a grow-only set and read it back, and differ only in
+//! their names ([`SetSpec`]).
 
 use std::collections::BTreeSet;
 
@@ -14,17 +18,64 @@ use crate::checker::{QUANTILES, Validity};
 use crate::history::{Op, OpKind};
 use crate::topology::NeighbourMap;
 
-/// The broadcast workload's state: the next value, and what convergence waits for.
-#[derive(Debug, Default)]
-pub struct Broadcast {
+/// What names a grow-only set workload uses.
+#[derive(Debug)]
+pub struct SetSpec {
+    /// The workload's name.
+    pub name: &'static str,
+    /// The history's `f` (and the request's type) of an add: `broadcast` or `add`.
+    pub add: &'static str,
+    /// The add request's field holding the value: `message` or `element`.
+    pub add_field: &'static str,
+    /// Whether each node's setup client sends the topology first.
+    pub topology: bool,
+    /// The field of a server's message that may carry values, besides `message`,
+    /// `messages` and `values`.
+    pub carried_field: Option<&'static str>,
+}
+
+/// Maelstrom's broadcast workload.
+pub const BROADCAST_SPEC: SetSpec = SetSpec {
+    name: "broadcast",
+    add: BROADCAST,
+    add_field: "message",
+    topology: true,
+    carried_field: None,
+};
+
+/// A grow-only set workload's state: its names, the read reply's field, the next value, and
+/// what convergence waits for.
+#[derive(Debug)]
+pub struct SetWorkload {
+    spec: &'static SetSpec,
+    read_field: String,
     next_value: i64,
     acknowledged: BTreeSet<i64>,
+}
+
+/// The broadcast workload.
+pub type Broadcast = SetWorkload;
+
+impl Default for SetWorkload {
+    fn default() -> Self {
+        Self::new(&BROADCAST_SPEC, "messages")
+    }
 }
 
 const BROADCAST: &str = "broadcast";
 const READ: &str = "read";
 
-impl Broadcast {
+impl SetWorkload {
+    /// A fresh workload with `spec`'s names, whose read replies hold the set in `read_field`.
+    pub fn new(spec: &'static SetSpec, read_field: &str) -> Self {
+        Self {
+            spec,
+            read_field: read_field.to_owned(),
+            next_value: 0,
+            acknowledged: BTreeSet::new(),
+        }
+    }
+
     fn read() -> Operation {
         Operation {
             f: READ,
@@ -32,15 +83,25 @@ impl Broadcast {
             body: json!({"type": "read"}),
         }
     }
+
+    fn read_set(&self, reply: &Json) -> BTreeSet<i64> {
+        reply
+            .get(&self.read_field)
+            .and_then(Json::as_array)
+            .map(|values| values.iter().filter_map(Json::as_i64).collect())
+            .unwrap_or_default()
+    }
 }
 
-impl Workload for Broadcast {
+impl Workload for SetWorkload {
     fn name(&self) -> &'static str {
-        "broadcast"
+        self.spec.name
     }
 
     fn setup_request(&self, topology: &NeighbourMap) -> Option<Json> {
-        Some(json!({"type": "topology", "topology": topology}))
+        self.spec
+            .topology
+            .then(|| json!({"type": "topology", "topology": topology}))
     }
 
     fn judge_setup_reply(&self, body: &Json) -> Result<(), String> {
@@ -51,10 +112,12 @@ impl Workload for Broadcast {
         if rng.random_bool(0.5) {
             let value = self.next_value;
             self.next_value += 1;
+            let mut body = json!({"type": self.spec.add});
+            body[self.spec.add_field] = json!(value);
             Operation {
-                f: BROADCAST,
+                f: self.spec.add,
                 value: json!(value),
-                body: json!({"type": "broadcast", "message": value}),
+                body,
             }
         } else {
             Self::read()
@@ -71,23 +134,24 @@ impl Workload for Broadcast {
 
     fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String> {
         if f == READ {
+            let field = self.read_field.as_str();
             if body.get("type").and_then(Json::as_str) == Some("read_ok") {
-                match body.get("messages") {
+                match body.get(field) {
                     Some(Json::Array(_)) => {}
-                    _ => return Err("read_ok needs a `messages` list".into()),
+                    _ => return Err(format!("read_ok needs a `{field}` list")),
                 }
             }
-            let fields = closed_reply(body, "read_ok", &["messages"])?;
-            Ok(fields["messages"].clone())
+            let fields = closed_reply(body, "read_ok", &[field])?;
+            Ok(fields[field].clone())
         } else {
-            closed_reply(body, "broadcast_ok", &[])?;
+            closed_reply(body, &format!("{}_ok", self.spec.add), &[])?;
             Ok(value.clone())
         }
     }
 
     fn start_convergence(&mut self, history: &[Op], survivors: &Survivors) -> usize {
-        let went_down = went_down(history, survivors);
-        self.acknowledged = set_full::acknowledged(history, BROADCAST)
+        let went_down = went_down(history, self.spec.add, survivors);
+        self.acknowledged = set_full::acknowledged(history, self.spec.add)
             .into_iter()
             .filter(|value| !went_down.contains(value))
             .collect();
@@ -99,27 +163,28 @@ impl Workload for Broadcast {
     }
 
     fn probe_converged(&self, reply: &Json) -> bool {
-        let seen: BTreeSet<i64> = reply
-            .get("messages")
-            .and_then(Json::as_array)
-            .map(|values| values.iter().filter_map(Json::as_i64).collect())
-            .unwrap_or_default();
-        self.acknowledged.is_subset(&seen)
+        self.acknowledged.is_subset(&self.read_set(reply))
     }
 
     fn delivered_values(&self, from_client: bool, body: &str) -> Vec<i64> {
-        // From a client only a broadcast request hands the node a value.
-        if from_client && !body.contains("\"broadcast\"") {
-            return Vec::new();
+        // From a client only an add request hands the node a value.
+        if from_client {
+            if !body.contains(&format!("\"{}\"", self.spec.add)) {
+                return Vec::new();
+            }
+            return carried_values_in(body, &[self.spec.add_field]);
         }
-        carried_values(body)
+        match self.spec.carried_field {
+            None => carried_values(body),
+            Some(field) => carried_values_in(body, &["message", "messages", "values", field]),
+        }
     }
 
     fn check(&self, history: &[Op], survivors: &Survivors) -> Checked {
-        let mut result = set_full::set_full(history, BROADCAST, READ);
-        let went_down = went_down(history, survivors);
+        let mut result = set_full::set_full(history, self.spec.add, READ);
+        let went_down = went_down(history, self.spec.add, survivors);
         result.set_aside(|value| went_down.contains(&value));
-        let coverage = set_full::coverage(history, BROADCAST, READ);
+        let coverage = set_full::coverage(history, self.spec.add, READ);
         let summary = vec![
             format!(
                 "values     {} attempted, {} stable, {} lost, {} never read, {} stale",
@@ -170,12 +235,21 @@ impl Workload for Broadcast {
                     "{} acknowledged value(s) were lost: the last read that looked for each began after it was acknowledged and did not hold it ({}{})",
                     result.lost_count,
                     shown.join(", "),
-                    if result.lost_count > shown.len() { ", …" } else { "" }
+                    if result.lost_count > shown.len() {
+                        ", …"
+                    } else {
+                        ""
+                    }
                 )]
             }
-            Validity::Unknown => vec![
-                "no read ever returned a value that had been broadcast, so nothing could be judged (were there reads, and did they succeed?)".into(),
-            ],
+            Validity::Unknown => vec![format!(
+                "no read ever returned a value that had been {}, so nothing could be judged (were there reads, and did they succeed?)",
+                if self.spec.add == BROADCAST {
+                    "broadcast"
+                } else {
+                    "added"
+                }
+            )],
             Validity::Valid => Vec::new(),
         };
         Checked {
@@ -217,13 +291,13 @@ impl Workload for Broadcast {
 
 /// The acknowledged values that went down with a crashed node (see
 /// [`Survivors::lost_with_node`]), judged by the node whose `broadcast_ok` acknowledged them.
-fn went_down(history: &[Op], survivors: &Survivors) -> BTreeSet<i64> {
+fn went_down(history: &[Op], add: &str, survivors: &Survivors) -> BTreeSet<i64> {
     if survivors.crashed.is_empty() {
         return BTreeSet::new();
     }
     history
         .iter()
-        .filter(|op| op.is_client() && op.f == BROADCAST && op.kind == OpKind::Ok)
+        .filter(|op| op.is_client() && op.f == add && op.kind == OpKind::Ok)
         .filter_map(|op| Some((op.node.as_deref(), op.value.as_i64()?)))
         .filter(|(node, value)| survivors.lost_with_node(*node, *value))
         .map(|(_, value)| value)
@@ -285,13 +359,19 @@ pub fn carried_values(body: &str) -> Vec<i64> {
     if !body.contains("\"message") && !body.contains("\"values\"") {
         return Vec::new();
     }
-    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(body)
+    carried_values_in(body, &["message", "messages", "values"])
+}
+
+/// The integer values a message body carries in `fields` (each a value or a list), unless it
+/// is an acknowledgement.
+pub fn carried_values_in(body: &str, fields: &[&str]) -> Vec<i64> {
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str::<serde_json::Value>(body)
     else {
         return Vec::new();
     };
     // An acknowledgement (`broadcast_ack {message}`) names a value the sender already has; it
     // hands the receiver nothing.
-    if fields
+    if object
         .get("type")
         .and_then(serde_json::Value::as_str)
         .is_some_and(|kind| kind.ends_with("_ack"))
@@ -299,8 +379,8 @@ pub fn carried_values(body: &str) -> Vec<i64> {
         return Vec::new();
     }
     let mut values = Vec::new();
-    for key in ["message", "messages", "values"] {
-        match fields.get(key) {
+    for key in fields {
+        match object.get(*key) {
             Some(serde_json::Value::Array(items)) => {
                 values.extend(items.iter().filter_map(serde_json::Value::as_i64))
             }

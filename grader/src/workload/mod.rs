@@ -6,9 +6,12 @@
 //! checker with its sections of `results.json` and its summary lines, and the figures a grade
 //! table shows. The harness knows none of it; it asks the workload chosen by name ([`by_name`]).
 //!
-//! A new workload is one file here and one line in [`REGISTRY`].
+//! A new workload is one file here and one line in [`REGISTRY`]. A workload may take options
+//! (`--workload-options key=value,…`), which it declares in its registry entry.
 
 pub mod broadcast;
+pub mod g_set;
+pub mod two_phase_set;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,26 +22,102 @@ use crate::checker::Validity;
 use crate::history::Op;
 use crate::topology::NeighbourMap;
 
-/// Makes a fresh workload.
-pub type MakeWorkload = fn() -> Box<dyn Workload>;
+/// A workload's options, by key (`--workload-options read_field=elements`).
+pub type Options = BTreeMap<String, String>;
+
+/// Makes a fresh workload from its options (only keys it declared reach it); an unusable value
+/// is an error saying what it takes.
+pub type MakeWorkload = fn(&Options) -> Result<Box<dyn Workload>, String>;
+
+/// One workload on offer.
+#[derive(Debug, Clone, Copy)]
+pub struct Registered {
+    /// Its name, as `-w` takes it.
+    pub name: &'static str,
+    /// Its options: (key, what it means and takes).
+    pub options: &'static [(&'static str, &'static str)],
+    /// Makes it.
+    pub make: MakeWorkload,
+}
 
 /// The workloads, by name: `-w NAME` picks one.
-pub const REGISTRY: &[(&str, MakeWorkload)] =
-    &[("broadcast", || Box::new(broadcast::Broadcast::default()))];
+pub const REGISTRY: &[Registered] = &[
+    Registered {
+        name: "broadcast",
+        options: &[],
+        make: |_| Ok(Box::new(broadcast::Broadcast::default())),
+    },
+    Registered {
+        name: "g-set",
+        options: g_set::OPTIONS,
+        make: g_set::make,
+    },
+    Registered {
+        name: "two-phase-set",
+        options: &[],
+        make: |_| Ok(Box::new(two_phase_set::TwoPhaseSet::default())),
+    },
+];
 
-/// The workload called `name`, fresh; an unknown name is an error listing the known ones.
+/// The workload called `name` with `options`, fresh. An unknown name is an error listing the
+/// known ones; an option it does not take, one listing the options it does.
+pub fn build(name: &str, options: &Options) -> Result<Box<dyn Workload>, String> {
+    let Some(entry) = REGISTRY.iter().find(|entry| entry.name == name) else {
+        let names: Vec<&str> = REGISTRY.iter().map(|entry| entry.name).collect();
+        return Err(format!(
+            "unknown workload `{name}`; the workloads on offer are: {}",
+            names.join(", ")
+        ));
+    };
+    if let Some(unknown) = options
+        .keys()
+        .find(|key| !entry.options.iter().any(|(known, _)| known == key))
+    {
+        let known = if entry.options.is_empty() {
+            "it takes none".to_owned()
+        } else {
+            let listed: Vec<String> = entry
+                .options
+                .iter()
+                .map(|(key, about)| format!("{key} ({about})"))
+                .collect();
+            format!("it takes: {}", listed.join("; "))
+        };
+        return Err(format!(
+            "the {name} workload has no option `{unknown}`; {known}"
+        ));
+    }
+    (entry.make)(options).map_err(|error| format!("--workload-options: {error}"))
+}
+
+/// The workload called `name` with its default options.
 pub fn by_name(name: &str) -> Result<Box<dyn Workload>, String> {
-    REGISTRY
-        .iter()
-        .find(|(known, _)| *known == name)
-        .map(|(_, make)| make())
-        .ok_or_else(|| {
-            let names: Vec<&str> = REGISTRY.iter().map(|(known, _)| *known).collect();
-            format!(
-                "unknown workload `{name}`; the workloads on offer are: {}",
-                names.join(", ")
-            )
+    build(name, &Options::new())
+}
+
+/// Parses `key=value,key=value` (spaces around either are ignored).
+pub fn parse_options(text: &str) -> Result<Options, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (key, value) = part.split_once('=').ok_or_else(|| {
+                format!(
+                    "--workload-options takes key=value pairs separated by commas, not `{part}`"
+                )
+            })?;
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
         })
+        .collect()
+}
+
+/// Writes options back as `parse_options` reads them.
+pub fn format_options(options: &Options) -> String {
+    options
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// One operation a client performs: its history `f` and value, and the request body it sends
@@ -181,7 +260,32 @@ mod tests {
     fn unknown_workloads_list_the_known_ones() {
         assert_eq!(by_name("broadcast").unwrap().name(), "broadcast");
         let error = by_name("lin-kv").err().unwrap();
-        assert!(error.contains("unknown workload `lin-kv`") && error.contains("broadcast"));
+        assert!(error.contains("unknown workload `lin-kv`") && error.contains("g-set"));
+    }
+
+    #[test]
+    fn options_parse_and_unknown_or_bad_ones_say_what_is_taken() {
+        let options = parse_options(" read_field = elements ,").unwrap();
+        assert_eq!(format_options(&options), "read_field=elements");
+        assert!(
+            parse_options("read_field")
+                .unwrap_err()
+                .contains("key=value")
+        );
+        assert!(build("g-set", &options).is_ok());
+        let unknown = build("g-set", &parse_options("field=x").unwrap())
+            .err()
+            .unwrap();
+        assert!(
+            unknown.contains("no option `field`") && unknown.contains("read_field"),
+            "{unknown}"
+        );
+        let none = build("broadcast", &options).err().unwrap();
+        assert!(none.contains("it takes none"), "{none}");
+        let bad = build("g-set", &parse_options("read_field=items").unwrap())
+            .err()
+            .unwrap();
+        assert!(bad.contains("value or elements"), "{bad}");
     }
 
     #[test]

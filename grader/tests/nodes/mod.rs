@@ -16,6 +16,12 @@ pub fn quorum_node() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/quorum.py")
 }
 
+/// `gset.py`, a stdlib-only g-set node answering reads in Maelstrom's field, `value`.
+#[allow(dead_code)] // Not every test crate that includes this module uses it.
+pub fn gset_node() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/gset.py")
+}
+
 /// The Python node needs python3; a machine without it skips those tests, saying so.
 pub fn have_python() -> bool {
     let found = Command::new("python3")

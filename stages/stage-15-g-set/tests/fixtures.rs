@@ -1,0 +1,7 @@
+//! The stage's protocol fixtures, run against the real binary over pipes and compared with the
+//! insta snapshots in `fixtures/stage-15-g-set/snapshots/`.
+
+#[test]
+fn protocol_fixtures_match_their_snapshots() {
+    grader::assert_fixture_snapshots!("stage-15-g-set", env!("CARGO_BIN_EXE_stage-15-g-set"));
+}
