@@ -4,7 +4,6 @@
 
 use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
-use rand::seq::SliceRandom;
 
 /// The most nodes crash takes in a run with `candidates` candidates: half of them, at least one.
 pub fn budget(candidates: usize) -> usize {
@@ -24,11 +23,7 @@ pub fn targets(
         return Vec::new();
     }
     let size = rng.random_range(1..=room);
-    let mut order = up.to_vec();
-    order.shuffle(rng);
-    let mut targets = order[..size].to_vec();
-    targets.sort_unstable();
-    targets
+    super::kill::pick(up, size, rng)
 }
 
 #[cfg(test)]

@@ -18,9 +18,14 @@ pub fn targets(candidates: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
         (count.saturating_sub(1) / 2).max(1),
     ];
     let size = sizes[rng.random_range(0..sizes.len())].min(count);
+    pick(candidates, size, rng)
+}
+
+/// `size` of `candidates` at random, sorted: the draw every fault's targets come from.
+pub fn pick(candidates: &[usize], size: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     let mut order = candidates.to_vec();
     order.shuffle(rng);
-    let mut targets = order[..size].to_vec();
+    let mut targets = order[..size.min(order.len())].to_vec();
     targets.sort_unstable();
     targets
 }
