@@ -53,6 +53,7 @@ registry! {
     "stage-14-partition-sim" => stage_14_partition_sim::PartitionSim,
     "stage-15-g-set" => stage_15_g_set::GSet,
     "stage-16-two-phase-set" => stage_16_two_phase_set::TwoPhaseSet,
+    "stage-17-lww-kv" => stage_17_lww_kv::LwwKv,
 }
 
 /// Runs a stage's node in the simulated cluster and prints the summary.

@@ -615,6 +615,7 @@ impl<'a> Harness<'a> {
             started: self.now,
             acknowledged,
             converged_at: vec![None; self.nodes.len()],
+            parts_done: vec![0; self.nodes.len()],
             crashed,
         });
         for node in 0..self.nodes.len() {
@@ -636,7 +637,11 @@ impl<'a> Harness<'a> {
         for node in behind {
             let id = format!("{PROBE_PREFIX}{node}");
             if self.clients[&id].pending.is_none() {
-                let body = self.workload.probe_request();
+                let part = self
+                    .probing
+                    .as_ref()
+                    .map_or(0, |probing| probing.parts_done[node]);
+                let body = self.workload.probe_request(part);
                 self.client_request(&id, body, RPC_TIMEOUT, None);
             }
         }
@@ -1027,14 +1032,22 @@ impl<'a> Harness<'a> {
                 ));
             }
             Role::Probe => {
-                if self.workload.probe_converged(body)
-                    && let Some(probing) = self.probing.as_mut()
+                let parts = self.workload.probe_parts();
+                if let Some(probing) = self.probing.as_mut()
                     && probing.converged_at[node].is_none()
+                    && self
+                        .workload
+                        .probe_converged(probing.parts_done[node], body)
                 {
-                    // When the node read its state: the probe may have waited behind other
-                    // messages to it (Maelstrom's delivery), so not its invocation.
-                    probing.converged_at[node] =
-                        Some(pending.delivered_at.unwrap_or(pending.sent_at));
+                    // A node is read in `parts` probes (a KV store, key by key); it has
+                    // converged once the last part shows what it must.
+                    probing.parts_done[node] += 1;
+                    if probing.parts_done[node] >= parts {
+                        // When the node read its state: the probe may have waited behind other
+                        // messages to it (Maelstrom's delivery), so not its invocation.
+                        probing.converged_at[node] =
+                            Some(pending.delivered_at.unwrap_or(pending.sent_at));
+                    }
                 }
             }
         }

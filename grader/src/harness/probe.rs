@@ -42,6 +42,9 @@ pub(super) struct Probing {
     pub(super) started: Duration,
     pub(super) acknowledged: usize,
     pub(super) converged_at: Vec<Option<Duration>>,
+    /// How many of the workload's probe parts each node has passed (see
+    /// [`crate::workload::Workload::probe_parts`]).
+    pub(super) parts_done: Vec<usize>,
     /// Nodes crashed for good: neither read nor waited for.
     pub(super) crashed: Vec<bool>,
 }

@@ -158,11 +158,11 @@ impl Workload for SetWorkload {
         self.acknowledged.len()
     }
 
-    fn probe_request(&self) -> Json {
+    fn probe_request(&self, _: usize) -> Json {
         json!({"type": "read"})
     }
 
-    fn probe_converged(&self, reply: &Json) -> bool {
+    fn probe_converged(&self, _: usize, reply: &Json) -> bool {
         self.acknowledged.is_subset(&self.read_set(reply))
     }
 
@@ -450,9 +450,9 @@ mod tests {
             acknowledged: BTreeSet::from([1, 2]),
             ..Broadcast::default()
         };
-        assert!(!workload.probe_converged(&json!({"type": "read_ok", "messages": [1]})));
-        assert!(workload.probe_converged(&json!({"type": "read_ok", "messages": [2, 1, 3]})));
-        assert!(!workload.probe_converged(&json!({"type": "error", "code": 11})));
+        assert!(!workload.probe_converged(0, &json!({"type": "read_ok", "messages": [1]})));
+        assert!(workload.probe_converged(0, &json!({"type": "read_ok", "messages": [2, 1, 3]})));
+        assert!(!workload.probe_converged(0, &json!({"type": "error", "code": 11})));
     }
 
     #[test]

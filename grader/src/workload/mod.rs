@@ -11,6 +11,7 @@
 
 pub mod broadcast;
 pub mod g_set;
+pub mod lww_kv;
 pub mod two_phase_set;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,6 +52,11 @@ pub const REGISTRY: &[Registered] = &[
         name: "g-set",
         options: g_set::OPTIONS,
         make: g_set::make,
+    },
+    Registered {
+        name: "lww-kv",
+        options: lww_kv::OPTIONS,
+        make: lww_kv::make,
     },
     Registered {
         name: "two-phase-set",
@@ -204,11 +210,17 @@ pub trait Workload {
     /// down with a crashed node); returns how many values the surviving nodes must all hold.
     fn start_convergence(&mut self, history: &[Op], survivors: &Survivors) -> usize;
 
-    /// The request a convergence probe sends.
-    fn probe_request(&self) -> Json;
+    /// How many probes make one full read of a node: 1, or one per key for a KV store. A node
+    /// has converged once each part, in turn, shows what it must.
+    fn probe_parts(&self) -> usize {
+        1
+    }
 
-    /// True when a probe's reply shows the node holds everything acknowledged.
-    fn probe_converged(&self, reply: &Json) -> bool;
+    /// The request a convergence probe sends for part `part` (from 0).
+    fn probe_request(&self, part: usize) -> Json;
+
+    /// True when a probe's reply to part `part` shows the node holds what it must.
+    fn probe_converged(&self, part: usize, reply: &Json) -> bool;
 
     /// The values a message body hands to a node, for counting duplicate deliveries: from a
     /// server, what it carries; from a client, what the request adds.

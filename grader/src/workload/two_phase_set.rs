@@ -154,11 +154,11 @@ impl Workload for TwoPhaseSet {
         self.must_hold.len() + self.must_not_hold.len()
     }
 
-    fn probe_request(&self) -> Json {
+    fn probe_request(&self, _: usize) -> Json {
         json!({"type": "read"})
     }
 
-    fn probe_converged(&self, reply: &Json) -> bool {
+    fn probe_converged(&self, _: usize, reply: &Json) -> bool {
         let seen: BTreeSet<i64> = reply
             .get("elements")
             .and_then(Json::as_array)

@@ -1,0 +1,7 @@
+//! The stage's protocol fixtures, run against the real binary over pipes and compared with the
+//! insta snapshots in `fixtures/stage-17-lww-kv/snapshots/`.
+
+#[test]
+fn protocol_fixtures_match_their_snapshots() {
+    grader::assert_fixture_snapshots!("stage-17-lww-kv", env!("CARGO_BIN_EXE_stage-17-lww-kv"));
+}
