@@ -74,6 +74,22 @@ pub struct Op {
     pub final_read: bool,
 }
 
+/// Each client operation's invocation with its completion (the same process's next entry), in
+/// invocation order; `None` for one that never completed.
+pub fn paired(ops: &[Op]) -> Vec<(&Op, Option<&Op>)> {
+    let mut open: std::collections::BTreeMap<Process, usize> = std::collections::BTreeMap::new();
+    let mut pairs: Vec<(&Op, Option<&Op>)> = Vec::new();
+    for op in ops.iter().filter(|op| op.is_client()) {
+        if op.kind == OpKind::Invoke {
+            open.insert(op.process, pairs.len());
+            pairs.push((op, None));
+        } else if let Some(index) = open.remove(&op.process) {
+            pairs[index].1 = Some(op);
+        }
+    }
+    pairs
+}
+
 impl Op {
     /// True for client operations (everything but the nemesis).
     pub fn is_client(&self) -> bool {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::Validity;
-use crate::history::{Op, OpKind, Process};
+use crate::history::{Op, OpKind};
 
 /// One write, invocation and completion paired.
 #[derive(Debug, Clone)]
@@ -89,23 +89,25 @@ pub fn later_stamp(a: (f64, &str), b: (f64, &str)) -> bool {
 /// Judges a history of `write {key, value}` (completed with `{key, value, ts}`) and `read
 /// {key}` (completed with `{key, value, ts}`) operations.
 pub fn check(history: &[Op]) -> LwwResult {
-    let mut open: BTreeMap<Process, &Op> = BTreeMap::new();
     let mut writes: Vec<Write> = Vec::new();
     let mut finals: BTreeMap<String, Vec<(Json, Option<f64>)>> = BTreeMap::new();
-    for op in history.iter().filter(|op| op.is_client()) {
-        if op.kind == OpKind::Invoke {
-            open.insert(op.process, op);
-            continue;
-        }
-        let Some(invocation) = open.remove(&op.process) else {
-            continue;
-        };
+    for (invocation, completion) in crate::history::paired(history) {
         let key = invocation.value["key"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        match op.f {
-            "write" => writes.push(Write {
+        match (invocation.f, completion) {
+            // A write never completed may have taken effect too.
+            ("write", None) => writes.push(Write {
+                key,
+                value: invocation.value["value"].clone(),
+                node: invocation.node.clone().unwrap_or_default(),
+                invoked_ns: invocation.time_ns,
+                acked_ns: None,
+                ts: None,
+                maybe: true,
+            }),
+            ("write", Some(op)) => writes.push(Write {
                 key,
                 value: invocation.value["value"].clone(),
                 node: op.node.clone().unwrap_or_default(),
@@ -114,14 +116,14 @@ pub fn check(history: &[Op]) -> LwwResult {
                 ts: op.value["ts"].as_f64(),
                 maybe: op.kind == OpKind::Info,
             }),
-            "read" if op.kind == OpKind::Ok && op.final_read => {
+            ("read", Some(op)) if op.kind == OpKind::Ok && op.final_read => {
                 finals
                     .entry(key)
                     .or_default()
                     .push((op.value["value"].clone(), op.value["ts"].as_f64()));
             }
             // "Key not found" is an answer too: the node holds nothing for the key.
-            "read"
+            ("read", Some(op))
                 if op.final_read
                     && op
                         .error
@@ -132,21 +134,6 @@ pub fn check(history: &[Op]) -> LwwResult {
             }
             _ => {}
         }
-    }
-    // Writes never completed may have taken effect too.
-    for invocation in open.values().filter(|op| op.f == "write") {
-        writes.push(Write {
-            key: invocation.value["key"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            value: invocation.value["value"].clone(),
-            node: invocation.node.clone().unwrap_or_default(),
-            invoked_ns: invocation.time_ns,
-            acked_ns: None,
-            ts: None,
-            maybe: true,
-        });
     }
     let winner = |key: &str| -> Option<&Write> {
         writes

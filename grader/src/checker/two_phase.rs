@@ -36,40 +36,30 @@ struct Paired {
     read: Option<BTreeSet<i64>>,
 }
 
-/// Pairs each invocation with its completion (the same process's next entry).
+/// Each operation, from the history's pairs of invocation and completion.
 fn pair(history: &[Op]) -> Vec<Paired> {
-    let mut open: BTreeMap<crate::history::Process, usize> = BTreeMap::new();
-    let mut paired: Vec<Paired> = Vec::new();
-    for op in history.iter().filter(|op| op.is_client()) {
-        if op.kind == OpKind::Invoke {
-            open.insert(op.process, paired.len());
-            paired.push(Paired {
-                f: op.f,
-                element: op.value.as_i64(),
-                invoked_ns: op.time_ns,
-                completed_ns: None,
-                kind: None,
-                node: op.node.clone().unwrap_or_default(),
-                final_read: op.final_read,
-                read: None,
-            });
-        } else if let Some(index) = open.remove(&op.process) {
-            let entry = &mut paired[index];
-            entry.completed_ns = Some(op.time_ns);
-            entry.kind = Some(op.kind);
-            if op.kind == OpKind::Ok && entry.f == "read" {
-                entry.read = Some(
+    crate::history::paired(history)
+        .into_iter()
+        .map(|(invocation, completion)| Paired {
+            f: invocation.f,
+            element: invocation.value.as_i64(),
+            invoked_ns: invocation.time_ns,
+            completed_ns: completion.map(|op| op.time_ns),
+            kind: completion.map(|op| op.kind),
+            node: invocation.node.clone().unwrap_or_default(),
+            final_read: invocation.final_read,
+            read: completion
+                .filter(|op| op.kind == OpKind::Ok && invocation.f == "read")
+                .map(|op| {
                     op.value
                         .as_array()
                         .into_iter()
                         .flatten()
                         .filter_map(Json::as_i64)
-                        .collect(),
-                );
-            }
-        }
-    }
-    paired
+                        .collect()
+                }),
+        })
+        .collect()
 }
 
 /// An element shown again by a node that had already seen it removed.

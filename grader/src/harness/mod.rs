@@ -546,14 +546,9 @@ impl<'a> Harness<'a> {
                 self.net.set_partition(None);
                 self.note("network healed".into());
             }
-            Action::Kill(targets) => {
-                self.note(format!("kill: {value}"));
-                for &node in targets {
-                    self.cluster.kill(node);
-                }
-            }
-            Action::Crash(targets) => {
-                self.note(format!("crash (for good): {value}"));
+            // A crash is a kill that the end of the run does not undo.
+            Action::Kill(targets) | Action::Crash(targets) => {
+                self.note(format!("{f}: {value}"));
                 for &node in targets {
                     self.cluster.kill(node);
                 }

@@ -130,17 +130,11 @@ impl Workload for LwwKv {
     }
 
     fn start_convergence(&mut self, history: &[Op], _: &Survivors) -> usize {
-        let mut open = std::collections::BTreeMap::new();
         self.expected = vec![None; self.keys];
-        for op in history.iter().filter(|op| op.is_client()) {
-            if op.kind == OpKind::Invoke {
-                open.insert(op.process, op);
+        for (_, completion) in crate::history::paired(history) {
+            let Some(op) = completion.filter(|op| op.f == "write" && op.kind == OpKind::Ok) else {
                 continue;
-            }
-            let invoked = open.remove(&op.process);
-            if op.f != "write" || op.kind != OpKind::Ok || invoked.is_none() {
-                continue;
-            }
+            };
             let (Some(key), Some(ts)) = (op.value["key"].as_str(), op.value["ts"].as_f64()) else {
                 continue;
             };

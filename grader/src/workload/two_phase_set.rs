@@ -117,38 +117,25 @@ impl Workload for TwoPhaseSet {
         let mut added = BTreeSet::new();
         let mut maybe_removed = BTreeSet::new();
         let mut removed = BTreeSet::new();
-        let mut open: std::collections::BTreeMap<_, &Op> = std::collections::BTreeMap::new();
-        for op in history.iter().filter(|op| op.is_client()) {
-            if op.kind == OpKind::Invoke {
-                open.insert(op.process, op);
-                continue;
-            }
-            let Some(invocation) = open.remove(&op.process) else {
-                continue;
-            };
+        for (invocation, completion) in crate::history::paired(history) {
             let Some(element) = invocation.value.as_i64() else {
                 continue;
             };
-            match (op.f, op.kind) {
-                (ADD, OpKind::Ok) => {
+            match (invocation.f, completion.map(|op| op.kind)) {
+                (ADD, Some(OpKind::Ok)) => {
                     added.insert(element);
                 }
-                (REMOVE, OpKind::Ok) => {
+                (REMOVE, Some(OpKind::Ok)) => {
                     removed.insert(element);
                     maybe_removed.insert(element);
                 }
-                (REMOVE, OpKind::Info) => {
+                // Removes that timed out, or are still in flight, may take effect too.
+                (REMOVE, Some(OpKind::Info) | None) => {
                     maybe_removed.insert(element);
                 }
                 _ => {}
             }
         }
-        // Removes still in flight may take effect too.
-        maybe_removed.extend(
-            open.values()
-                .filter(|op| op.f == REMOVE)
-                .filter_map(|op| op.value.as_i64()),
-        );
         self.must_hold = added.difference(&maybe_removed).copied().collect();
         self.must_not_hold = removed;
         self.must_hold.len() + self.must_not_hold.len()
