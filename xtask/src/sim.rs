@@ -54,6 +54,7 @@ registry! {
     "stage-15-g-set" => stage_15_g_set::GSet,
     "stage-16-two-phase-set" => stage_16_two_phase_set::TwoPhaseSet,
     "stage-17-lww-kv" => stage_17_lww_kv::LwwKv,
+    "stage-18-version-vectors" => stage_18_version_vectors::VersionVectors,
 }
 
 /// Runs a stage's node in the simulated cluster and prints the summary.

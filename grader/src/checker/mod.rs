@@ -7,6 +7,7 @@ pub mod set_full;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod two_phase;
+pub mod vv;
 
 use std::collections::BTreeMap;
 

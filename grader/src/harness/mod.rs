@@ -693,7 +693,7 @@ impl<'a> Harness<'a> {
 
     /// Issues the generator's next operation on a worker.
     fn issue(&mut self, worker: usize) {
-        let operation = self.workload.next_operation(&mut self.rng);
+        let operation = self.workload.next_operation(worker, &mut self.rng);
         self.invoke(worker, operation, false);
     }
 
@@ -728,6 +728,8 @@ impl<'a> Harness<'a> {
         let client_id = self.workers[worker].client.clone();
         let node_index = self.clients[&client_id].node;
         let kind = completion.kind;
+        self.workload
+            .completed(worker, pending.f, kind, &completion.value);
         self.history.push(
             self.now,
             Entry {

@@ -108,7 +108,7 @@ impl Workload for SetWorkload {
         closed_reply(body, "topology_ok", &[]).map(|_| ())
     }
 
-    fn next_operation(&mut self, rng: &mut ChaCha8Rng) -> Operation {
+    fn next_operation(&mut self, _: usize, rng: &mut ChaCha8Rng) -> Operation {
         if rng.random_bool(0.5) {
             let value = self.next_value;
             self.next_value += 1;

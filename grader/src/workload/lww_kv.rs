@@ -78,7 +78,7 @@ impl Workload for LwwKv {
         Ok(())
     }
 
-    fn next_operation(&mut self, rng: &mut ChaCha8Rng) -> Operation {
+    fn next_operation(&mut self, _: usize, rng: &mut ChaCha8Rng) -> Operation {
         let key = key_name(rng.random_range(0..self.keys));
         if rng.random_bool(0.5) {
             let value = self.next_value;
@@ -195,10 +195,7 @@ impl Workload for LwwKv {
         )];
         let mut reasons = Vec::new();
         if !result.diverged_keys.is_empty() {
-            reasons.push(format!(
-                "the replicas' final reads disagree on {}: they never converged",
-                result.diverged_keys.join(", ")
-            ));
+            reasons.push(super::diverged_reason(&result.diverged_keys));
         }
         if !result.wrong_keys.is_empty() {
             reasons.push(format!(
@@ -220,17 +217,7 @@ impl Workload for LwwKv {
                 )
             })
             .collect();
-        Checked {
-            valid: result.valid,
-            sections: [(
-                "workload".to_owned(),
-                serde_json::to_value(&result).expect("serialises"),
-            )]
-            .into(),
-            summary,
-            anomalies,
-            reasons,
-        }
+        Checked::with_workload_section(result.valid, &result, summary, anomalies, reasons)
     }
 
     fn headline_figures(&self) -> &'static [Figure] {

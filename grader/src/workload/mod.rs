@@ -10,6 +10,7 @@
 //! (`--workload-options key=value,…`), which it declares in its registry entry.
 
 pub mod broadcast;
+pub mod concurrent_writers;
 pub mod g_set;
 pub mod lww_kv;
 pub mod two_phase_set;
@@ -20,7 +21,7 @@ use rand::rngs::ChaCha8Rng;
 use serde_json::{Map, Value as Json};
 
 use crate::checker::Validity;
-use crate::history::Op;
+use crate::history::{Op, OpKind};
 use crate::topology::NeighbourMap;
 
 /// A workload's options, by key (`--workload-options read_field=elements`).
@@ -47,6 +48,11 @@ pub const REGISTRY: &[Registered] = &[
         name: "broadcast",
         options: &[],
         make: |_| Ok(Box::new(broadcast::Broadcast::default())),
+    },
+    Registered {
+        name: "concurrent-writers",
+        options: concurrent_writers::OPTIONS,
+        make: concurrent_writers::make,
     },
     Registered {
         name: "g-set",
@@ -153,6 +159,37 @@ pub struct Checked {
     pub reasons: Vec<String>,
 }
 
+impl Checked {
+    /// A verdict whose figures are one `workload` section: `result` serialised.
+    pub fn with_workload_section(
+        valid: Validity,
+        result: &impl serde::Serialize,
+        summary: Vec<String>,
+        anomalies: Vec<String>,
+        reasons: Vec<String>,
+    ) -> Self {
+        Self {
+            valid,
+            sections: [(
+                "workload".to_owned(),
+                serde_json::to_value(result).expect("a checker's result serialises"),
+            )]
+            .into(),
+            summary,
+            anomalies,
+            reasons,
+        }
+    }
+}
+
+/// The reason a KV store's run is invalid when its replicas' final reads disagree on `keys`.
+pub fn diverged_reason(keys: &[String]) -> String {
+    format!(
+        "the replicas' final reads disagree on {}: they never converged",
+        keys.join(", ")
+    )
+}
+
 /// What crash-stop faults (`--nemesis crash`) left behind, for judging the survivors: the nodes
 /// down for good, and every value a surviving node was ever handed (by a client or a server).
 #[derive(Debug, Clone, Default)]
@@ -192,8 +229,18 @@ pub trait Workload {
     /// Judges the reply to the setup request: `Err` says why it is not acceptable.
     fn judge_setup_reply(&self, body: &Json) -> Result<(), String>;
 
-    /// The generator's next operation in the main phase.
-    fn next_operation(&mut self, rng: &mut ChaCha8Rng) -> Operation;
+    /// The generator's next operation in the main phase, for worker `worker` (from 0; a worker
+    /// keeps its index when its client is replaced after an `info`).
+    fn next_operation(&mut self, worker: usize, rng: &mut ChaCha8Rng) -> Operation;
+
+    /// Worker `worker`'s operation `f` completed as `kind` with `value` (what [`judge_reply`]
+    /// made of the reply, or the invocation's value when it failed). A workload whose clients
+    /// carry what they saw into their next request (a read's context) keeps it here.
+    ///
+    /// [`judge_reply`]: Workload::judge_reply
+    fn completed(&mut self, worker: usize, f: &str, kind: OpKind, value: &Json) {
+        let _ = (worker, f, kind, value);
+    }
 
     /// Each worker's final operation after the recovery (a read).
     fn final_operation(&mut self) -> Operation;

@@ -56,7 +56,7 @@ impl Workload for TwoPhaseSet {
 
     /// Two in five operations add, one in five removes (when something is left to remove),
     /// the rest read.
-    fn next_operation(&mut self, rng: &mut ChaCha8Rng) -> Operation {
+    fn next_operation(&mut self, _: usize, rng: &mut ChaCha8Rng) -> Operation {
         let roll: f64 = rng.random_range(0.0..1.0);
         if roll < 0.4 || (roll < 0.6 && self.removable.is_empty()) {
             let element = self.next_element;
@@ -230,17 +230,7 @@ impl Workload for TwoPhaseSet {
         if result.valid == Validity::Unknown {
             reasons.push("no final read succeeded, so the end state could not be judged".into());
         }
-        Checked {
-            valid: result.valid,
-            sections: [(
-                "workload".to_owned(),
-                serde_json::to_value(&result).expect("serialises"),
-            )]
-            .into(),
-            summary,
-            anomalies,
-            reasons,
-        }
+        Checked::with_workload_section(result.valid, &result, summary, anomalies, reasons)
     }
 
     fn headline_figures(&self) -> &'static [Figure] {

@@ -54,6 +54,29 @@ impl Entry {
     }
 }
 
+/// A node's write clock: seconds since the node started, made strictly increasing (at
+/// microsecond steps) so that a node's later write always carries a later stamp.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    last: f64,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self {
+            last: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Clock {
+    /// The stamp for a write taken at `now`.
+    pub fn stamp(&mut self, now: Duration) -> f64 {
+        self.last = now.as_secs_f64().max(self.last + 1e-6);
+        self.last
+    }
+}
+
 /// The messages of the lww-kv workload, and the merge pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -117,7 +140,7 @@ pub struct LwwKv {
     interval: Duration,
     fanout: usize,
     entries: BTreeMap<String, Entry>,
-    last_ts: f64,
+    clock: Clock,
 }
 
 impl LwwKv {
@@ -148,7 +171,7 @@ impl Node for LwwKv {
             interval: Duration::from_millis(flags.interval_ms),
             fanout: flags.fanout,
             entries: BTreeMap::new(),
-            last_ts: f64::NEG_INFINITY,
+            clock: Clock::default(),
         }
     }
 
@@ -163,9 +186,7 @@ impl Node for LwwKv {
     ) -> Result<(), RpcError> {
         match &msg.body.payload {
             Payload::Write { key, value } => {
-                // Strictly increasing on this node, at microsecond steps.
-                let ts = ctx.now().as_secs_f64().max(self.last_ts + 1e-6);
-                self.last_ts = ts;
+                let ts = self.clock.stamp(ctx.now());
                 let entry = Entry {
                     value: value.clone(),
                     ts,

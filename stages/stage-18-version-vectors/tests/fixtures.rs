@@ -1,0 +1,10 @@
+//! The stage's protocol fixtures, run against the real binary over pipes and compared with the
+//! insta snapshots in `fixtures/stage-18-version-vectors/snapshots/`.
+
+#[test]
+fn protocol_fixtures_match_their_snapshots() {
+    grader::assert_fixture_snapshots!(
+        "stage-18-version-vectors",
+        env!("CARGO_BIN_EXE_stage-18-version-vectors")
+    );
+}
