@@ -32,7 +32,53 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a workload against a cluster of node processes and check the results.
-    Test(TestArgs),
+    Test(Box<TestArgs>),
+    /// Draw a stored run's report.html again (every run writes one), for example with other
+    /// windows for its diagram of messages between nodes.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The run's store folder (it holds results.json, history.jsonl and journal.jsonl), such
+    /// as store/latest.
+    #[arg(value_name = "STORE_DIR")]
+    store: PathBuf,
+    /// A window for the diagram of messages between nodes, in seconds from the start:
+    /// FROM,TO. May be given several times; replaces the default windows (the first second of
+    /// the main phase, and the second around the first lost value).
+    #[arg(long = "window", value_name = "FROM,TO", value_parser = parse_window)]
+    windows: Vec<(f64, f64)>,
+}
+
+/// Parses `FROM,TO` seconds.
+fn parse_window(text: &str) -> Result<(f64, f64), String> {
+    let (from, to) = text
+        .split_once(',')
+        .ok_or_else(|| format!("a window is FROM,TO in seconds, such as 2.5,3.5; not `{text}`"))?;
+    let number = |part: &str| {
+        part.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|value| value.is_finite() && *value >= 0.0)
+            .ok_or_else(|| format!("`{part}` in --window {text} is not a number of seconds"))
+    };
+    let (from, to) = (number(from)?, number(to)?);
+    if to <= from {
+        return Err(format!("--window {text} ends before it starts"));
+    }
+    Ok((from, to))
+}
+
+fn report(args: ReportArgs) -> ExitCode {
+    let windows = (!args.windows.is_empty()).then_some(args.windows.as_slice());
+    match grader::results::report::write_report(&args.store, windows) {
+        Ok(path) => {
+            println!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => bad_arguments(format!("{error:#}")),
+    }
 }
 
 #[derive(Args)]
@@ -73,7 +119,8 @@ fn run() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Test(args) => test(args),
+        Command::Test(args) => test(*args),
+        Command::Report(args) => report(args),
     }
 }
 

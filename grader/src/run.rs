@@ -80,6 +80,10 @@ pub fn run_in_store<C: Cluster>(
     };
     let results = results::results_json(&report, config, &reproduce, facts);
     results::write_store(&store, &report, &results)?;
+    // The page is drawn from what was just written; without it the run still has its results.
+    if let Err(error) = results::report::write_report(&store, None) {
+        eprintln!("warning: report.html was not written: {error:#}");
+    }
     results::link_latest(store_root, &workload, &store);
     let summary = results::summary(&report, config, &reproduce, &store.display().to_string());
     Ok(TestRun {

@@ -10,6 +10,8 @@
 //! could not run at all (unknown stage, build failure, missing or non-executable binary).
 
 mod bench;
+mod bench_kv;
+mod check_report;
 mod grade;
 mod sim;
 #[cfg(test)]
@@ -93,6 +95,31 @@ enum Task {
         #[arg(long, default_value_t = 20.0)]
         time_limit: f64,
     },
+    /// Benchmark stage 19's gossip KV store across cluster sizes, with and without partitions:
+    /// real processes at the smaller sizes, the simulation at the larger ones. Prints a table
+    /// and writes store/bench-kv/bench-kv.json, replication.svg and messages.svg.
+    BenchKv {
+        /// Sizes run as real processes.
+        #[arg(long, value_delimiter = ',', num_args = 1.., default_values_t = [5, 10, 25, 50])]
+        processes: Vec<usize>,
+        /// Sizes run in the simulation.
+        #[arg(long, value_delimiter = ',', num_args = 0.., default_values_t = [100, 500, 1000])]
+        simulated: Vec<usize>,
+        /// Seconds of operations per run.
+        #[arg(long, default_value_t = 10.0)]
+        time_limit: f64,
+        /// Run nothing: draw the plots again from the last run's bench-kv.json.
+        #[arg(long)]
+        plot_only: bool,
+    },
+    /// Check report.html in a real browser: make a partitioned simulated run's page and render
+    /// it in headless Chromium (`$CHROMIUM`, or `chromium` on the PATH); fails unless every
+    /// section and chart rendered and nothing was logged to the console.
+    CheckReport {
+        /// Also copy the screenshot here (the README keeps one).
+        #[arg(long, value_name = "PNG")]
+        keep_screenshot: Option<PathBuf>,
+    },
     /// Measure the harness's own cost: messages routed per second and CPU per message with
     /// trivial nodes, and the wall time a full 25-node run adds to time limit + recovery.
     BenchHarness {
@@ -165,6 +192,18 @@ fn dispatch(cli: Cli) -> ExitCode {
             rate,
             time_limit,
         } => report(bench::bench_sim(&nodes, rate, time_limit)),
+        Task::BenchKv {
+            plot_only: true, ..
+        } => report(bench_kv::replot()),
+        Task::BenchKv {
+            processes,
+            simulated,
+            time_limit,
+            plot_only: false,
+        } => report(bench_kv::bench_kv(&processes, &simulated, time_limit)),
+        Task::CheckReport { keep_screenshot } => {
+            report(check_report::check_report(keep_screenshot.as_deref()))
+        }
         Task::BenchHarness {
             nodes,
             seconds,

@@ -55,6 +55,7 @@ registry! {
     "stage-16-two-phase-set" => stage_16_two_phase_set::TwoPhaseSet,
     "stage-17-lww-kv" => stage_17_lww_kv::LwwKv,
     "stage-18-version-vectors" => stage_18_version_vectors::VersionVectors,
+    "stage-19-kv-bench" => stage_19_kv_bench::KvBench,
 }
 
 /// Runs a stage's node in the simulated cluster and prints the summary.

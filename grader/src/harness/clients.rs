@@ -38,6 +38,9 @@ pub(super) struct Pending {
     pub(super) sent_at: Duration,
     /// When the request was written to the node (it may wait behind other messages).
     pub(super) delivered_at: Option<Duration>,
+    /// For an operation the workload counts sends for: how many messages the answering node
+    /// had sent to other nodes when it wrote its reply.
+    pub(super) server_sends: Option<u64>,
     pub(super) msg_id: u64,
     pub(super) f: &'static str,
     pub(super) value: Json,
@@ -150,6 +153,7 @@ mod tests {
         Pending {
             sent_at: Duration::ZERO,
             delivered_at: None,
+            server_sends: None,
             msg_id: 3,
             f,
             value: json!(7),

@@ -41,7 +41,7 @@ use crate::nemesis::{Action, Fault, Nemesis, Targets};
 use crate::net::{
     Arrival, Delivery, DropReason, Envelope, Journal, NetStats, Network, PROBE_PREFIX, Packet, Step,
 };
-use crate::workload::{self, Checked, Operation, Survivors, Workload};
+use crate::workload::{self, Arrivals, Checked, Operation, Survivors, Workload};
 
 /// How long the loop waits at most between checks for an interrupt.
 const POLL: Duration = Duration::from_millis(100);
@@ -224,8 +224,9 @@ struct Harness<'a> {
     phase: Phase,
     awaiting: BTreeSet<usize>,
     generator_waiting: bool,
-    /// The values each node has been handed, for counting duplicate deliveries.
-    known_values: Vec<BTreeSet<i64>>,
+    /// The values each node has been handed, with when it was first handed each: for counting
+    /// duplicate deliveries and for the workload's [`Arrivals`].
+    known_values: Vec<BTreeMap<i64, Duration>>,
     probing: Option<Probing>,
     down: Vec<bool>,
     crashed: Vec<CrashReport>,
@@ -252,7 +253,7 @@ impl<'a> Harness<'a> {
             cluster,
             journal,
             down: vec![false; nodes.len()],
-            known_values: vec![BTreeSet::new(); nodes.len()],
+            known_values: vec![BTreeMap::new(); nodes.len()],
             nodes,
             queue: BinaryHeap::new(),
             next_sequence: 0,
@@ -328,6 +329,7 @@ impl<'a> Harness<'a> {
         client.pending = Some(Pending {
             sent_at: self.now,
             delivered_at: None,
+            server_sends: None,
             msg_id,
             f,
             value,
@@ -651,7 +653,7 @@ impl<'a> Harness<'a> {
         } else {
             (0..self.nodes.len())
                 .filter(|node| !crashed.contains(node))
-                .flat_map(|node| self.known_values[node].iter().copied())
+                .flat_map(|node| self.known_values[node].keys().copied())
                 .collect()
         };
         Survivors {
@@ -723,7 +725,12 @@ impl<'a> Harness<'a> {
     }
 
     /// Records a worker's completion; an `info` retires its client and process, as Jepsen does.
-    fn complete(&mut self, worker: usize, pending: &Pending, completion: Completion) {
+    fn complete(&mut self, worker: usize, pending: &Pending, mut completion: Completion) {
+        if let (Some(sends), OpKind::Ok) = (pending.server_sends, completion.kind)
+            && let Some(value) = completion.value.as_object_mut()
+        {
+            value.insert("harness_server_sends".into(), sends.into());
+        }
         let process = self.workers[worker].process;
         let client_id = self.workers[worker].client.clone();
         let node_index = self.clients[&client_id].node;
@@ -884,12 +891,42 @@ impl<'a> Harness<'a> {
         let line = packet.wire_line();
         self.journal.send(self.now, &packet);
         self.net.stats.on_send(&packet, line.len());
+        self.note_server_sends(&packet);
         if self.net.uses_writer(&packet) {
             let node = self.net.node_index(&packet.dest).expect("a node");
             self.net.enqueue(node, self.now + delay, packet, line);
             self.pump(node);
         } else {
             self.schedule(self.now + delay, Event::Deliver { packet, line });
+        }
+    }
+
+    /// A node's reply to an operation the workload counts sends for
+    /// ([`Workload::counts_sends`]): remembers how many messages that node had sent to other
+    /// nodes when it wrote the reply, which the completion then carries.
+    fn note_server_sends(&mut self, packet: &Packet) {
+        let Some(pending) = self
+            .clients
+            .get_mut(&packet.dest)
+            .and_then(|client| client.pending.as_mut())
+        else {
+            return;
+        };
+        if !self.workload.counts_sends(pending.f) || self.net.node_index(&packet.src).is_none() {
+            return;
+        }
+        let in_reply_to = serde_json::from_str::<Json>(packet.body.get())
+            .ok()
+            .and_then(|body| body.get("in_reply_to").and_then(Json::as_u64));
+        if in_reply_to == Some(pending.msg_id) {
+            pending.server_sends = Some(
+                self.net
+                    .stats
+                    .servers_sent_by_node
+                    .get(&packet.src)
+                    .copied()
+                    .unwrap_or(0),
+            );
         }
     }
 
@@ -966,7 +1003,13 @@ impl<'a> Harness<'a> {
             .workload
             .delivered_values(!from_server, packet.body.get())
         {
-            let fresh = self.known_values[dest].insert(value);
+            let fresh = match self.known_values[dest].entry(value) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(self.now);
+                    true
+                }
+                std::collections::btree_map::Entry::Occupied(_) => false,
+            };
             if from_server && !fresh {
                 self.net.stats.duplicate_deliveries += 1;
             }
@@ -1076,7 +1119,11 @@ impl<'a> Harness<'a> {
             .unwrap_or_default();
         let survivors = self.survivors();
         let ops = self.history.ops();
-        let workload = self.workload.check(ops, &survivors);
+        let arrivals = Arrivals {
+            nodes: self.nodes.clone(),
+            first: std::mem::take(&mut self.known_values),
+        };
+        let workload = self.workload.check(ops, &survivors, &arrivals);
         let stats = checker::stats(ops);
         let mut net = self.net.stats;
         net.finish(self.history.client_invocations());

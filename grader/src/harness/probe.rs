@@ -4,6 +4,7 @@
 //! first held everything acknowledged by then. What a probe reads and what "held everything"
 //! means is the workload's.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -33,6 +34,9 @@ pub struct Convergence {
     /// Nodes crashed for good (`--nemesis crash`), not waited for, by id.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nodes_crashed: Vec<String>,
+    /// Per node that converged, ms from the same start until it held everything.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_node_ms: BTreeMap<String, u64>,
 }
 
 /// Convergence probing in progress.
@@ -84,6 +88,15 @@ impl Probing {
             nodes_crashed: (0..nodes.len())
                 .filter(|node| self.crashed[*node])
                 .map(|node| nodes[node].clone())
+                .collect(),
+            per_node_ms: self
+                .converged_at
+                .iter()
+                .enumerate()
+                .filter_map(|(node, at)| {
+                    let after = at.as_ref()?.saturating_sub(self.started).as_millis() as u64;
+                    Some((nodes[node].clone(), after))
+                })
                 .collect(),
         }
     }

@@ -1,6 +1,7 @@
 //! Results: `results.json`, the store ([`store`]), the one-screen summary ([`summary`]) and
 //! exit codes.
 
+pub mod report;
 pub mod store;
 pub mod summary;
 

@@ -12,7 +12,7 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
-use super::{Checked, Figure, Operation, Survivors, Workload, closed_reply};
+use super::{Arrivals, Checked, Figure, Operation, Survivors, Workload, closed_reply};
 use crate::checker::set_full::{self, SetFullResult};
 use crate::checker::{QUANTILES, Validity};
 use crate::history::{Op, OpKind};
@@ -180,7 +180,7 @@ impl Workload for SetWorkload {
         }
     }
 
-    fn check(&self, history: &[Op], survivors: &Survivors) -> Checked {
+    fn check(&self, history: &[Op], survivors: &Survivors, _: &Arrivals) -> Checked {
         let mut result = set_full::set_full(history, self.spec.add, READ);
         let went_down = went_down(history, self.spec.add, survivors);
         result.set_aside(|value| went_down.contains(&value));
@@ -500,7 +500,7 @@ mod tests {
             .final_read(1, json!([3]), 1000);
         let ops = history.history.ops();
         let workload = Broadcast::default();
-        let none = workload.check(ops, &Survivors::default());
+        let none = workload.check(ops, &Survivors::default(), &Arrivals::default());
         assert_eq!(none.valid, Validity::Invalid);
         assert_eq!(none.sections["workload"]["lost"], json!([1, 2]));
         // n1 (a survivor) was handed 2, so 2 is truly lost; 1 went down with n0.
@@ -508,7 +508,7 @@ mod tests {
             crashed: ["n0".to_owned()].into(),
             handed: [2, 3].into(),
         };
-        let checked = workload.check(ops, &survivors);
+        let checked = workload.check(ops, &survivors, &Arrivals::default());
         assert_eq!(checked.valid, Validity::Invalid);
         assert_eq!(checked.sections["workload"]["lost"], json!([2]));
         assert_eq!(checked.sections["workload"]["lost_with_node"], json!([1]));
@@ -523,7 +523,7 @@ mod tests {
             handed: [3].into(),
             ..survivors
         };
-        let checked = workload.check(ops, &survivors);
+        let checked = workload.check(ops, &survivors, &Arrivals::default());
         assert_eq!(checked.valid, Validity::Valid, "{:?}", checked.reasons);
         assert_eq!(checked.sections["workload"]["lost_with_node_count"], 2);
         let mut converging = Broadcast::default();

@@ -20,7 +20,7 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
-use super::{Checked, Figure, Operation, Options, Survivors, Workload, closed_reply};
+use super::{Arrivals, Checked, Figure, Operation, Options, Survivors, Workload, closed_reply};
 use crate::checker::Validity;
 use crate::checker::vv::{self, Mode, Vector, included, merge_into, vector};
 use crate::history::{Op, OpKind};
@@ -269,7 +269,7 @@ impl Workload for ConcurrentWriters {
         Vec::new()
     }
 
-    fn check(&self, history: &[Op], _: &Survivors) -> Checked {
+    fn check(&self, history: &[Op], _: &Survivors, _: &Arrivals) -> Checked {
         let result = vv::check(history, self.mode);
         let summary = vec![
             format!(

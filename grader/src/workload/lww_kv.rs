@@ -10,7 +10,7 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
-use super::{Checked, Figure, Operation, Options, Survivors, Workload, closed_reply};
+use super::{Arrivals, Checked, Figure, Operation, Options, Survivors, Workload, closed_reply};
 use crate::checker::Validity;
 use crate::checker::lww::{self, later_stamp};
 use crate::history::{Op, OpKind};
@@ -183,7 +183,7 @@ impl Workload for LwwKv {
         Vec::new()
     }
 
-    fn check(&self, history: &[Op], _: &Survivors) -> Checked {
+    fn check(&self, history: &[Op], _: &Survivors, _: &Arrivals) -> Checked {
         let result = lww::check(history);
         let summary = vec![format!(
             "writes     {} invoked, {} acknowledged, {} lost to a write that did not follow them; keys {} diverged, {} with the wrong winner",

@@ -12,6 +12,7 @@
 pub mod broadcast;
 pub mod concurrent_writers;
 pub mod g_set;
+pub mod kv_bench;
 pub mod lww_kv;
 pub mod two_phase_set;
 
@@ -58,6 +59,11 @@ pub const REGISTRY: &[Registered] = &[
         name: "g-set",
         options: g_set::OPTIONS,
         make: g_set::make,
+    },
+    Registered {
+        name: "kv-bench",
+        options: &[],
+        make: |_| Ok(Box::new(kv_bench::KvBench::default())),
     },
     Registered {
         name: "lww-kv",
@@ -208,6 +214,17 @@ impl Survivors {
     }
 }
 
+/// When each node was first handed each value (by a client's request or another node's
+/// message, as [`Workload::delivered_values`] reads them), for workloads that time replication.
+#[derive(Debug, Clone, Default)]
+pub struct Arrivals {
+    /// The nodes' ids, in index order.
+    pub nodes: Vec<String>,
+    /// Per node (same order): value → when it first arrived (since the run's start; a node the
+    /// kill nemesis restarted starts again from nothing).
+    pub first: Vec<BTreeMap<i64, std::time::Duration>>,
+}
+
 /// A figure the grade table shows for every run of a workload.
 #[derive(Debug, Clone, Copy)]
 pub struct Figure {
@@ -274,8 +291,17 @@ pub trait Workload {
     fn delivered_values(&self, from_client: bool, body: &str) -> Vec<i64>;
 
     /// Judges the whole history; values that went down with a crashed node (see
-    /// [`Survivors::lost_with_node`]) are reported apart, not as lost.
-    fn check(&self, history: &[Op], survivors: &Survivors) -> Checked;
+    /// [`Survivors::lost_with_node`]) are reported apart, not as lost. `arrivals` says when each
+    /// node was first handed each value.
+    fn check(&self, history: &[Op], survivors: &Survivors, arrivals: &Arrivals) -> Checked;
+
+    /// True when operation `f`'s completed value should carry `harness_server_sends`: how many
+    /// messages the answering node had sent to other nodes when it wrote its reply, counted by
+    /// the harness (to hold a node's own count against).
+    fn counts_sends(&self, f: &str) -> bool {
+        let _ = f;
+        false
+    }
 
     /// The figures a grade table shows for runs of this workload.
     fn headline_figures(&self) -> &'static [Figure];

@@ -10,7 +10,7 @@ use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
 use super::broadcast::{carried_values_in, format_quantiles};
-use super::{Checked, Figure, Operation, Survivors, Workload, closed_reply};
+use super::{Arrivals, Checked, Figure, Operation, Survivors, Workload, closed_reply};
 use crate::checker::Validity;
 use crate::checker::two_phase;
 use crate::history::{Op, OpKind};
@@ -164,7 +164,7 @@ impl Workload for TwoPhaseSet {
         carried_values_in(body, CARRIED)
     }
 
-    fn check(&self, history: &[Op], _: &Survivors) -> Checked {
+    fn check(&self, history: &[Op], _: &Survivors, _: &Arrivals) -> Checked {
         let result = two_phase::check(history);
         let summary = vec![
             format!(

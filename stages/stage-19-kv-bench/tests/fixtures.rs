@@ -1,0 +1,7 @@
+//! The stage's protocol fixtures, run against the real binary over pipes and compared with the
+//! insta snapshots in `fixtures/stage-19-kv-bench/snapshots/`.
+
+#[test]
+fn protocol_fixtures_match_their_snapshots() {
+    grader::assert_fixture_snapshots!("stage-19-kv-bench", env!("CARGO_BIN_EXE_stage-19-kv-bench"));
+}
