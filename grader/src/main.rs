@@ -9,6 +9,7 @@
 //! by SIGINT (130), SIGTERM (143) or SIGHUP (129), after the nodes are stopped and the results
 //! so far are written.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -147,6 +148,43 @@ fn catch_signals(flag: Arc<AtomicBool>, which: Arc<AtomicI32>) {
     }
 }
 
+/// A progress bar on a terminal: elapsed of the planned time (main phase and recovery), the
+/// phase, operations completed and what the nemesis holds, redrawn five times a second.
+struct ProgressDisplay {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ProgressDisplay {
+    fn start(planned: std::time::Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let tenths = (planned.as_secs_f64() * 10.0).ceil() as u64;
+            let bar = indicatif::ProgressBar::new(tenths.max(1));
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "[{elapsed_precise}] {bar:30.cyan/blue} {percent:>3}% of the planned time · {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            let started = std::time::Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                let elapsed = (started.elapsed().as_secs_f64() * 10.0) as u64;
+                bar.set_position(elapsed.min(tenths));
+                bar.set_message(grader::harness::progress::snapshot().line());
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            bar.finish_and_clear();
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
+
 fn test(args: TestArgs) -> ExitCode {
     let config = match TestConfig::from_args(&args.run) {
         Ok(config) => config,
@@ -167,7 +205,15 @@ fn test(args: TestArgs) -> ExitCode {
         config.recovery.as_secs_f64(),
         config.seed
     );
-    match grader::run::run_process_test(&config, &bin, &args.node_args, &args.store, Some(&flag)) {
+    let display = std::io::stderr()
+        .is_terminal()
+        .then(|| ProgressDisplay::start(config.time_limit + config.recovery));
+    let outcome =
+        grader::run::run_process_test(&config, &bin, &args.node_args, &args.store, Some(&flag));
+    if let Some(display) = display {
+        display.stop();
+    }
+    match outcome {
         Ok(run) => {
             print!("{}", run.summary);
             if run.report.interrupted {

@@ -132,6 +132,18 @@ fn a_node_that_drops_every_tenth_value_is_invalid_with_exactly_those_lost() {
         stdout.contains("--seed 5"),
         "the summary says how to repeat the run: {stdout}"
     );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("of the planned time"),
+        "no progress bar when stderr is not a terminal: {stderr}"
+    );
+    // The page says why, and draws a second window of messages around the first lost value.
+    let page = std::fs::read_to_string(store.path().join("latest/report.html")).unwrap();
+    assert!(
+        page.contains("<h2>Why</h2>"),
+        "the report gives the reasons"
+    );
+    assert_eq!(page.matches("<h3>").count(), 2, "two Lamport windows");
 }
 
 #[test]

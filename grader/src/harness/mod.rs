@@ -17,6 +17,7 @@
 
 mod clients;
 mod probe;
+pub mod progress;
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -125,6 +126,21 @@ impl RunReport {
     }
 }
 
+impl Phase {
+    /// Its name, as a progress display shows it.
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Init => "init",
+            Phase::Setup => "setup",
+            Phase::Main => "main",
+            Phase::Drain => "drain",
+            Phase::Recovery => "recovery",
+            Phase::FinalReads => "final reads",
+            Phase::Done => "done",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Init,
@@ -169,6 +185,7 @@ pub fn run(
     journal: &mut Journal,
     interrupt: Option<&AtomicBool>,
 ) -> RunReport {
+    progress::start();
     let mut harness = Harness::new(config, cluster, journal);
     harness.start();
     let mut events = Vec::new();
@@ -233,6 +250,8 @@ struct Harness<'a> {
     failure: Option<String>,
     log: Vec<String>,
     log_overflow: u64,
+    /// What the nemesis holds now, for the progress display.
+    nemesis_now: progress::NemesisNow,
 }
 
 impl<'a> Harness<'a> {
@@ -270,7 +289,14 @@ impl<'a> Harness<'a> {
             failure: None,
             log: Vec::new(),
             log_overflow: 0,
+            nemesis_now: progress::NemesisNow::default(),
         }
+    }
+
+    /// Moves to `phase` and says so to the progress display.
+    fn enter(&mut self, phase: Phase) {
+        self.phase = phase;
+        progress::phase(phase.name());
     }
 
     fn note(&mut self, line: String) {
@@ -381,14 +407,14 @@ impl<'a> Harness<'a> {
         if self.failure.is_none() {
             self.failure = Some(reason);
         }
-        self.phase = Phase::Done;
+        self.enter(Phase::Done);
     }
 
     /// Moves to the next phase when the current one is finished.
     fn advance(&mut self) {
         match self.phase {
             Phase::Init if self.awaiting.is_empty() => {
-                self.phase = Phase::Setup;
+                self.enter(Phase::Setup);
                 for node in 0..self.nodes.len() {
                     if self.send_setup(Role::Setup, node) {
                         self.awaiting.insert(node);
@@ -407,20 +433,20 @@ impl<'a> Harness<'a> {
                     "end of operations"
                 };
                 self.start_probing(from);
-                self.phase = Phase::Recovery;
+                self.enter(Phase::Recovery);
                 self.note(format!(
                     "waiting {:.1} s for recovery",
                     self.config.recovery.as_secs_f64()
                 ));
                 self.schedule(self.now + self.config.recovery, Event::RecoveryEnd);
             }
-            Phase::FinalReads if !self.any_worker_busy() => self.phase = Phase::Done,
+            Phase::FinalReads if !self.any_worker_busy() => self.enter(Phase::Done),
             _ => {}
         }
     }
 
     fn start_main_phase(&mut self) {
-        self.phase = Phase::Main;
+        self.enter(Phase::Main);
         self.note("main phase".into());
         for thread in 0..self.config.concurrency {
             let client = self.open_client(Role::Worker(thread), thread % self.nodes.len().max(1));
@@ -463,12 +489,12 @@ impl<'a> Harness<'a> {
             }
             Event::MainEnd => {
                 if self.phase == Phase::Main {
-                    self.phase = Phase::Drain;
+                    self.enter(Phase::Drain);
                     self.note("time limit reached; waiting for outstanding operations".into());
                 }
             }
             Event::RecoveryEnd => {
-                self.phase = Phase::FinalReads;
+                self.enter(Phase::FinalReads);
                 self.note("final reads".into());
                 // Crashed nodes are down for good: only the survivors are read.
                 for worker in 0..self.workers.len() {
@@ -538,6 +564,7 @@ impl<'a> Harness<'a> {
 
     /// Carries out a nemesis action and records it in the history.
     fn apply(&mut self, action: Action) {
+        self.nemesis_now.apply(&action);
         let (f, value) = action.history_entry(&self.nodes);
         match &action {
             Action::Partition(grudge) => {
@@ -726,6 +753,7 @@ impl<'a> Harness<'a> {
 
     /// Records a worker's completion; an `info` retires its client and process, as Jepsen does.
     fn complete(&mut self, worker: usize, pending: &Pending, mut completion: Completion) {
+        progress::count_op();
         if let (Some(sends), OpKind::Ok) = (pending.server_sends, completion.kind)
             && let Some(value) = completion.value.as_object_mut()
         {
