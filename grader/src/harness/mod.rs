@@ -126,6 +126,17 @@ impl RunReport {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Init,
+    Setup,
+    Main,
+    Drain,
+    Recovery,
+    FinalReads,
+    Done,
+}
+
 impl Phase {
     /// Its name, as a progress display shows it.
     fn name(self) -> &'static str {
@@ -139,17 +150,6 @@ impl Phase {
             Phase::Done => "done",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Init,
-    Setup,
-    Main,
-    Drain,
-    Recovery,
-    FinalReads,
-    Done,
 }
 
 #[derive(Debug)]
@@ -933,6 +933,10 @@ impl<'a> Harness<'a> {
     /// ([`Workload::counts_sends`]): remembers how many messages that node had sent to other
     /// nodes when it wrote the reply, which the completion then carries.
     fn note_server_sends(&mut self, packet: &Packet) {
+        // Most messages go between servers: they skip the client lookup.
+        if !packet.involves_client() {
+            return;
+        }
         let Some(pending) = self
             .clients
             .get_mut(&packet.dest)

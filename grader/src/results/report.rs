@@ -294,6 +294,16 @@ fn svg_chart(size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Drawn) -> String 
     }
 }
 
+/// Appends a table row: `name` as its heading, `value` as its cell, both escaped.
+fn table_row(out: &mut String, name: &str, value: &str) {
+    let _ = write!(
+        out,
+        "<tr><th>{}</th><td>{}</td></tr>",
+        escape(name),
+        escape(value)
+    );
+}
+
 fn draw_failed(error: impl std::fmt::Display) -> String {
     format!(
         "<p class=\"note\">This chart could not be drawn: {}</p>",
@@ -613,7 +623,7 @@ fn workload_figures(workload: &Json) -> String {
     for (name, value) in fields {
         match value {
             Json::Array(items) if items.is_empty() => {
-                let _ = write!(table, "<tr><th>{}</th><td>none</td></tr>", escape(name));
+                table_row(&mut table, name, "none");
             }
             Json::Array(_) | Json::Object(_) => {
                 let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
@@ -632,14 +642,7 @@ fn workload_figures(workload: &Json) -> String {
                     escape(&text)
                 );
             }
-            other => {
-                let _ = write!(
-                    table,
-                    "<tr><th>{}</th><td>{}</td></tr>",
-                    escape(name),
-                    escape(&other.to_string())
-                );
-            }
+            other => table_row(&mut table, name, &other.to_string()),
         }
     }
     table.push_str("</table>");
@@ -671,7 +674,8 @@ fn render(
     let mut html = String::new();
     let _ = write!(
         html,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{workload_name} run: {verdict}</title><style>{STYLE}</style></head><body>"
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} run: {verdict}</title><style>{STYLE}</style></head><body>",
+        escape(workload_name)
     );
     let _ = write!(
         html,
@@ -698,12 +702,7 @@ fn render(
     );
     if let Some(fields) = config.as_object() {
         for (name, value) in fields {
-            let _ = write!(
-                html,
-                "<tr><th>{}</th><td>{}</td></tr>",
-                escape(name),
-                escape(&value.to_string())
-            );
+            table_row(&mut html, name, &value.to_string());
         }
     }
     html.push_str("</table>");
@@ -763,7 +762,6 @@ fn render(
 
 fn shades_legend(shades: &[Shade]) -> String {
     let mut kinds: Vec<&str> = shades.iter().map(|(what, _, _)| what.as_str()).collect();
-    kinds.dedup();
     kinds.sort_unstable();
     kinds.dedup();
     if kinds.is_empty() {
