@@ -145,8 +145,8 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub nemesis_interval: f64,
-    /// Which nodes kill, pause and crash choose from: random, or interior (nodes with children
-    /// in the topology).
+    /// Which nodes kill, pause and crash choose from: random, interior (nodes with children
+    /// in the topology), or node ids (`n0`, `n0,n3`).
     #[arg(long, default_value = "random", value_name = "RULE")]
     pub nemesis_targets: String,
     /// The topology sent to nodes: grid, line, total, tree (tree2), tree3, tree4.
@@ -231,21 +231,29 @@ impl TestConfig {
         let topology: Topology = args.topology.parse()?;
         let delivery: Delivery = args.delivery.parse()?;
         let nemesis_targets: Targets = args.nemesis_targets.parse()?;
-        if nemesis_targets == Targets::Interior {
-            if ![Fault::Kill, Fault::Pause, Fault::Crash]
+        if nemesis_targets != Targets::Random
+            && ![Fault::Kill, Fault::Pause, Fault::Crash]
                 .iter()
                 .any(|fault| faults.contains(fault))
-            {
-                return Err(
-                    "--nemesis-targets chooses the nodes kill, pause and crash act on: add --nemesis kill, pause or crash".into(),
-                );
-            }
-            if topology.interior(args.node_count).is_empty() {
-                return Err(format!(
-                    "--nemesis-targets interior: the {topology} topology on {} node(s) has no interior nodes; use more nodes or --nemesis-targets random",
-                    args.node_count
-                ));
-            }
+        {
+            return Err(
+                "--nemesis-targets chooses the nodes kill, pause and crash act on: add --nemesis kill, pause or crash".into(),
+            );
+        }
+        if let Targets::Nodes(chosen) = &nemesis_targets
+            && let Some(outside) = chosen.iter().find(|index| **index >= args.node_count)
+        {
+            return Err(format!(
+                "--nemesis-targets names n{outside}, but the cluster has {} node(s), n0 to n{}",
+                args.node_count,
+                args.node_count.saturating_sub(1)
+            ));
+        }
+        if nemesis_targets == Targets::Interior && topology.interior(args.node_count).is_empty() {
+            return Err(format!(
+                "--nemesis-targets interior: the {topology} topology on {} node(s) has no interior nodes; use more nodes or --nemesis-targets random",
+                args.node_count
+            ));
         }
         Ok(TestConfig {
             workload: args.workload.clone(),
@@ -528,6 +536,7 @@ mod tests {
             "--node-count 25 --time-limit 20 --rate 100 --latency 100 --topology tree4 --seed 1",
             "--node-count 7 --concurrency 2n --latency 12.5 --latency-dist uniform --nemesis partition,kill,pause --nemesis-interval 0.75 --recovery 0.5 --seed 18446744073709551615",
             "--node-count 25 --topology tree4 --nemesis kill --nemesis-targets interior --seed 9",
+            "--node-count 5 --nemesis pause,kill --nemesis-targets n0,n4 --seed 9",
             "--delivery ideal --latency 100 --seed 4",
             "--rate 0 --time-limit 0.1 --latency 30 --latency-dist exponential --seed 2",
         ] {
@@ -558,6 +567,11 @@ mod tests {
             error("--node-count 1 --topology tree4 --nemesis kill --nemesis-targets interior")
                 .contains("no interior nodes")
         );
+        assert!(
+            error("--node-count 3 --nemesis kill --nemesis-targets n3")
+                .contains("names n3, but the cluster has 3 node(s), n0 to n2")
+        );
+        assert!(error("--nemesis pause --nemesis-targets hub").contains("node ids such as n0"));
         assert!(error("--latency-dist exponential").contains("needs a mean"));
         assert!(error("--delivery fast").contains("maelstrom or ideal"));
     }

@@ -257,9 +257,10 @@ struct Harness<'a> {
 impl<'a> Harness<'a> {
     fn new(config: &'a TestConfig, cluster: &'a mut dyn Cluster, journal: &'a mut Journal) -> Self {
         let nodes = config.node_ids();
-        let candidates = match config.nemesis_targets {
+        let candidates = match &config.nemesis_targets {
             Targets::Random => (0..nodes.len()).collect(),
             Targets::Interior => config.topology.interior(nodes.len()),
+            Targets::Nodes(chosen) => chosen.clone(),
         };
         Self {
             config,

@@ -10,8 +10,8 @@
 //! - [`crash`]: kill some nodes for good (crash-stop): they stay down until the end, and the
 //!   checkers judge the survivors.
 //!
-//! Kill, pause and crash choose their nodes by a [`Targets`] rule: at random, or among the
-//! interior nodes of the run's topology. After the main phase every fault but crash is undone:
+//! Kill, pause and crash choose their nodes by a [`Targets`] rule: at random, among the
+//! interior nodes of the run's topology, or among nodes named by id. After the main phase every fault but crash is undone:
 //! the network heals, killed nodes restart and paused nodes resume; crashed nodes stay down.
 
 pub mod crash;
@@ -90,7 +90,7 @@ pub fn parse_faults(text: &str) -> Result<BTreeSet<Fault>, String> {
 }
 
 /// Which nodes kill, pause and crash choose from (`--nemesis-targets`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Targets {
     /// Any node.
@@ -98,6 +98,8 @@ pub enum Targets {
     Random,
     /// Nodes with children in the run's topology (see [`crate::topology::Topology::interior`]).
     Interior,
+    /// These nodes, by index (`--nemesis-targets n0,n3`): a hub, a leader, a tree's root.
+    Nodes(Vec<usize>),
 }
 
 impl FromStr for Targets {
@@ -107,19 +109,34 @@ impl FromStr for Targets {
         match text {
             "random" => Ok(Targets::Random),
             "interior" => Ok(Targets::Interior),
-            other => Err(format!(
-                "unknown nemesis targets `{other}`; choose random or interior"
-            )),
+            other => {
+                let nodes: Option<BTreeSet<usize>> = other
+                    .split(',')
+                    .map(|id| id.trim().strip_prefix('n')?.parse().ok())
+                    .collect();
+                match nodes {
+                    Some(nodes) if !nodes.is_empty() => {
+                        Ok(Targets::Nodes(nodes.into_iter().collect()))
+                    }
+                    _ => Err(format!(
+                        "unknown nemesis targets `{other}`; choose random, interior, or node ids such as n0 or n0,n3"
+                    )),
+                }
+            }
         }
     }
 }
 
 impl fmt::Display for Targets {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(match self {
-            Targets::Random => "random",
-            Targets::Interior => "interior",
-        })
+        match self {
+            Targets::Random => formatter.write_str("random"),
+            Targets::Interior => formatter.write_str("interior"),
+            Targets::Nodes(nodes) => {
+                let ids: Vec<String> = nodes.iter().map(|index| format!("n{index}")).collect();
+                formatter.write_str(&ids.join(","))
+            }
+        }
     }
 }
 
@@ -327,12 +344,16 @@ mod tests {
             "{error}"
         );
         assert_eq!("interior".parse::<Targets>(), Ok(Targets::Interior));
-        assert!(
-            "leaves"
-                .parse::<Targets>()
-                .unwrap_err()
-                .contains("random or interior")
-        );
+        assert_eq!("n3,n0".parse::<Targets>(), Ok(Targets::Nodes(vec![0, 3])));
+        assert_eq!(Targets::Nodes(vec![0, 3]).to_string(), "n0,n3");
+        for bad in ["leaves", "n", "n0,x1", ""] {
+            assert!(
+                bad.parse::<Targets>()
+                    .unwrap_err()
+                    .contains("random, interior, or node ids"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
