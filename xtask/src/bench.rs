@@ -7,7 +7,7 @@ use grader::config::TestConfig;
 use grader::net::{Latency, LatencyDistribution};
 
 /// The 3d-style configuration the benchmarks use: rate 100, latency 100 ms, seed 1.
-fn three_d(nodes: usize, time_limit: f64, recovery: f64) -> TestConfig {
+pub(crate) fn three_d(nodes: usize, time_limit: f64, recovery: f64) -> TestConfig {
     TestConfig {
         node_count: nodes,
         concurrency: nodes,

@@ -12,6 +12,8 @@ use grader::nemesis::Fault;
 use grader::net::{Latency, LatencyDistribution};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::plot::{draw_error, finish, line_with_dots};
 use serde_json::Value as Json;
 
 /// One measured configuration.
@@ -291,18 +293,7 @@ fn plot(rows: &[Row], path: &Path, figure: Figure) -> anyhow::Result<()> {
                 .draw_series(AreaSeries::new(series.clone(), 0.0, colour.mix(0.08)))
                 .map_err(draw_error)?;
         }
-        chart
-            .draw_series(LineSeries::new(series.clone(), colour.stroke_width(2)))
-            .map_err(draw_error)?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
-        chart
-            .draw_series(
-                series
-                    .iter()
-                    .map(|point| Circle::new(*point, 4, colour.filled())),
-            )
-            .map_err(draw_error)?;
+        line_with_dots(&mut chart, &series, colour, label)?;
         if figure == Figure::Replication {
             let p99: Vec<(f64, f64)> = rows
                 .iter()
@@ -314,17 +305,5 @@ fn plot(rows: &[Row], path: &Path, figure: Figure) -> anyhow::Result<()> {
                 .map_err(draw_error)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(draw_error)?;
-    root.present().map_err(draw_error)?;
-    Ok(())
-}
-
-fn draw_error(error: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::anyhow!("drawing a plot: {error}")
+    finish(chart, &root, SeriesLabelPosition::UpperLeft)
 }

@@ -11,8 +11,10 @@
 
 mod bench;
 mod bench_kv;
+mod bench_tuning;
 mod check_report;
 mod grade;
+mod plot;
 mod sim;
 #[cfg(test)]
 mod tidy;
@@ -112,6 +114,14 @@ enum Task {
         #[arg(long)]
         plot_only: bool,
     },
+    /// Map stage 10's trade-off in the simulation: msgs-per-op, median and max latency for free
+    /// and aligned rounds through one hub, and one hop in rounds, over a range of periods (25 nodes, rate 100, latency
+    /// 100 ms). Prints a table and writes store/bench-tuning/frontier.json and frontier.svg.
+    BenchTuning {
+        /// Anti-entropy interval handed to every run.
+        #[arg(long, default_value_t = 5000)]
+        sync_ms: u64,
+    },
     /// Check report.html in a real browser: make a partitioned simulated run's page and render
     /// it in headless Chromium (`$CHROMIUM`, or `chromium` on the PATH); fails unless every
     /// section and chart rendered and nothing was logged to the console.
@@ -201,6 +211,7 @@ fn dispatch(cli: Cli) -> ExitCode {
             time_limit,
             plot_only: false,
         } => report(bench_kv::bench_kv(&processes, &simulated, time_limit)),
+        Task::BenchTuning { sync_ms } => report(bench_tuning::bench_tuning(sync_ms)),
         Task::CheckReport { keep_screenshot } => {
             report(check_report::check_report(keep_screenshot.as_deref()))
         }
