@@ -481,27 +481,105 @@ pub struct FixtureOutcome {
     pub detail: String,
 }
 
+/// Which numbering of a node's own messages the fixtures expect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conventions {
+    /// The track's: one counter from 0 at `init_ok`, compared by value.
+    #[default]
+    Track,
+    /// Maelstrom's libraries number messages their own way: a node's `msg_id`s must be present
+    /// and unique, whatever their values, and `init_ok` may leave it out.
+    Maelstrom,
+}
+
 /// Grades `bin` on every script in `dir` against the recorded snapshots.
 pub fn grade_fixtures(
     bin: &Path,
     dir: &Path,
     timeout: Duration,
+    conventions: Conventions,
 ) -> anyhow::Result<Vec<FixtureOutcome>> {
     let scripts = load_scripts(dir)?;
     let mut outcomes = Vec::new();
     for script in &scripts {
         let expected = load_snapshot(&snapshot_path(script))?;
         let transcript = run_script(bin, script, timeout)?;
-        outcomes.push(judge(script, &expected, &transcript));
+        outcomes.push(judge(script, &expected, &transcript, conventions));
     }
     Ok(outcomes)
 }
 
-/// Compares one transcript with its snapshot and explains the verdict.
-pub fn judge(script: &Script, expected: &[Json], transcript: &Transcript) -> FixtureOutcome {
+/// Under Maelstrom's conventions: the snapshot with every `msg_id` the node wrote turned into a
+/// wildcard (and left out of an `init_ok` the node wrote without one), and the node's messages
+/// that reuse a `msg_id`, as problems.
+fn maelstrom_expectations(expected: &[Json], got: &[Json]) -> (Vec<Json>, Vec<String>) {
+    let loosened = expected
+        .iter()
+        .enumerate()
+        .map(|(index, want)| {
+            let mut want = want.clone();
+            let have_id = got.get(index).and_then(|have| have["body"].get("msg_id"));
+            if let Some(body) = want.get_mut("body").and_then(Json::as_object_mut)
+                && body.contains_key("msg_id")
+            {
+                let init_ok = body.get("type").and_then(Json::as_str) == Some("init_ok");
+                if init_ok && have_id.is_none() {
+                    body.remove("msg_id");
+                } else {
+                    body.insert("msg_id".into(), Json::String(REDACTED.to_owned()));
+                }
+            }
+            want
+        })
+        .collect();
+    let mut first_use: std::collections::HashMap<String, usize> = Default::default();
     let mut problems = Vec::new();
-    if let Err(mismatch) = compare_prefix(expected, &transcript.output) {
-        problems.push(mismatch.to_string());
+    for (index, have) in got.iter().enumerate() {
+        let Some(id) = have["body"].get("msg_id") else {
+            let wanted = expected.get(index).is_some_and(|want| {
+                want["body"].get("msg_id").is_some() && want["body"]["type"] != "init_ok"
+            });
+            if wanted {
+                problems.push(format!(
+                    "output message {} has no msg_id: under Maelstrom's conventions every message a node writes carries one (init_ok may leave it out)",
+                    index + 1
+                ));
+            }
+            continue;
+        };
+        match first_use.entry(id.to_string()) {
+            std::collections::hash_map::Entry::Occupied(first) => problems.push(format!(
+                "output messages {} and {} both carry msg_id {id}: under Maelstrom's conventions every message a node writes needs its own msg_id",
+                first.get(),
+                index + 1
+            )),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(index + 1);
+            }
+        }
+    }
+    (loosened, problems)
+}
+
+/// Compares one transcript with its snapshot and explains the verdict.
+pub fn judge(
+    script: &Script,
+    expected: &[Json],
+    transcript: &Transcript,
+    conventions: Conventions,
+) -> FixtureOutcome {
+    let mut problems = Vec::new();
+    let expected: std::borrow::Cow<'_, [Json]> = match conventions {
+        Conventions::Track => expected.into(),
+        Conventions::Maelstrom => {
+            let (loosened, reused) = maelstrom_expectations(expected, &transcript.output);
+            problems.extend(reused);
+            loosened.into()
+        }
+    };
+    if let Err(mismatch) = compare_prefix(&expected, &transcript.output) {
+        problems.insert(0, mismatch.to_string());
     }
     if transcript.exit != Exit::Code(0) {
         problems.push(format!("the node {}", transcript.exit));
@@ -516,6 +594,12 @@ pub fn judge(script: &Script, expected: &[Json], transcript: &Transcript) -> Fix
         format!("{} messages match", expected.len())
     } else {
         let mut detail = problems.join("\n");
+        // A Rust panic's message sits above its backtrace, out of the tail's reach.
+        let lines: Vec<&str> = transcript.stderr.lines().collect();
+        if let Some(at) = lines.iter().position(|line| line.contains("panicked at")) {
+            detail.push_str("\n  the node panicked: ");
+            detail.push_str(lines.get(at + 1).copied().unwrap_or(lines[at]).trim());
+        }
         let tail: Vec<&str> = transcript.stderr.lines().rev().take(5).collect();
         if !tail.is_empty() {
             detail.push_str("\n  last stderr lines:");
@@ -601,6 +685,107 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn transcript(output: Vec<Json>) -> Transcript {
+        Transcript {
+            output,
+            garbage: Vec::new(),
+            stderr: String::new(),
+            exit: Exit::Code(0),
+        }
+    }
+
+    fn script() -> Script {
+        Script {
+            name: "demo".into(),
+            path: PathBuf::from("demo.jsonl"),
+            description: String::new(),
+            args: Vec::new(),
+            input: Vec::new(),
+        }
+    }
+
+    fn message(kind: &str, msg_id: Option<u64>, in_reply_to: u64) -> Json {
+        let mut body = json!({"type": kind, "in_reply_to": in_reply_to});
+        if let Some(id) = msg_id {
+            body["msg_id"] = json!(id);
+        }
+        json!({"src": "n0", "dest": "c1", "body": body})
+    }
+
+    #[test]
+    fn a_rust_panic_is_quoted_above_its_backtrace() {
+        let mut panicked = transcript(Vec::new());
+        panicked.exit = Exit::Code(101);
+        panicked.stderr = "thread 'main' panicked at src/main.rs:9:17:\nnot yet implemented: read: answer read_ok\nstack backtrace:\n   0: one\n   1: two\n   2: three\n   3: four\n   4: five\n".into();
+        let outcome = judge(
+            &script(),
+            &[message("init_ok", Some(0), 1)],
+            &panicked,
+            Conventions::Track,
+        );
+        assert!(!outcome.passed);
+        assert!(
+            outcome
+                .detail
+                .contains("the node panicked: not yet implemented: read: answer read_ok"),
+            "{}",
+            outcome.detail
+        );
+    }
+
+    #[test]
+    fn maelstrom_conventions_accept_other_msg_ids_but_not_reused_or_missing_ones() {
+        let expected = [
+            message("init_ok", Some(0), 1),
+            message("read_ok", Some(1), 2),
+        ];
+        // Maelstrom's libraries: no msg_id on init_ok, their own numbering after it.
+        let theirs = transcript(vec![
+            message("init_ok", None, 1),
+            message("read_ok", Some(7), 2),
+        ]);
+        let track = judge(&script(), &expected, &theirs, Conventions::Track);
+        assert!(!track.passed, "the track compares msg_ids by value");
+        assert!(track.detail.contains("msg_id"), "{}", track.detail);
+        let maelstrom = judge(&script(), &expected, &theirs, Conventions::Maelstrom);
+        assert!(maelstrom.passed, "{}", maelstrom.detail);
+
+        let reused = transcript(vec![
+            message("init_ok", Some(3), 1),
+            message("read_ok", Some(3), 2),
+        ]);
+        let outcome = judge(&script(), &expected, &reused, Conventions::Maelstrom);
+        assert!(!outcome.passed);
+        assert!(
+            outcome
+                .detail
+                .contains("output messages 1 and 2 both carry msg_id 3"),
+            "{}",
+            outcome.detail
+        );
+
+        let missing = transcript(vec![
+            message("init_ok", None, 1),
+            message("read_ok", None, 2),
+        ]);
+        let outcome = judge(&script(), &expected, &missing, Conventions::Maelstrom);
+        assert!(!outcome.passed);
+        assert!(
+            outcome.detail.contains("output message 2 has no msg_id"),
+            "{}",
+            outcome.detail
+        );
+
+        // Everything else is still compared by value.
+        let wrong_reply = transcript(vec![
+            message("init_ok", None, 1),
+            message("read_ok", Some(5), 9),
+        ]);
+        let outcome = judge(&script(), &expected, &wrong_reply, Conventions::Maelstrom);
+        assert!(!outcome.passed);
+        assert!(outcome.detail.contains("in_reply_to"), "{}", outcome.detail);
+    }
 
     #[test]
     fn scripts_take_descriptions_args_and_json_lines() {

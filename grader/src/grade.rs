@@ -133,6 +133,8 @@ pub struct GradeOptions {
     /// How many cluster runs may share the machine. Runs whose checks cap a timing figure
     /// always run alone ([`RunPlan::is_timing_sensitive`]); the others run up to `jobs` at once.
     pub jobs: usize,
+    /// How the fixtures compare the node's own `msg_id`s.
+    pub conventions: crate::fixtures::Conventions,
 }
 
 /// One stage to grade: its name, the binary, its fixture folder.
@@ -170,7 +172,12 @@ pub fn grade_stages(
         fixtures.push(if options.part == Part::Cluster {
             Vec::new()
         } else {
-            grade_fixtures(&stage.bin, &stage.fixtures_dir, options.timeout)?
+            grade_fixtures(
+                &stage.bin,
+                &stage.fixtures_dir,
+                options.timeout,
+                options.conventions,
+            )?
         });
     }
     // Every run, by (stage, run) position, shared ones first.

@@ -67,6 +67,7 @@ pub fn grade(request: &GradeRequest<'_>) -> Result<bool, CannotGrade> {
         timeout: request.timeout,
         store_root: root.join("store").join("grade"),
         jobs: request.jobs,
+        conventions: grader::fixtures::Conventions::Track,
     };
     let mut to_grade = Vec::new();
     for stage in &stages {

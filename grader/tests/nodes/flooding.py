@@ -22,6 +22,9 @@ Flags make it misbehave on purpose, for the harness's tests:
   --close-stdout-after N  close stdout after handling N messages, and keep running
   --nul-garbage     write a line holding NUL bytes to stdout at start
   --invent          never forward, and answer every read with 0..4999
+  --maelstrom-ids   number messages as Maelstrom's libraries may: init_ok without a msg_id,
+                    the others from 1
+  --reuse-ids       every message it writes carries msg_id 1
 Every pid it starts is written to stderr as `pid N`.
 """
 import argparse
@@ -48,6 +51,8 @@ flags.add_argument("--topology-extra", action="store_true")
 flags.add_argument("--close-stdout-after", type=int, default=0)
 flags.add_argument("--nul-garbage", action="store_true")
 flags.add_argument("--invent", action="store_true")
+flags.add_argument("--maelstrom-ids", action="store_true")
+flags.add_argument("--reuse-ids", action="store_true")
 flags = flags.parse_args()
 sys.stderr.write("pid %d\n" % os.getpid())
 sys.stderr.flush()
@@ -82,8 +87,13 @@ next_msg_id = 0
 
 def write(dest, body, src=None):
     global next_msg_id
-    body["msg_id"] = next_msg_id
-    next_msg_id += 1
+    if flags.reuse_ids:
+        body["msg_id"] = 1
+    elif flags.maelstrom_ids and body.get("type") == "init_ok":
+        next_msg_id = 1
+    else:
+        body["msg_id"] = next_msg_id
+        next_msg_id += 1
     sys.stdout.write(json.dumps({"src": src or node_id, "dest": dest, "body": body}) + "\n")
     sys.stdout.flush()
 
