@@ -35,10 +35,33 @@ pub struct GradeRequest<'a> {
     pub json: Option<&'a Path>,
     /// How many cluster runs that are not timing-sensitive may run at once.
     pub jobs: usize,
+    /// How fixtures compare the node's own `msg_id`s.
+    pub conventions: grader::fixtures::Conventions,
 }
 
 /// Grades the stages and prints their tables; `Ok(true)` when all passed.
 pub fn grade(request: &GradeRequest<'_>) -> Result<bool, CannotGrade> {
+    let reports = grade_reports(request)?;
+    for report in &reports {
+        print!("{}", report.render());
+    }
+    let passed = reports.iter().all(|report| report.passed);
+    if let Some(path) = request.json {
+        let text = serde_json::to_string_pretty(&GradeReport {
+            passed,
+            stages: &reports,
+        })
+        .expect("reports serialise");
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(passed)
+}
+
+/// Builds what is needed and grades the stages, without printing their tables.
+pub fn grade_reports(
+    request: &GradeRequest<'_>,
+) -> Result<Vec<grader::grade::StageReport>, CannotGrade> {
     let root = crate::workspace_root();
     let manifest = crate::manifest()?;
     let plan = Plan::load(&root.join("grading.toml"))?;
@@ -67,7 +90,7 @@ pub fn grade(request: &GradeRequest<'_>) -> Result<bool, CannotGrade> {
         timeout: request.timeout,
         store_root: root.join("store").join("grade"),
         jobs: request.jobs,
-        conventions: grader::fixtures::Conventions::Track,
+        conventions: request.conventions,
     };
     let mut to_grade = Vec::new();
     for stage in &stages {
@@ -97,21 +120,9 @@ pub fn grade(request: &GradeRequest<'_>) -> Result<bool, CannotGrade> {
             baselines,
         });
     }
-    let reports = grade_stages(&to_grade, &plan, &options, &|line| eprintln!("{line}"))?;
-    for report in &reports {
-        print!("{}", report.render());
-    }
-    let passed = reports.iter().all(|report| report.passed);
-    if let Some(path) = request.json {
-        let text = serde_json::to_string_pretty(&GradeReport {
-            passed,
-            stages: &reports,
-        })
-        .expect("reports serialise");
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(passed)
+    Ok(grade_stages(&to_grade, &plan, &options, &|line| {
+        eprintln!("{line}")
+    })?)
 }
 
 /// Builds one binary of a package in release and returns its path.

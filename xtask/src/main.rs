@@ -14,6 +14,7 @@ mod bench_kv;
 mod bench_tuning;
 mod check_report;
 mod grade;
+mod learn;
 mod plot;
 mod sim;
 #[cfg(test)]
@@ -24,6 +25,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use grader::fixtures::Conventions;
 use grader::grade::Part;
 use grader::manifest::Manifest;
 
@@ -35,6 +37,34 @@ use grader::manifest::Manifest;
 struct Cli {
     #[command(subcommand)]
     command: Task,
+}
+
+/// What `check` and `watch` grade, and how.
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The stage (default: the first one you started and have not passed).
+    stage: Option<String>,
+    /// The learner folder.
+    #[arg(long, default_value = "learn", value_name = "DIR")]
+    dir: PathBuf,
+    /// How fixtures compare your node's own msg_ids (see `grade --help`).
+    #[arg(long, value_enum, default_value_t = Conventions::Track)]
+    conventions: Conventions,
+    /// Seconds a fixture may run before the node is killed.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    timeout: f64,
+}
+
+impl CheckArgs {
+    fn checking<'a>(&'a self, root: &'a Path, manifest: &'a Manifest) -> learn::Checking<'a> {
+        learn::Checking {
+            root,
+            manifest,
+            dir: &self.dir,
+            conventions: self.conventions,
+            timeout: Duration::from_secs_f64(self.timeout.max(0.1)),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -67,6 +97,52 @@ enum Task {
         /// coverage) run up to this many side by side.
         #[arg(long, default_value_t = 1, value_name = "N")]
         jobs: usize,
+        /// How fixtures compare the node's own msg_ids: `track` (by value, one counter from 0
+        /// at init_ok) or `maelstrom` (present and unique per node, any values; init_ok may
+        /// leave it out), for nodes written with Maelstrom's own libraries.
+        #[arg(long, value_enum, default_value_t = Conventions::Track)]
+        conventions: Conventions,
+    },
+    /// Start a stage as a learner: write a starter node (the stage's messages, its flags, a
+    /// `todo!` per handler) into the learner folder, outside the reference crates.
+    Start {
+        /// The stage: `stage-01`, `01`, `1` or the full name.
+        stage: String,
+        /// The starter's language: a Rust crate on this checkout's runtime, or one Python file
+        /// with a tiny runtime (standard library only).
+        #[arg(long, value_enum)]
+        lang: Option<learn::Lang>,
+        /// The learner folder.
+        #[arg(long, default_value = "learn", value_name = "DIR")]
+        dir: PathBuf,
+        /// Begin from your node of an earlier stage (copied), with the new stage's starter
+        /// beside it in starter/.
+        #[arg(long, value_name = "STAGE")]
+        from: Option<String>,
+    },
+    /// Build and grade your node of a stage once: fixtures first, cluster runs once every
+    /// fixture passes. Remembers the result for `progress`.
+    ///
+    /// Exit code 0: the stage passed; 1: not yet; 2: could not grade.
+    Check(CheckArgs),
+    /// Check your node of a stage now and again on every save, until Ctrl-C.
+    Watch(CheckArgs),
+    /// Every stage with your last results (from the learner folder), and the next one to do.
+    Progress {
+        /// The learner folder.
+        #[arg(long, default_value = "learn", value_name = "DIR")]
+        dir: PathBuf,
+        /// Print the rows as JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The stage's hints, one more each time you ask, from general to specific.
+    Hint {
+        /// The stage.
+        stage: String,
+        /// The learner folder (it remembers how many hints you have seen).
+        #[arg(long, default_value = "learn", value_name = "DIR")]
+        dir: PathBuf,
     },
     /// Run one of our stages' nodes in the simulated cluster (virtual time, one seed, in
     /// memory), with `grader test`'s flags, and write the same store and results.json.
@@ -167,6 +243,7 @@ fn dispatch(cli: Cli) -> ExitCode {
             only,
             json,
             jobs,
+            conventions,
         } => {
             let part = match only.as_deref() {
                 Some("fixtures") => Part::Fixtures,
@@ -181,16 +258,44 @@ fn dispatch(cli: Cli) -> ExitCode {
                 part,
                 json: json.as_deref(),
                 jobs,
+                conventions,
             };
-            match grade::grade(&request) {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::from(1),
-                Err(grade::CannotGrade(error)) => {
-                    eprintln!("error: {error:#}");
-                    ExitCode::from(2)
-                }
-            }
+            verdict(grade::grade(&request))
         }
+        Task::Start {
+            stage,
+            lang,
+            dir,
+            from,
+        } => report(start(&stage, lang, &dir, from.as_deref())),
+        Task::Check(args) => {
+            let root = workspace_root();
+            verdict(manifest().map_err(grade::CannotGrade).and_then(|manifest| {
+                learn::check(&args.checking(&root, &manifest), args.stage.as_deref())
+            }))
+        }
+        Task::Watch(args) => {
+            let root = workspace_root();
+            report(manifest().and_then(|manifest| {
+                learn::watch(&args.checking(&root, &manifest), args.stage.as_deref())
+            }))
+        }
+        Task::Progress { dir, json } => report(manifest().and_then(|manifest| {
+            let rows = learn::progress_rows(&workspace_root(), &manifest, &dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", learn::render_progress(&rows));
+            }
+            Ok(())
+        })),
+        Task::Hint { stage, dir } => report(manifest().and_then(|manifest| {
+            print!(
+                "{}",
+                learn::hint(&workspace_root(), &manifest, &stage, &dir)?
+            );
+            Ok(())
+        })),
         Task::Sim {
             stage,
             run,
@@ -221,6 +326,58 @@ fn dispatch(cli: Cli) -> ExitCode {
             time_limit,
             recovery,
         } => report(bench::bench_harness(nodes, seconds, time_limit, recovery)),
+    }
+}
+
+/// `cargo xtask start`, with what to do next.
+fn start(
+    stage: &str,
+    lang: Option<learn::Lang>,
+    dir: &Path,
+    from: Option<&str>,
+) -> anyhow::Result<()> {
+    let root = workspace_root();
+    let manifest = manifest()?;
+    let started = learn::start(&root, &manifest, stage, lang, dir, from)?;
+    let name = started
+        .dir
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    println!("wrote {} ({:?})", started.main.display(), started.lang);
+    if let Some(from) = from {
+        let from = manifest.resolve(from)?.name.clone();
+        let (messages, flags) = learn::new_since(&root, &from, &name)?;
+        println!(
+            "copied your {from} node; the new stage's starter is in {}/starter/ for reference",
+            started.dir.display()
+        );
+        if !messages.is_empty() {
+            println!("new messages to handle: {}", messages.join(", "));
+        }
+        if !flags.is_empty() {
+            println!("new flags the grade passes: {}", flags.join(" "));
+        }
+    }
+    let short = learn::starter::short_name(&name);
+    println!("the stage: stages/{name}/README.md");
+    println!(
+        "next: edit {}, then `cargo xtask watch` (regrades on every save) or `cargo xtask check {short}`",
+        started.main.display()
+    );
+    println!("stuck? `cargo xtask hint {short}`");
+    Ok(())
+}
+
+/// A grade's exit code: 0 passed, 1 failed, 2 (with the error printed) could not grade.
+fn verdict(graded: Result<bool, grade::CannotGrade>) -> ExitCode {
+    match graded {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(grade::CannotGrade(error)) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
     }
 }
 
