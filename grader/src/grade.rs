@@ -307,6 +307,13 @@ impl StageReport {
         render_verdict(&mut out, self);
         out
     }
+
+    /// The cluster runs' table alone (each run's figures with its thresholds).
+    pub fn render_runs(&self) -> String {
+        let mut out = String::new();
+        render_runs(&mut out, &self.runs);
+        out
+    }
 }
 
 /// The figures a run of `workload` shows: the harness's msgs-per-op, the workload's headline

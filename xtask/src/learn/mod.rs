@@ -504,6 +504,7 @@ pub fn check(how: &Checking<'_>, stage: Option<&str>) -> Result<bool, CannotGrad
         conventions,
     };
     let fixtures = crate::grade::grade_reports(&request(Part::Fixtures))?.remove(0);
+    print!("{}", fixture_lines(&stage, &fixtures));
     let has_runs = manifest.resolve(&stage)?.cluster_runs;
     let cluster = if fixtures.passed && has_runs {
         Some(crate::grade::grade_reports(&request(Part::Cluster))?.remove(0))
@@ -513,7 +514,7 @@ pub fn check(how: &Checking<'_>, stage: Option<&str>) -> Result<bool, CannotGrad
     let result = result_of(&fixtures, cluster.as_ref());
     print!(
         "{}",
-        short_report(&stage, &fixtures, cluster.as_ref(), &result)
+        closing_lines(&stage, &fixtures, cluster.as_ref(), &result)
     );
     let mut progress = Progress::load(dir)?;
     progress.stages.insert(stage.clone(), result.clone());
@@ -523,17 +524,20 @@ pub fn check(how: &Checking<'_>, stage: Option<&str>) -> Result<bool, CannotGrad
 
 /// What `check` and `watch` print: the fixtures in a line each until the first failure (with
 /// its details), the cluster runs' table when they ran, and what to do next.
+#[cfg(test)]
 fn short_report(
     stage: &str,
     fixtures: &StageReport,
     cluster: Option<&StageReport>,
     result: &StageResult,
 ) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "{stage}: fixtures {}/{}\n",
-        result.fixtures_passed, result.fixtures_total
-    ));
+    fixture_lines(stage, fixtures) + &closing_lines(stage, fixtures, cluster, result)
+}
+
+/// The fixtures, a line each, until the first failure with its details.
+fn fixture_lines(stage: &str, fixtures: &StageReport) -> String {
+    let passed = fixtures.fixtures.iter().filter(|row| row.passed).count();
+    let mut out = format!("{stage}: fixtures {passed}/{}\n", fixtures.fixtures.len());
     for row in &fixtures.fixtures {
         if row.passed {
             out.push_str(&format!("  pass  {}\n", row.name));
@@ -545,9 +549,26 @@ fn short_report(
             break;
         }
     }
+    out
+}
+
+/// The cluster runs' table when they ran, and what to do next.
+fn closing_lines(
+    stage: &str,
+    fixtures: &StageReport,
+    cluster: Option<&StageReport>,
+    result: &StageResult,
+) -> String {
+    let mut out = String::new();
     match cluster {
         Some(report) => {
-            out.push_str(&report.render());
+            let passed = report.runs.iter().filter(|row| row.passed).count();
+            out.push_str(&format!(
+                "{stage}: cluster runs {passed}/{}",
+                report.runs.len()
+            ));
+            out.push_str(&report.render_runs());
+            out.push('\n');
         }
         None if fixtures.passed => {}
         None => out.push_str("  cluster runs wait until every fixture passes\n"),
@@ -752,9 +773,8 @@ pub fn watch_folder(
             Ok(Ok(event)) if relevant(&event) => {
                 // Let the rest of the save arrive, then grade once.
                 while receiver.recv_timeout(Duration::from_millis(300)).is_ok() {}
+                // A save made while this grade runs is graded again afterwards.
                 on_change();
-                // What the grade itself touched is not a change of the learner's.
-                while receiver.try_recv().is_ok() {}
             }
             Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
