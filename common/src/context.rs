@@ -31,6 +31,8 @@ struct PendingTimer<T> {
 pub struct Context<P, T> {
     node_id: NodeId,
     node_ids: Vec<NodeId>,
+    /// The same ids, for [`Context::is_cluster_node`] in constant time on large clusters.
+    node_set: std::collections::HashSet<NodeId>,
     next_msg_id: u64,
     now: Duration,
     rng: ChaCha8Rng,
@@ -51,6 +53,7 @@ impl<P: Serialize, T> Context<P, T> {
         Self {
             node_id: NodeId::new(""),
             node_ids: Vec::new(),
+            node_set: Default::default(),
             next_msg_id: 0,
             now: Duration::ZERO,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -100,7 +103,7 @@ impl<P: Serialize, T> Context<P, T> {
 
     /// True when `id` is one of the cluster's servers (as opposed to a client or a service).
     pub fn is_cluster_node(&self, id: &NodeId) -> bool {
-        self.node_ids.contains(id)
+        self.node_set.contains(id)
     }
 
     /// The time since the node started (real or virtual, as the driver decides).
@@ -195,6 +198,7 @@ impl<P: Serialize, T> Context<P, T> {
 impl<P: Serialize, T> Context<P, T> {
     pub(crate) fn initialise(&mut self, node_id: NodeId, node_ids: Vec<NodeId>) {
         self.node_id = node_id;
+        self.node_set = node_ids.iter().cloned().collect();
         self.node_ids = node_ids;
     }
 

@@ -41,6 +41,22 @@ impl<N: Node> Runtime<N> {
         if line.is_empty() {
             return;
         }
+        // The common case, parsed straight into the stage's message: an initialised node and
+        // a well-formed message of one of its types. Anything else (init, a type it does not
+        // know, a malformed body) takes the general path below, which says what was wrong.
+        if self.ctx.is_initialised()
+            && let Ok(message) = serde_json::from_str::<Message<N::Payload>>(line)
+        {
+            if let Some(answered) = message.body.in_reply_to {
+                self.ctx.settle_rpc(answered);
+            }
+            let (src, msg_id) = (message.src.clone(), message.body.msg_id);
+            if let Err(error) = self.node.on_message(message, &mut self.ctx) {
+                let me = self.ctx.node_id().clone();
+                self.ctx.write_error(&me, src, msg_id, &error);
+            }
+            return;
+        }
         let json: Json = match serde_json::from_str(line) {
             Ok(json) => json,
             Err(error) => {
