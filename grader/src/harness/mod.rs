@@ -252,6 +252,9 @@ struct Harness<'a> {
     log_overflow: u64,
     /// What the nemesis holds now, for the progress display.
     nemesis_now: progress::NemesisNow,
+    /// The workload's setup request (the topology, for broadcast), built once: it is the same
+    /// for every node (and a 1000-node grid's map is large).
+    setup_body: Option<Option<Json>>,
 }
 
 impl<'a> Harness<'a> {
@@ -291,6 +294,7 @@ impl<'a> Harness<'a> {
             log: Vec::new(),
             log_overflow: 0,
             nemesis_now: progress::NemesisNow::default(),
+            setup_body: None,
         }
     }
 
@@ -385,8 +389,11 @@ impl<'a> Harness<'a> {
 
     /// Sends the workload's setup request to `node` from a fresh client; false if it has none.
     fn send_setup(&mut self, role: Role, node: usize) -> bool {
-        let topology = self.config.topology.build(&self.nodes);
-        let Some(body) = self.workload.setup_request(&topology) else {
+        let (config, nodes, workload) = (self.config, &self.nodes, &self.workload);
+        let body = self
+            .setup_body
+            .get_or_insert_with(|| workload.setup_request(&config.topology.build(nodes)));
+        let Some(body) = body.clone() else {
             return false;
         };
         let client = self.open_client(role, node);

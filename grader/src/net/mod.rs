@@ -13,7 +13,7 @@ mod latency;
 mod stats;
 pub mod writer;
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -156,7 +156,8 @@ pub enum Arrival {
 /// The network between the nodes and the clients: who is who, latency, the current partition,
 /// and the messages held for paused nodes.
 pub struct Network {
-    index: BTreeMap<String, usize>,
+    /// Node index by id; only looked up (never iterated), once or twice per message.
+    index: HashMap<String, usize>,
     latency: Latency,
     partition: Option<Grudge>,
     paused: Vec<bool>,
