@@ -23,10 +23,17 @@ pub(crate) fn three_d(nodes: usize, time_limit: f64, recovery: f64) -> TestConfi
     }
 }
 
+/// The machine, for a benchmark's heading: its cores (as this process may use them).
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
+    format!("{cores} core{}", if cores == 1 { "" } else { "s" })
+}
+
 /// Prints the simulated cluster's speed at each size.
 pub fn bench_sim(sizes: &[usize], rate: f64, time_limit: f64) -> anyhow::Result<()> {
     println!(
-        "simulated cluster: stage-01-flooding on a grid, rate {rate}, latency 100 ms, {time_limit} s + 10 s recovery, seed 1"
+        "simulated cluster: stage-01-flooding on a grid, rate {rate}, latency 100 ms, {time_limit} s + 10 s recovery, seed 1; {}",
+        machine()
     );
     println!("  nodes  virtual s  wall s   speed-up  messages    msgs per wall s  valid");
     for &nodes in sizes {
@@ -61,7 +68,8 @@ pub fn bench_harness(
     let flooding = crate::grade::build_binary(&root, "stage-01-flooding", "stage-01-flooding")?;
     let store = root.join("store").join("bench");
     println!(
-        "harness throughput: {nodes} chatter nodes, no latency, no client load, {seconds} s per row"
+        "harness throughput: {nodes} chatter nodes, no latency, no client load, {seconds} s per row; {}",
+        machine()
     );
     println!(
         "  tokens/node  messages  msgs/s    harness CPU s  CPU us/msg  msgs/s per harness core"
