@@ -2,13 +2,15 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
+use crate::membership::Membership;
 use crate::message::{Body, Message, NodeId, RpcError};
 
 /// Identifies a timer so that it can be cancelled.
@@ -30,9 +32,9 @@ struct PendingTimer<T> {
 /// call [`Context::reply`] before any forwards to keep the reply-first convention.
 pub struct Context<P, T> {
     node_id: NodeId,
-    node_ids: Vec<NodeId>,
-    /// The same ids, for [`Context::is_cluster_node`] in constant time on large clusters.
-    node_set: std::collections::HashSet<NodeId>,
+    /// The cluster's ids, shared with the other nodes of this process that `init` gave the
+    /// same list (see [`Membership`]).
+    members: Arc<Membership>,
     next_msg_id: u64,
     now: Duration,
     rng: ChaCha8Rng,
@@ -52,8 +54,7 @@ impl<P: Serialize, T> Context<P, T> {
     pub fn new(seed: u64) -> Self {
         Self {
             node_id: NodeId::new(""),
-            node_ids: Vec::new(),
-            node_set: Default::default(),
+            members: Arc::default(),
             next_msg_id: 0,
             now: Duration::ZERO,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -74,12 +75,12 @@ impl<P: Serialize, T> Context<P, T> {
 
     /// Every node in the cluster, this one included, in the order `init` gave them.
     pub fn node_ids(&self) -> &[NodeId] {
-        &self.node_ids
+        self.members.ids()
     }
 
     /// Every node in the cluster but this one, in `init` order.
     pub fn peers(&self) -> Vec<NodeId> {
-        self.node_ids
+        self.node_ids()
             .iter()
             .filter(|id| **id != self.node_id)
             .cloned()
@@ -90,20 +91,49 @@ impl<P: Serialize, T> Context<P, T> {
     /// `except` (say, the node a value came from), returned in id order: which peers were drawn
     /// depends on the seed, the order they are written in does not.
     pub fn random_peers(&mut self, count: usize, except: Option<&NodeId>) -> Vec<NodeId> {
-        let mut peers: Vec<NodeId> = self
-            .peers()
-            .into_iter()
-            .filter(|peer| Some(peer) != except)
+        // Shuffling positions draws exactly what shuffling the ids would, without cloning
+        // every id of a large cluster to keep a few.
+        let ids = self.members.ids();
+        let mut eligible: Vec<usize> = (0..ids.len())
+            .filter(|&at| ids[at] != self.node_id && Some(&ids[at]) != except)
             .collect();
-        peers.shuffle(&mut self.rng);
-        peers.truncate(count);
+        eligible.shuffle(&mut self.rng);
+        eligible.truncate(count);
+        let mut peers: Vec<NodeId> = eligible.into_iter().map(|at| ids[at].clone()).collect();
         peers.sort();
         peers
     }
 
+    /// One peer drawn at random with the node's generator (one draw over the peers, in `init`
+    /// order), or `None` when the node is alone.
+    pub fn random_peer(&mut self) -> Option<NodeId> {
+        let ids = self.members.ids();
+        let me = self.members.position(&self.node_id);
+        if self.members.has_repeats() {
+            // A list that names someone twice: count the peers one by one, as `peers` would.
+            let peers: Vec<&NodeId> = ids.iter().filter(|id| **id != self.node_id).collect();
+            if peers.is_empty() {
+                return None;
+            }
+            let drawn = self.rng.random_range(0..peers.len());
+            return Some(peers[drawn].clone());
+        }
+        let count = ids.len() - usize::from(me.is_some());
+        if count == 0 {
+            return None;
+        }
+        let drawn = self.rng.random_range(0..count);
+        // The drawn-th peer: positions at or past this node's own shift up by one.
+        let at = match me {
+            Some(me) if drawn >= me => drawn + 1,
+            _ => drawn,
+        };
+        Some(ids[at].clone())
+    }
+
     /// True when `id` is one of the cluster's servers (as opposed to a client or a service).
     pub fn is_cluster_node(&self, id: &NodeId) -> bool {
-        self.node_set.contains(id)
+        self.members.position(id).is_some()
     }
 
     /// The time since the node started (real or virtual, as the driver decides).
@@ -196,10 +226,9 @@ impl<P: Serialize, T> Context<P, T> {
 
 /// The runtime's side of the context: what only the driver may do.
 impl<P: Serialize, T> Context<P, T> {
-    pub(crate) fn initialise(&mut self, node_id: NodeId, node_ids: Vec<NodeId>) {
+    pub(crate) fn initialise<S: AsRef<str>>(&mut self, node_id: NodeId, node_ids: &[S]) {
         self.node_id = node_id;
-        self.node_set = node_ids.iter().cloned().collect();
-        self.node_ids = node_ids;
+        self.members = Membership::shared(node_ids);
     }
 
     pub(crate) fn is_initialised(&self) -> bool {

@@ -51,6 +51,7 @@
 
 mod context;
 mod driver;
+mod membership;
 mod message;
 mod node;
 mod runtime;

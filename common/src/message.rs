@@ -32,6 +32,12 @@ impl fmt::Display for NodeId {
     }
 }
 
+impl AsRef<str> for NodeId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl From<&str> for NodeId {
     fn from(id: &str) -> Self {
         Self(id.to_owned())

@@ -454,7 +454,7 @@ fn rpcs_time_out_unless_answered() {
 fn random_peers_are_distinct_in_id_order_and_leave_out_what_they_are_told() {
     let mut ctx: Context<Payload, Timer> = Context::new(5);
     let ids: Vec<NodeId> = (0..6).map(|i| NodeId::new(format!("n{i}"))).collect();
-    ctx.initialise(ids[0].clone(), ids.clone());
+    ctx.initialise(ids[0].clone(), &ids);
     let mut drawn = std::collections::BTreeSet::new();
     for _ in 0..50 {
         let peers = ctx.random_peers(3, Some(&ids[1]));
@@ -469,4 +469,34 @@ fn random_peers_are_distinct_in_id_order_and_leave_out_what_they_are_told() {
         5,
         "capped by the peers there are"
     );
+}
+
+#[test]
+fn a_random_peer_is_never_the_node_itself_and_every_peer_gets_drawn() {
+    let ids: Vec<NodeId> = (0..5).map(|i| NodeId::new(format!("n{i}"))).collect();
+    let mut ctx: Context<Payload, Timer> = Context::new(9);
+    ctx.initialise(ids[2].clone(), &ids);
+    let drawn: std::collections::BTreeSet<NodeId> =
+        (0..100).filter_map(|_| ctx.random_peer()).collect();
+    let expected: std::collections::BTreeSet<NodeId> =
+        ids.iter().filter(|id| **id != ids[2]).cloned().collect();
+    assert_eq!(drawn, expected);
+    // The same single draw over `peers()` that a node would make by hand.
+    let mut by_hand: Context<Payload, Timer> = Context::new(9);
+    by_hand.initialise(ids[2].clone(), &ids);
+    let mut again: Context<Payload, Timer> = Context::new(9);
+    again.initialise(ids[2].clone(), &ids);
+    for _ in 0..20 {
+        let peers = by_hand.peers();
+        let at = by_hand.rng().random_range(0..peers.len());
+        assert_eq!(again.random_peer().as_ref(), Some(&peers[at]));
+    }
+    let mut alone: Context<Payload, Timer> = Context::new(9);
+    alone.initialise(ids[0].clone(), &ids[..1]);
+    assert_eq!(alone.random_peer(), None);
+    // A list naming the node twice still never yields the node.
+    let twice = [ids[0].clone(), ids[1].clone(), ids[0].clone()];
+    let mut repeated: Context<Payload, Timer> = Context::new(9);
+    repeated.initialise(ids[0].clone(), &twice);
+    assert!((0..20).all(|_| repeated.random_peer() == Some(ids[1].clone())));
 }

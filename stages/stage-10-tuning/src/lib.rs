@@ -39,7 +39,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::{Context, Message, Node, NodeId, RpcError, TimerId, Value};
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 /// The messages: the broadcast workload's, the node-to-node ones, and the tuning pair.
@@ -369,10 +368,8 @@ impl Tuning {
     }
 
     fn sync_with_random_peer(&mut self, ctx: &mut Context<Payload, Timer>) {
-        let peers = ctx.peers();
-        if !peers.is_empty() {
-            // Even with nothing to offer: a node restarted empty pulls everything this way.
-            let peer = peers[ctx.rng().random_range(0..peers.len())].clone();
+        // Even with nothing to offer: a node restarted empty pulls everything this way.
+        if let Some(peer) = ctx.random_peer() {
             let messages = self.values.clone();
             self.send(ctx, peer, Payload::Sync { messages });
         }
