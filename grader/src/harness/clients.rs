@@ -73,7 +73,7 @@ impl Client {
 #[derive(Debug)]
 pub(super) struct Worker {
     pub(super) process: u64,
-    pub(super) client: String,
+    pub(super) client: crate::net::Endpoint,
 }
 
 /// How an operation ended: its kind, its completed value and why it did not succeed.

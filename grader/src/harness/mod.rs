@@ -26,7 +26,6 @@ use std::time::Duration;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 
 use self::clients::{Client, Completion, Pending, Role, Worker, judge_reply, timed_out};
@@ -40,7 +39,8 @@ use crate::due::Due;
 use crate::history::{Entry, History, OpKind, Process};
 use crate::nemesis::{Action, Fault, Nemesis, Targets};
 use crate::net::{
-    Arrival, Delivery, DropReason, Envelope, Journal, NetStats, Network, PROBE_PREFIX, Packet, Step,
+    Arrival, Class, Delivery, DropReason, Endpoint, Envelope, Journal, NetStats, Network,
+    PROBE_PREFIX, Packet, Step,
 };
 use crate::workload::{self, Arrivals, Checked, Operation, Survivors, Workload};
 
@@ -154,17 +154,14 @@ impl Phase {
 
 #[derive(Debug)]
 enum Event {
-    Deliver {
-        packet: Packet,
-        line: String,
-    },
+    Deliver(Packet),
     GeneratorTick,
     MainEnd,
     RecoveryEnd,
     NemesisTick(Fault),
     InitDeadline,
     RpcTimeout {
-        client: String,
+        client: Endpoint,
         msg_id: u64,
     },
     Probe,
@@ -233,7 +230,10 @@ struct Harness<'a> {
     queue: BinaryHeap<Scheduled>,
     next_sequence: u64,
     next_client: u64,
-    clients: BTreeMap<String, Client>,
+    /// The clients the harness opened, in order (see [`crate::net::Endpoints`]).
+    clients: Vec<Client>,
+    /// Each node's convergence probe client, once probing starts.
+    probes: Vec<Endpoint>,
     workers: Vec<Worker>,
     /// Jepsen's next thread index: where the round-robin search for a free worker starts.
     next_thread: usize,
@@ -244,6 +244,8 @@ struct Harness<'a> {
     /// The values each node has been handed, with when it was first handed each: for counting
     /// duplicate deliveries and for the workload's [`Arrivals`].
     known_values: Vec<BTreeMap<i64, Duration>>,
+    /// Scratch space for the values one delivery hands a node.
+    delivered: Vec<i64>,
     probing: Option<Probing>,
     down: Vec<bool>,
     crashed: Vec<CrashReport>,
@@ -277,11 +279,13 @@ impl<'a> Harness<'a> {
             journal,
             down: vec![false; nodes.len()],
             known_values: vec![BTreeMap::new(); nodes.len()],
+            delivered: Vec::new(),
             nodes,
             queue: BinaryHeap::new(),
             next_sequence: 0,
             next_client: 0,
-            clients: BTreeMap::new(),
+            clients: Vec::new(),
+            probes: Vec::new(),
             workers: Vec::new(),
             next_thread: 0,
             history: History::default(),
@@ -337,28 +341,48 @@ impl<'a> Harness<'a> {
         });
     }
 
-    fn open_client(&mut self, role: Role, node: usize) -> String {
+    fn open_client(&mut self, role: Role, node: usize) -> Endpoint {
         let id = format!("c{}", self.next_client);
         self.next_client += 1;
-        self.clients.insert(id.clone(), Client::new(role, node));
-        id
+        self.open_named_client(&id, role, node)
+    }
+
+    fn open_named_client(&mut self, id: &str, role: Role, node: usize) -> Endpoint {
+        let endpoint = self.net.endpoints.open_client(id);
+        debug_assert_eq!(
+            self.net.endpoints.client_index(endpoint),
+            Some(self.clients.len())
+        );
+        self.clients.push(Client::new(role, node));
+        endpoint
+    }
+
+    /// The client the harness opened as `endpoint`, if it is one.
+    fn client(&self, endpoint: Endpoint) -> Option<&Client> {
+        self.clients.get(self.net.endpoints.client_index(endpoint)?)
+    }
+
+    fn client_mut(&mut self, endpoint: Endpoint) -> Option<&mut Client> {
+        self.clients
+            .get_mut(self.net.endpoints.client_index(endpoint)?)
     }
 
     /// Sends a request from a client to its node and marks it outstanding. `op` is the history
     /// operation it carries (f, value, final), for worker clients.
     fn client_request(
         &mut self,
-        client_id: &str,
+        client_id: Endpoint,
         mut body: Json,
         timeout: Duration,
         op: Option<(&'static str, Json, bool)>,
     ) {
-        let client = self.clients.get_mut(client_id).expect("client exists");
+        let now = self.now;
+        let client = self.client_mut(client_id).expect("client exists");
         let msg_id = client.next_msg_id;
         client.next_msg_id += 1;
         let (f, value, final_read) = op.unwrap_or(("", Json::Null, false));
         client.pending = Some(Pending {
-            sent_at: self.now,
+            sent_at: now,
             delivered_at: None,
             server_sends: None,
             msg_id,
@@ -368,13 +392,13 @@ impl<'a> Harness<'a> {
         });
         let node = client.node;
         body["msg_id"] = msg_id.into();
-        let raw = RawValue::from_string(body.to_string()).expect("a JSON value is valid JSON");
-        self.route(client_id.to_owned(), self.nodes[node].clone(), raw);
+        let node = self.net.endpoints.node(node);
+        self.route(client_id, node, None, &body.to_string());
         let at = self.now + timeout;
         self.schedule(
             at,
             Event::RpcTimeout {
-                client: client_id.to_owned(),
+                client: client_id,
                 msg_id,
             },
         );
@@ -384,7 +408,7 @@ impl<'a> Harness<'a> {
     fn send_init(&mut self, role: Role, node: usize) {
         let client = self.open_client(role, node);
         let body = json!({"type": "init", "node_id": self.nodes[node], "node_ids": self.nodes});
-        self.client_request(&client, body, self.config.init_timeout, None);
+        self.client_request(client, body, self.config.init_timeout, None);
     }
 
     /// Sends the workload's setup request to `node` from a fresh client; false if it has none.
@@ -397,7 +421,7 @@ impl<'a> Harness<'a> {
             return false;
         };
         let client = self.open_client(role, node);
-        self.client_request(&client, body, RPC_TIMEOUT, None);
+        self.client_request(client, body, RPC_TIMEOUT, None);
         true
     }
 
@@ -478,12 +502,17 @@ impl<'a> Harness<'a> {
     fn any_worker_busy(&self) -> bool {
         self.workers
             .iter()
-            .any(|worker| self.clients[&worker.client].pending.is_some())
+            .any(|worker| self.worker_client(worker).pending.is_some())
+    }
+
+    fn worker_client(&self, worker: &Worker) -> &Client {
+        self.client(worker.client)
+            .expect("a worker's client is open")
     }
 
     fn on_event(&mut self, event: Event) {
         match event {
-            Event::Deliver { packet, line } => self.deliver(packet, line),
+            Event::Deliver(packet) => self.deliver(packet),
             Event::GeneratorTick => {
                 if self.phase == Phase::Main {
                     match self.free_worker() {
@@ -506,7 +535,7 @@ impl<'a> Harness<'a> {
                 self.note("final reads".into());
                 // Crashed nodes are down for good: only the survivors are read.
                 for worker in 0..self.workers.len() {
-                    let node = self.clients[&self.workers[worker].client].node;
+                    let node = self.worker_client(&self.workers[worker]).node;
                     if self.nemesis.is_crashed(node) {
                         continue;
                     }
@@ -538,7 +567,7 @@ impl<'a> Harness<'a> {
                     self.abort(reason);
                 }
             }
-            Event::RpcTimeout { client, msg_id } => self.on_timeout(&client, msg_id),
+            Event::RpcTimeout { client, msg_id } => self.on_timeout(client, msg_id),
             Event::Probe => self.probe(),
             Event::WriterWake(node) => self.pump(node),
         }
@@ -550,12 +579,12 @@ impl<'a> Harness<'a> {
         loop {
             match self.net.writer_step(node, self.now) {
                 Step::Idle => return,
-                Step::Cut(queued) => {
+                Step::Cut(packet) => {
                     self.journal
-                        .drop(self.now, &queued.packet, DropReason::Partition);
+                        .drop(self.now, packet.id, DropReason::Partition);
                     self.net.stats.on_drop(DropReason::Partition);
                 }
-                Step::Write(queued) => self.hand_to_node(node, queued.packet, queued.line),
+                Step::Write(packet) => self.hand_to_node(node, packet),
                 Step::SleepUntil(at) => {
                     self.schedule(at, Event::WriterWake(node));
                     return;
@@ -605,8 +634,8 @@ impl<'a> Harness<'a> {
             Action::Restart(targets) => {
                 for node in targets {
                     // What was held for it was meant for the process that died.
-                    for (packet, _) in self.net.resume(node) {
-                        self.journal.drop(self.now, &packet, DropReason::NodeDown);
+                    for packet in self.net.resume(node) {
+                        self.journal.drop(self.now, packet.id, DropReason::NodeDown);
                         self.net.stats.on_drop(DropReason::NodeDown);
                     }
                     if let Err(error) = self.cluster.restart(node) {
@@ -622,8 +651,8 @@ impl<'a> Harness<'a> {
                 for node in targets {
                     self.cluster.resume(node);
                     self.note(format!("resumed {}", self.nodes[node]));
-                    for (packet, line) in self.net.resume(node) {
-                        self.deliver(packet, line);
+                    for packet in self.net.resume(node) {
+                        self.deliver(packet);
                     }
                     self.pump(node);
                 }
@@ -650,9 +679,12 @@ impl<'a> Harness<'a> {
             parts_done: vec![0; self.nodes.len()],
             crashed,
         });
-        for node in 0..self.nodes.len() {
-            let id = format!("{PROBE_PREFIX}{node}");
-            self.clients.insert(id, Client::new(Role::Probe, node));
+        if self.probes.is_empty() {
+            for node in 0..self.nodes.len() {
+                let id = format!("{PROBE_PREFIX}{node}");
+                let probe = self.open_named_client(&id, Role::Probe, node);
+                self.probes.push(probe);
+            }
         }
         self.schedule(self.now, Event::Probe);
     }
@@ -667,14 +699,14 @@ impl<'a> Harness<'a> {
             return;
         }
         for node in behind {
-            let id = format!("{PROBE_PREFIX}{node}");
-            if self.clients[&id].pending.is_none() {
+            let id = self.probes[node];
+            if self.client(id).is_some_and(|probe| probe.pending.is_none()) {
                 let part = self
                     .probing
                     .as_ref()
                     .map_or(0, |probing| probing.parts_done[node]);
                 let body = self.workload.probe_request(part);
-                self.client_request(&id, body, RPC_TIMEOUT, None);
+                self.client_request(id, body, RPC_TIMEOUT, None);
             }
         }
         self.schedule(self.now + PROBE_INTERVAL, Event::Probe);
@@ -712,7 +744,7 @@ impl<'a> Harness<'a> {
     /// (wrapping round), otherwise a random one.
     fn free_worker(&mut self) -> Option<usize> {
         let free: Vec<usize> = (0..self.workers.len())
-            .filter(|index| self.clients[&self.workers[*index].client].pending.is_none())
+            .filter(|index| self.worker_client(&self.workers[*index]).pending.is_none())
             .collect();
         if free.is_empty() {
             return None;
@@ -737,8 +769,8 @@ impl<'a> Harness<'a> {
     fn invoke(&mut self, worker: usize, operation: Operation, final_read: bool) {
         self.bump_thread();
         let process = self.workers[worker].process;
-        let client_id = self.workers[worker].client.clone();
-        let node = self.nodes[self.clients[&client_id].node].clone();
+        let client_id = self.workers[worker].client;
+        let node = self.nodes[self.worker_client(&self.workers[worker]).node].clone();
         self.history.push(
             self.now,
             Entry {
@@ -752,7 +784,7 @@ impl<'a> Harness<'a> {
             },
         );
         self.client_request(
-            &client_id,
+            client_id,
             operation.body,
             RPC_TIMEOUT,
             Some((operation.f, operation.value, final_read)),
@@ -768,8 +800,8 @@ impl<'a> Harness<'a> {
             value.insert("harness_server_sends".into(), sends.into());
         }
         let process = self.workers[worker].process;
-        let client_id = self.workers[worker].client.clone();
-        let node_index = self.clients[&client_id].node;
+        let client_id = self.workers[worker].client;
+        let node_index = self.worker_client(&self.workers[worker]).node;
         let kind = completion.kind;
         self.workload
             .completed(worker, pending.f, kind, &completion.value);
@@ -786,7 +818,7 @@ impl<'a> Harness<'a> {
             },
         );
         if kind == OpKind::Info {
-            if let Some(client) = self.clients.get_mut(&client_id) {
+            if let Some(client) = self.client_mut(client_id) {
                 client.open = false;
             }
             let fresh = self.open_client(Role::Worker(worker), node_index);
@@ -802,8 +834,8 @@ impl<'a> Harness<'a> {
         }
     }
 
-    fn on_timeout(&mut self, client_id: &str, msg_id: u64) {
-        let Some(client) = self.clients.get_mut(client_id) else {
+    fn on_timeout(&mut self, client_id: Endpoint, msg_id: u64) {
+        let Some(client) = self.client_mut(client_id) else {
             return;
         };
         if client
@@ -814,8 +846,8 @@ impl<'a> Harness<'a> {
             return;
         }
         let pending = client.pending.take().expect("checked");
-        let role = client.role;
-        let node = self.nodes[client.node].clone();
+        let (role, node) = (client.role, client.node);
+        let node = self.nodes[node].clone();
         match role {
             Role::Init => {} // The init deadline reports every silent node at once.
             Role::Setup => self.abort(format!(
@@ -897,7 +929,7 @@ impl<'a> Harness<'a> {
                 return;
             }
         };
-        if envelope.src != self.nodes[node] {
+        if envelope.src != self.nodes[node].as_str() {
             let id = self.nodes[node].clone();
             let count = self.net.stats.spoofed_src.entry(id.clone()).or_default();
             *count += 1;
@@ -909,7 +941,7 @@ impl<'a> Harness<'a> {
             }
             return;
         }
-        if self.net.node_index(&envelope.dest).is_none() && !crate::net::is_client(&envelope.dest) {
+        let Some(dest) = self.net.endpoints.find(&envelope.dest) else {
             self.net.stats.unknown_destinations += 1;
             let id = self.nodes[node].clone();
             self.note(format!(
@@ -917,23 +949,26 @@ impl<'a> Harness<'a> {
                 envelope.dest
             ));
             return;
-        }
-        self.route(envelope.src, envelope.dest, envelope.body);
+        };
+        let src = self.net.endpoints.node(node);
+        self.route(src, dest, Some(&envelope.dest), envelope.body.get());
     }
 
     /// Puts a message on the network: a fresh id, a journal entry, and a delivery in the future.
-    fn route(&mut self, src: String, dest: String, body: Box<RawValue>) {
-        let (packet, delay) = self.net.send(src, dest, body, &mut self.rng);
-        let line = packet.wire_line();
+    /// `dest_name` is the name the sender wrote, for a client the harness did not open.
+    fn route(&mut self, src: Endpoint, dest: Endpoint, dest_name: Option<&str>, body: &str) {
+        let (packet, delay) = self.net.send(src, dest, dest_name, body, &mut self.rng);
         self.journal.send(self.now, &packet);
-        self.net.stats.on_send(&packet, line.len());
+        let from_node = self.net.endpoints.node_index(src);
+        let bytes = packet.wire_line().len();
+        self.net.stats.on_send(&packet, from_node, bytes);
         self.note_server_sends(&packet);
         if self.net.uses_writer(&packet) {
-            let node = self.net.node_index(&packet.dest).expect("a node");
-            self.net.enqueue(node, self.now + delay, packet, line);
+            let node = self.net.endpoints.node_index(dest).expect("a node");
+            self.net.enqueue(node, self.now + delay, packet);
             self.pump(node);
         } else {
-            self.schedule(self.now + delay, Event::Deliver { packet, line });
+            self.schedule(self.now + delay, Event::Deliver(packet));
         }
     }
 
@@ -942,107 +977,110 @@ impl<'a> Harness<'a> {
     /// nodes when it wrote the reply, which the completion then carries.
     fn note_server_sends(&mut self, packet: &Packet) {
         // Most messages go between servers: they skip the client lookup.
-        if !packet.involves_client() {
+        if packet.class == Class::Server {
             return;
         }
+        let Some(sender) = self.net.endpoints.node_index(packet.src) else {
+            return;
+        };
+        let sent = self.net.stats.sent_by(sender);
+        let counts_sends = |f| self.workload.counts_sends(f);
         let Some(pending) = self
-            .clients
-            .get_mut(&packet.dest)
-            .and_then(|client| client.pending.as_mut())
+            .client(packet.dest)
+            .and_then(|client| client.pending.as_ref())
         else {
             return;
         };
-        if !self.workload.counts_sends(pending.f) || self.net.node_index(&packet.src).is_none() {
+        if !counts_sends(pending.f) {
             return;
         }
-        let in_reply_to = serde_json::from_str::<Json>(packet.body.get())
+        let in_reply_to = serde_json::from_str::<Json>(packet.body())
             .ok()
             .and_then(|body| body.get("in_reply_to").and_then(Json::as_u64));
-        if in_reply_to == Some(pending.msg_id) {
-            pending.server_sends = Some(
-                self.net
-                    .stats
-                    .servers_sent_by_node
-                    .get(&packet.src)
-                    .copied()
-                    .unwrap_or(0),
-            );
+        if in_reply_to == Some(pending.msg_id)
+            && let Some(pending) = self
+                .client_mut(packet.dest)
+                .and_then(|client| client.pending.as_mut())
+        {
+            pending.server_sends = Some(sent);
         }
     }
 
     /// A message is due (ideal delivery, and every message to a client).
-    fn deliver(&mut self, packet: Packet, line: String) {
+    fn deliver(&mut self, packet: Packet) {
         match self.net.arrive(&packet) {
             Arrival::Client => self.deliver_to_client(packet),
-            Arrival::Held(node) => self.net.hold(node, packet, line),
+            Arrival::Held(node) => self.net.hold(node, packet),
             Arrival::Drop(reason) => {
-                self.journal.drop(self.now, &packet, reason);
+                self.journal.drop(self.now, packet.id, reason);
                 self.net.stats.on_drop(reason);
             }
-            Arrival::Node(dest) => self.hand_to_node(dest, packet, line),
+            Arrival::Node(dest) => self.hand_to_node(dest, packet),
         }
     }
 
     /// Writes a message to node `dest`'s stdin now.
-    fn hand_to_node(&mut self, dest: usize, packet: Packet, line: String) {
+    fn hand_to_node(&mut self, dest: usize, packet: Packet) {
+        let (id, src, class) = (packet.id, packet.src, packet.class);
+        // What the message hands the node, read before its line goes to the node.
+        let from_server = self.net.endpoints.node_index(src).is_some();
+        let mut values = std::mem::take(&mut self.delivered);
+        values.clear();
+        self.workload
+            .delivered_values(!from_server, packet.body(), &mut values);
         let outcome = self
             .cluster
-            .deliver(dest, line)
+            .deliver(dest, packet.into_wire_line())
             .map_err(|error| match error {
                 DeliveryError::Down => DropReason::NodeDown,
                 DeliveryError::NotReading => DropReason::NotReading,
             });
         match outcome {
             Ok(()) => {
-                self.journal.recv(self.now, &packet);
-                self.net.stats.on_recv(&packet);
-                self.track_values(dest, &packet);
-                if packet.src.starts_with(PROBE_PREFIX)
+                self.journal.recv(self.now, id);
+                self.net.stats.on_recv(class);
+                self.track_values(dest, from_server, &values);
+                let now = self.now;
+                if self.net.endpoints.is_probe(src)
                     && let Some(pending) = self
-                        .clients
-                        .get_mut(&packet.src)
+                        .client_mut(src)
                         .and_then(|client| client.pending.as_mut())
                 {
-                    pending.delivered_at = Some(self.now);
+                    pending.delivered_at = Some(now);
                 }
             }
             Err(reason) => {
                 if reason == DropReason::NotReading {
                     self.note(format!(
                         "{}: stdin queue full (the node is not reading); message dropped",
-                        packet.dest
+                        self.nodes[dest]
                     ));
                 }
-                self.journal.drop(self.now, &packet, reason);
+                self.journal.drop(self.now, id, reason);
                 self.net.stats.on_drop(reason);
             }
         }
+        self.delivered = values;
     }
 
     fn deliver_to_client(&mut self, packet: Packet) {
-        let open = self
-            .clients
-            .get(&packet.dest)
-            .is_some_and(|client| client.open);
+        let open = self.client(packet.dest).is_some_and(|client| client.open);
         if !open {
             self.journal
-                .drop(self.now, &packet, DropReason::ClientClosed);
+                .drop(self.now, packet.id, DropReason::ClientClosed);
             self.net.stats.on_drop(DropReason::ClientClosed);
             return;
         }
-        self.journal.recv(self.now, &packet);
-        self.net.stats.on_recv(&packet);
-        let body: Json = serde_json::from_str(packet.body.get()).unwrap_or(Json::Null);
-        self.on_reply(&packet.dest, &packet.src, &body);
+        self.journal.recv(self.now, packet.id);
+        self.net.stats.on_recv(packet.class);
+        let body: Json = serde_json::from_str(packet.body()).unwrap_or(Json::Null);
+        self.on_reply(packet.dest, packet.src, &body);
     }
 
-    /// Counts duplicate deliveries: values a node receives from another server that it had.
-    fn track_values(&mut self, dest: usize, packet: &Packet) {
-        let from_server = self.net.node_index(&packet.src).is_some();
-        for value in self
-            .workload
-            .delivered_values(!from_server, packet.body.get())
-        {
+    /// Records what a node was handed, and counts duplicate deliveries: values a node receives
+    /// from another server that it had.
+    fn track_values(&mut self, dest: usize, from_server: bool, values: &[i64]) {
+        for &value in values {
             let fresh = match self.known_values[dest].entry(value) {
                 std::collections::btree_map::Entry::Vacant(slot) => {
                     slot.insert(self.now);
@@ -1057,8 +1095,10 @@ impl<'a> Harness<'a> {
     }
 
     /// A reply reached a client: match it to the outstanding request and judge it.
-    fn on_reply(&mut self, client_id: &str, from: &str, body: &Json) {
-        let client = self.clients.get_mut(client_id).expect("checked open");
+    fn on_reply(&mut self, client_id: Endpoint, from: Endpoint, body: &Json) {
+        let from = self.net.endpoints.name(from).to_owned();
+        let client_name = self.net.endpoints.name(client_id).to_owned();
+        let client = self.client_mut(client_id).expect("checked open");
         let matches = client.pending.as_ref().is_some_and(|pending| {
             body.get("in_reply_to").and_then(Json::as_u64) == Some(pending.msg_id)
         });
@@ -1067,7 +1107,7 @@ impl<'a> Harness<'a> {
             self.net.stats.unmatched_replies += 1;
             if self.net.stats.unmatched_replies == 1 {
                 self.note(format!(
-                    "{from}: discarded a reply to {client_id} whose in_reply_to matches no request in hand: {body}"
+                    "{from}: discarded a reply to {client_name} whose in_reply_to matches no request in hand: {body}"
                 ));
             }
             return;
@@ -1138,13 +1178,13 @@ impl<'a> Harness<'a> {
         let end = self.cluster.now();
         self.now = end;
         while let Some(Due { item: event, .. }) = self.queue.pop() {
-            if let Event::Deliver { packet, .. } = event {
-                self.journal.drop(end, &packet, DropReason::InFlightAtEnd);
+            if let Event::Deliver(packet) = event {
+                self.journal.drop(end, packet.id, DropReason::InFlightAtEnd);
                 self.net.stats.on_drop(DropReason::InFlightAtEnd);
             }
         }
         for packet in self.net.take_all_held() {
-            self.journal.drop(end, &packet, DropReason::InFlightAtEnd);
+            self.journal.drop(end, packet.id, DropReason::InFlightAtEnd);
             self.net.stats.on_drop(DropReason::InFlightAtEnd);
         }
         if self.log_overflow > 0 {
@@ -1166,7 +1206,7 @@ impl<'a> Harness<'a> {
         let workload = self.workload.check(ops, &survivors, &arrivals);
         let stats = checker::stats(ops);
         let mut net = self.net.stats;
-        net.finish(self.history.client_invocations());
+        net.finish(self.history.client_invocations(), &self.nodes);
         let mut valid = workload.valid.and(stats.valid);
         let mut error = self.failure.take();
         if !self.crashed.is_empty() {

@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
+use super::Packet;
 use super::stats::DropReason;
-use super::{Packet, json_string};
 
 /// The message journal: one JSON line per send, delivery and drop, with times in ns.
 pub struct Journal {
@@ -33,45 +33,42 @@ impl Journal {
         }
     }
 
-    /// Records a send, with the whole body.
+    /// Records a send, with the whole body: the wire line `{"id","src","dest","body"}` with
+    /// the time and the event in front.
     pub fn send(&mut self, at: Duration, packet: &Packet) {
         if !self.keep {
             return;
         }
+        let wire = packet.wire_line();
         let line = format!(
-            "{{\"t\":{},\"event\":\"send\",\"id\":{},\"src\":{},\"dest\":{},\"body\":{}}}\n",
+            "{{\"t\":{},\"event\":\"send\",{}\n",
             at.as_nanos(),
-            packet.id,
-            json_string(&packet.src),
-            json_string(&packet.dest),
-            packet.body.get()
+            &wire[1..]
         );
         self.write(line.as_bytes());
     }
 
-    /// Records a delivery.
-    pub fn recv(&mut self, at: Duration, packet: &Packet) {
+    /// Records the delivery of message `id`.
+    pub fn recv(&mut self, at: Duration, id: u64) {
         if !self.keep {
             return;
         }
         let line = format!(
-            "{{\"t\":{},\"event\":\"recv\",\"id\":{}}}\n",
-            at.as_nanos(),
-            packet.id
+            "{{\"t\":{},\"event\":\"recv\",\"id\":{id}}}\n",
+            at.as_nanos()
         );
         self.write(line.as_bytes());
     }
 
-    /// Records a drop and why.
-    pub fn drop(&mut self, at: Duration, packet: &Packet, reason: DropReason) {
+    /// Records that message `id` was dropped, and why.
+    pub fn drop(&mut self, at: Duration, id: u64, reason: DropReason) {
         if !self.keep {
             return;
         }
         let reason = serde_json::to_string(&reason).unwrap_or_default();
         let line = format!(
-            "{{\"t\":{},\"event\":\"drop\",\"id\":{},\"reason\":{reason}}}\n",
-            at.as_nanos(),
-            packet.id
+            "{{\"t\":{},\"event\":\"drop\",\"id\":{id},\"reason\":{reason}}}\n",
+            at.as_nanos()
         );
         self.write(line.as_bytes());
     }
@@ -147,17 +144,12 @@ pub fn read_messages(journal: &[u8]) -> Vec<JournalMessage> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::value::RawValue;
-
     use super::*;
     use crate::net::test_packet;
 
     fn packet(id: u64, src: &str, dest: &str, body: &str) -> Packet {
-        Packet {
-            id,
-            body: RawValue::from_string(body.into()).unwrap(),
-            ..test_packet(src, dest)
-        }
+        let like = test_packet(src, dest);
+        Packet::new(id, (like.src, src), (like.dest, dest), like.class, body)
     }
 
     #[test]
@@ -178,8 +170,8 @@ mod tests {
         let second = packet(2, "n1", "n0", r#"{"type":"broadcast_ack","message":3}"#);
         journal.send(Duration::from_millis(1), &first);
         journal.send(Duration::from_millis(2), &second);
-        journal.recv(Duration::from_millis(5), &first);
-        journal.drop(Duration::from_millis(6), &second, DropReason::Partition);
+        journal.recv(Duration::from_millis(5), first.id);
+        journal.drop(Duration::from_millis(6), second.id, DropReason::Partition);
         journal.finish().unwrap();
         let messages = read_messages(&buffer.borrow());
         assert_eq!(messages.len(), 2);

@@ -8,12 +8,12 @@
 //! one sent during a partition but due after the heal gets through), or whether it waits
 //! because its destination is paused.
 
+mod endpoints;
 mod journal;
 mod latency;
 mod stats;
 pub mod writer;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,27 +22,32 @@ use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+pub use endpoints::{Class, Endpoint, Endpoints};
 pub use journal::{Journal, JournalMessage, read_messages};
 pub use latency::{Latency, LatencyDistribution};
 pub use stats::{Counts, DropReason, NetStats};
-pub use writer::{NodeWriter, Queued, Step};
+pub use writer::{NodeWriter, Step};
 
 use crate::nemesis::Grudge;
 
-/// A message as a node wrote it: the envelope parsed, the body kept as raw JSON text.
+/// A message as a node wrote it: the envelope parsed, the body kept as raw JSON text, all
+/// borrowed from the line.
 #[derive(Debug, Deserialize)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     /// The sender.
-    pub src: String,
+    #[serde(borrow)]
+    pub src: std::borrow::Cow<'a, str>,
     /// The receiver.
-    pub dest: String,
+    #[serde(borrow)]
+    pub dest: std::borrow::Cow<'a, str>,
     /// The body, unparsed.
-    pub body: Box<RawValue>,
+    #[serde(borrow)]
+    pub body: &'a RawValue,
 }
 
-impl Envelope {
+impl<'a> Envelope<'a> {
     /// Parses one output line; the body must be a JSON object.
-    pub fn parse(line: &str) -> Result<Envelope, String> {
+    pub fn parse(line: &'a str) -> Result<Envelope<'a>, String> {
         let envelope: Envelope = serde_json::from_str(line).map_err(|error| error.to_string())?;
         if !envelope.body.get().trim_start().starts_with('{') {
             return Err("`body` must be a JSON object".into());
@@ -51,44 +56,82 @@ impl Envelope {
     }
 }
 
-/// A routed message with its network id.
+/// A routed message: its network id, its two ends, and the line a node reads,
+/// `{"id","src","dest","body"}`, which holds the names and the body.
 #[derive(Debug, Clone)]
 pub struct Packet {
     /// The network-wide id, from 0.
     pub id: u64,
     /// The sender.
-    pub src: String,
+    pub src: Endpoint,
     /// The receiver.
-    pub dest: String,
-    /// The body as JSON text.
-    pub body: Box<RawValue>,
+    pub dest: Endpoint,
+    /// Which traffic bucket it counts in.
+    pub class: Class,
+    line: String,
+    /// Where the body starts in `line` (it runs to the closing brace).
+    body_at: usize,
 }
 
 impl Packet {
-    /// The line written to a node's stdin: `{"id","src","dest","body"}`.
-    pub fn wire_line(&self) -> String {
-        let mut line =
-            String::with_capacity(self.body.get().len() + self.src.len() + self.dest.len() + 48);
+    /// The message `id` from `src` (called `src_name`) to `dest` (`dest_name`) carrying `body`.
+    pub fn new(
+        id: u64,
+        (src, src_name): (Endpoint, &str),
+        (dest, dest_name): (Endpoint, &str),
+        class: Class,
+        body: &str,
+    ) -> Packet {
+        let mut line = String::with_capacity(body.len() + src_name.len() + dest_name.len() + 48);
         line.push_str("{\"id\":");
-        line.push_str(&self.id.to_string());
+        line.push_str(itoa::Buffer::new().format(id));
         line.push_str(",\"src\":");
-        line.push_str(&json_string(&self.src));
+        push_json_string(&mut line, src_name);
         line.push_str(",\"dest\":");
-        line.push_str(&json_string(&self.dest));
+        push_json_string(&mut line, dest_name);
         line.push_str(",\"body\":");
-        line.push_str(self.body.get());
+        let body_at = line.len();
+        line.push_str(body);
         line.push('}');
-        line
+        Packet {
+            id,
+            src,
+            dest,
+            class,
+            line,
+            body_at,
+        }
     }
 
-    /// True when a client is at either end.
-    pub fn involves_client(&self) -> bool {
-        is_client(&self.src) || is_client(&self.dest)
+    /// The line written to a node's stdin: `{"id","src","dest","body"}`.
+    pub fn wire_line(&self) -> &str {
+        &self.line
+    }
+
+    /// The line, given up to be written to the node.
+    pub fn into_wire_line(self) -> String {
+        self.line
+    }
+
+    /// The body as JSON text.
+    pub fn body(&self) -> &str {
+        &self.line[self.body_at..self.line.len() - 1]
     }
 }
 
-pub(crate) fn json_string(text: &str) -> String {
-    serde_json::to_string(text).expect("strings always serialise")
+/// Appends `text` as a JSON string literal.
+fn push_json_string(line: &mut String, text: &str) {
+    // Ids are nearly always plain; only those that need escapes go through the serialiser.
+    if text
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+    {
+        line.push('"');
+        line.push_str(text);
+        line.push('"');
+    } else {
+        line.push_str(&serde_json::to_string(text).expect("strings always serialise"));
+    }
 }
 
 /// The id prefix of the harness's convergence probes: clients to the nodes, but their traffic
@@ -156,12 +199,12 @@ pub enum Arrival {
 /// The network between the nodes and the clients: who is who, latency, the current partition,
 /// and the messages held for paused nodes.
 pub struct Network {
-    /// Node index by id; only looked up (never iterated), once or twice per message.
-    index: HashMap<String, usize>,
+    /// Everyone a message can be from or to.
+    pub endpoints: Endpoints,
     latency: Latency,
     partition: Option<Grudge>,
     paused: Vec<bool>,
-    held: Vec<Vec<(Packet, String)>>,
+    held: Vec<Vec<Packet>>,
     writers: Vec<NodeWriter>,
     delivery: Delivery,
     next_packet_id: u64,
@@ -174,11 +217,7 @@ impl Network {
     /// delivering to nodes by the `delivery` rule.
     pub fn new(nodes: &[String], latency: Latency, delivery: Delivery) -> Self {
         Self {
-            index: nodes
-                .iter()
-                .enumerate()
-                .map(|(index, id)| (id.clone(), index))
-                .collect(),
+            endpoints: Endpoints::new(nodes),
             latency,
             partition: None,
             paused: vec![false; nodes.len()],
@@ -186,45 +225,55 @@ impl Network {
             writers: nodes.iter().map(|_| NodeWriter::default()).collect(),
             delivery,
             next_packet_id: 0,
-            stats: NetStats::default(),
+            stats: NetStats::new(nodes.len()),
         }
     }
 
     /// The index of the node called `id`, if it is one.
     pub fn node_index(&self, id: &str) -> Option<usize> {
-        self.index.get(id).copied()
+        self.endpoints
+            .find(id)
+            .and_then(|endpoint| self.endpoints.node_index(endpoint))
     }
 
-    /// A message put on the network: a fresh id, and how long it will take.
+    /// A message put on the network: a fresh id, and how long it will take. `dest_name`, if
+    /// given, is the destination as the sender named it (it differs from the endpoint's name
+    /// only for a client the harness did not open).
     pub fn send(
         &mut self,
-        src: String,
-        dest: String,
-        body: Box<RawValue>,
+        src: Endpoint,
+        dest: Endpoint,
+        dest_name: Option<&str>,
+        body: &str,
         rng: &mut ChaCha8Rng,
     ) -> (Packet, Duration) {
-        let packet = Packet {
-            id: self.next_packet_id,
-            src,
-            dest,
+        let endpoints = &self.endpoints;
+        let class = endpoints.class(src, dest);
+        let dest_name = dest_name.unwrap_or_else(|| endpoints.name(dest));
+        let packet = Packet::new(
+            self.next_packet_id,
+            (src, endpoints.name(src)),
+            (dest, dest_name),
+            class,
             body,
-        };
+        );
         self.next_packet_id += 1;
-        let delay = if packet.involves_client() {
-            Duration::ZERO
-        } else {
+        let delay = if class == Class::Server {
             self.latency.sample(rng)
+        } else {
+            Duration::ZERO
         };
         (packet, delay)
     }
 
     /// What happens to `packet` now that it is due.
     pub fn arrive(&self, packet: &Packet) -> Arrival {
-        let Some(dest) = self.node_index(&packet.dest) else {
+        let Some(dest) = self.endpoints.node_index(packet.dest) else {
             return Arrival::Client;
         };
         let cut = self
-            .node_index(&packet.src)
+            .endpoints
+            .node_index(packet.src)
             .zip(self.partition.as_ref())
             .is_some_and(|(src, grudge)| grudge.cut[src][dest]);
         if cut {
@@ -237,8 +286,8 @@ impl Network {
     }
 
     /// Keeps a message for a paused node until it is resumed.
-    pub fn hold(&mut self, node: usize, packet: Packet, line: String) {
-        self.held[node].push((packet, line));
+    pub fn hold(&mut self, node: usize, packet: Packet) {
+        self.held[node].push(packet);
     }
 
     /// Cuts the network as `grudge` says, or heals it with `None`.
@@ -255,7 +304,7 @@ impl Network {
     /// Stops holding for `node` and hands back what was held, in arrival order, to be delivered
     /// now (a partition in force by then still cuts them). Under Maelstrom's rule nothing is
     /// handed back: the node's writer simply goes on.
-    pub fn resume(&mut self, node: usize) -> Vec<(Packet, String)> {
+    pub fn resume(&mut self, node: usize) -> Vec<Packet> {
         self.paused[node] = false;
         self.writers[node].set_paused(false);
         std::mem::take(&mut self.held[node])
@@ -263,12 +312,7 @@ impl Network {
 
     /// Every message still held or queued (for the end of a run).
     pub fn take_all_held(&mut self) -> Vec<Packet> {
-        let mut packets: Vec<Packet> = self
-            .held
-            .iter_mut()
-            .flat_map(std::mem::take)
-            .map(|(packet, _)| packet)
-            .collect();
+        let mut packets: Vec<Packet> = self.held.iter_mut().flat_map(std::mem::take).collect();
         for writer in &mut self.writers {
             packets.extend(writer.drain());
         }
@@ -278,37 +322,40 @@ impl Network {
     /// True when `packet` goes through its node's writer (Maelstrom's rule, to a node) rather
     /// than being delivered at its own deadline.
     pub fn uses_writer(&self, packet: &Packet) -> bool {
-        self.delivery == Delivery::Maelstrom && self.node_index(&packet.dest).is_some()
+        self.delivery == Delivery::Maelstrom && self.endpoints.node_index(packet.dest).is_some()
     }
 
     /// Queues a message for node `node`'s writer.
-    pub fn enqueue(&mut self, node: usize, deadline: Duration, packet: Packet, line: String) {
+    pub fn enqueue(&mut self, node: usize, deadline: Duration, packet: Packet) {
         let sequence = packet.id;
-        self.writers[node].enqueue(deadline, sequence, Queued { packet, line });
+        self.writers[node].enqueue(deadline, sequence, packet);
     }
 
     /// What node `node`'s writer does at `now` (see [`writer`]).
     pub fn writer_step(&mut self, node: usize, now: Duration) -> Step {
-        let index = &self.index;
+        let endpoints = &self.endpoints;
         let partition = self.partition.as_ref();
         self.writers[node].step(now, |packet| {
-            index
-                .get(&packet.src)
+            endpoints
+                .node_index(packet.src)
                 .zip(partition)
-                .is_some_and(|(&src, grudge)| grudge.cut[src][node])
+                .is_some_and(|(src, grudge)| grudge.cut[src][node])
         })
     }
 }
 
-/// A packet `{"type":"x"}` with id 7, for tests.
+/// A packet `{"type":"x"}` with id 7, for tests: between nodes `n0`…`n9`, or a node and a
+/// client (any name starting with `c`, opened as a client of its own).
 #[cfg(test)]
 pub(crate) fn test_packet(src: &str, dest: &str) -> Packet {
-    Packet {
-        id: 7,
-        src: src.into(),
-        dest: dest.into(),
-        body: RawValue::from_string(r#"{"type":"x"}"#.into()).unwrap(),
-    }
+    let mut endpoints = Endpoints::new(&crate::topology::node_names(10));
+    let mut find = |name: &str| match endpoints.find(name) {
+        Some(endpoint) if endpoint != endpoints.unknown_client() => endpoint,
+        _ => endpoints.open_client(name),
+    };
+    let (from, to) = (find(src), find(dest));
+    let class = endpoints.class(from, to);
+    Packet::new(7, (from, src), (to, dest), class, r#"{"type":"x"}"#)
 }
 
 #[cfg(test)]
@@ -358,13 +405,15 @@ mod tests {
 
     #[test]
     fn the_wire_line_carries_the_network_id() {
-        let line = packet("n1", "c\"2").wire_line();
+        let packet = packet("n1", "c\"2");
+        let line = packet.wire_line();
         assert_eq!(
             line,
             r#"{"id":7,"src":"n1","dest":"c\"2","body":{"type":"x"}}"#
         );
-        let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(parsed["dest"], "c\"2");
+        assert_eq!(packet.body(), r#"{"type":"x"}"#);
     }
 
     #[test]

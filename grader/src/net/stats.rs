@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{PROBE_PREFIX, Packet};
+use super::{Class, Packet};
 
 /// Traffic counters for one bucket.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -51,8 +51,11 @@ pub struct NetStats {
     /// The harness's convergence probes (reads after the heal), kept out of `all` and `clients`.
     pub probes: Counts,
     /// Server-to-server messages sent, by sending node (what a node's own message counters
-    /// should agree with).
+    /// should agree with); filled in by [`NetStats::finish`] from the count by node index.
     pub servers_sent_by_node: BTreeMap<String, u64>,
+    /// The same, by node index, as the run goes.
+    #[serde(skip)]
+    sent_by_node: Vec<u64>,
     /// Deliveries from another server of a value the receiving node already had (values carried
     /// as `message`, or in `messages` or `values` lists); each value counts once per delivery.
     pub duplicate_deliveries: u64,
@@ -73,19 +76,29 @@ pub struct NetStats {
 }
 
 impl NetStats {
-    /// Counts a send.
-    pub fn on_send(&mut self, packet: &Packet, bytes: usize) {
-        self.count_sender(packet);
-        self.for_buckets(packet, |counts| {
+    /// Counters for a cluster of `nodes` nodes, all zero.
+    pub fn new(nodes: usize) -> Self {
+        Self {
+            sent_by_node: vec![0; nodes],
+            ..Self::default()
+        }
+    }
+
+    /// Counts a send; `from_node` is the sending node's index, if a node sent it.
+    pub fn on_send(&mut self, packet: &Packet, from_node: Option<usize>, bytes: usize) {
+        if let (Some(node), Class::Server) = (from_node, packet.class) {
+            self.sent_by_node[node] += 1;
+        }
+        self.for_buckets(packet.class, |counts| {
             counts.send_count += 1;
             counts.msg_count += 1;
             counts.bytes += bytes as u64;
         });
     }
 
-    /// Counts a delivery.
-    pub fn on_recv(&mut self, packet: &Packet) {
-        self.for_buckets(packet, |counts| counts.recv_count += 1);
+    /// Counts the delivery of a message of `class`.
+    pub fn on_recv(&mut self, class: Class) {
+        self.for_buckets(class, |counts| counts.recv_count += 1);
     }
 
     /// Counts a drop.
@@ -97,34 +110,38 @@ impl NetStats {
         *self.dropped.entry(name).or_default() += 1;
     }
 
-    /// Fills in msgs-per-op: `msg_count / op_count` for all and servers (Maelstrom's formula).
-    pub fn finish(&mut self, op_count: usize) {
+    /// Server-to-server messages node `node` has sent so far.
+    pub fn sent_by(&self, node: usize) -> u64 {
+        self.sent_by_node[node]
+    }
+
+    /// Fills in msgs-per-op (`msg_count / op_count` for all and servers: Maelstrom's formula)
+    /// and the sends by node, named from `nodes`.
+    pub fn finish(&mut self, op_count: usize, nodes: &[String]) {
         self.valid = true;
+        self.servers_sent_by_node = nodes
+            .iter()
+            .zip(&self.sent_by_node)
+            .filter(|(_, sent)| **sent > 0)
+            .map(|(node, sent)| (node.clone(), *sent))
+            .collect();
         if op_count > 0 {
             self.all.msgs_per_op = Some(self.all.msg_count as f64 / op_count as f64);
             self.servers.msgs_per_op = Some(self.servers.msg_count as f64 / op_count as f64);
         }
     }
 
-    fn for_buckets(&mut self, packet: &Packet, count: impl Fn(&mut Counts)) {
-        if packet.src.starts_with(PROBE_PREFIX) || packet.dest.starts_with(PROBE_PREFIX) {
-            count(&mut self.probes);
-        } else if packet.involves_client() {
-            count(&mut self.all);
-            count(&mut self.clients);
-        } else {
-            count(&mut self.all);
-            count(&mut self.servers);
-        }
-    }
-
-    /// Counts a server-to-server send against its sender.
-    fn count_sender(&mut self, packet: &Packet) {
-        if !packet.involves_client() {
-            *self
-                .servers_sent_by_node
-                .entry(packet.src.clone())
-                .or_default() += 1;
+    fn for_buckets(&mut self, class: Class, count: impl Fn(&mut Counts)) {
+        match class {
+            Class::Probe => count(&mut self.probes),
+            Class::Client => {
+                count(&mut self.all);
+                count(&mut self.clients);
+            }
+            Class::Server => {
+                count(&mut self.all);
+                count(&mut self.servers);
+            }
         }
     }
 }
@@ -136,9 +153,9 @@ mod tests {
 
     #[test]
     fn probe_traffic_is_kept_out_of_maelstroms_buckets() {
-        let mut stats = NetStats::default();
-        stats.on_send(&packet("c-probe-3", "n3"), 10);
-        stats.on_send(&packet("c1", "n3"), 10);
+        let mut stats = NetStats::new(4);
+        stats.on_send(&packet("c-probe-3", "n3"), None, 10);
+        stats.on_send(&packet("c1", "n3"), None, 10);
         assert_eq!(
             (
                 stats.probes.msg_count,
@@ -151,24 +168,31 @@ mod tests {
 
     #[test]
     fn traffic_is_bucketed_by_whether_a_client_is_involved() {
-        let mut stats = NetStats::default();
-        stats.on_send(&packet("c1", "n1"), 10);
-        stats.on_send(&packet("n1", "n2"), 20);
-        stats.on_send(&packet("n2", "n1"), 20);
-        stats.on_recv(&packet("n1", "n2"));
-        stats.finish(2);
+        let mut stats = NetStats::new(3);
+        stats.on_send(&packet("c1", "n1"), None, 10);
+        stats.on_send(&packet("n1", "n2"), Some(1), 20);
+        stats.on_send(&packet("n2", "n1"), Some(2), 20);
+        stats.on_send(&packet("n2", "c1"), Some(2), 20);
+        stats.on_recv(packet("n1", "n2").class);
+        stats.finish(2, &crate::topology::node_names(3));
         assert_eq!(
             (
                 stats.all.msg_count,
                 stats.clients.msg_count,
                 stats.servers.msg_count
             ),
-            (3, 1, 2)
+            (4, 2, 2)
         );
         assert_eq!(stats.servers.bytes, 40);
+        assert_eq!(
+            stats.servers_sent_by_node,
+            BTreeMap::from([("n1".into(), 1), ("n2".into(), 1)]),
+            "only server-to-server sends count, and only nodes that sent appear"
+        );
+        assert_eq!(stats.sent_by(0), 0);
         assert_eq!(stats.servers.recv_count, 1);
         assert_eq!(stats.servers.msgs_per_op, Some(1.0));
-        assert_eq!(stats.all.msgs_per_op, Some(1.5));
+        assert_eq!(stats.all.msgs_per_op, Some(2.0));
         assert_eq!(stats.clients.msgs_per_op, None);
     }
 }

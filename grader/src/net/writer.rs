@@ -18,15 +18,6 @@ use std::time::Duration;
 use super::Packet;
 use crate::due::Due;
 
-/// A message waiting for its node's writer.
-#[derive(Debug)]
-pub struct Queued {
-    /// The message.
-    pub packet: Packet,
-    /// Its wire line.
-    pub line: String,
-}
-
 /// What the writer does next.
 #[derive(Debug)]
 pub enum Step {
@@ -34,9 +25,9 @@ pub enum Step {
     /// wake-up already scheduled.
     Idle,
     /// The taken message is cut by a partition: drop it now.
-    Cut(Queued),
+    Cut(Packet),
     /// Write this message now.
-    Write(Queued),
+    Write(Packet),
     /// The taken message is held until this time: call [`NodeWriter::step`] again then.
     SleepUntil(Duration),
 }
@@ -44,20 +35,20 @@ pub enum Step {
 /// One node's queue and writer.
 #[derive(Debug, Default)]
 pub struct NodeWriter {
-    queue: BinaryHeap<Due<Queued>>,
+    queue: BinaryHeap<Due<Packet>>,
     /// The message taken and being slept on, with its wake-up time.
-    holding: Option<(Queued, Duration)>,
+    holding: Option<(Packet, Duration)>,
     /// While paused the writer neither takes nor writes.
     paused: bool,
 }
 
 impl NodeWriter {
     /// Puts a message due at `deadline` on the queue (`sequence` orders ties).
-    pub fn enqueue(&mut self, deadline: Duration, sequence: u64, queued: Queued) {
+    pub fn enqueue(&mut self, deadline: Duration, sequence: u64, packet: Packet) {
         self.queue.push(Due {
             at: deadline,
             sequence,
-            item: queued,
+            item: packet,
         });
     }
 
@@ -75,27 +66,27 @@ impl NodeWriter {
             if *wake > now {
                 return Step::Idle;
             }
-            let (queued, _) = self.holding.take().expect("holding");
-            return Step::Write(queued);
+            let (packet, _) = self.holding.take().expect("holding");
+            return Step::Write(packet);
         }
         let Some(Due {
             at: deadline,
-            item: queued,
+            item: packet,
             ..
         }) = self.queue.pop()
         else {
             return Step::Idle;
         };
-        if cut(&queued.packet) {
-            return Step::Cut(queued);
+        if cut(&packet) {
+            return Step::Cut(packet);
         }
         // Thread/sleep takes whole milliseconds: the wait is truncated.
         let wait_ms = deadline.saturating_sub(now).as_millis();
         let wake = now + Duration::from_millis(u64::try_from(wait_ms).unwrap_or(u64::MAX));
         if wake <= now {
-            Step::Write(queued)
+            Step::Write(packet)
         } else {
-            self.holding = Some((queued, wake));
+            self.holding = Some((packet, wake));
             Step::SleepUntil(wake)
         }
     }
@@ -105,7 +96,7 @@ impl NodeWriter {
         let mut packets: Vec<Packet> = self
             .holding
             .take()
-            .map(|(q, _)| q.packet)
+            .map(|(packet, _)| packet)
             .into_iter()
             .collect();
         packets.extend(
@@ -113,7 +104,7 @@ impl NodeWriter {
                 .into_sorted_vec()
                 .into_iter()
                 .rev()
-                .map(|due| due.item.packet),
+                .map(|due| due.item),
         );
         packets
     }
@@ -129,17 +120,16 @@ mod tests {
     }
 
     /// A message from `src`, due at `deadline`, with id `sequence`.
-    fn queued(src: &str, deadline: Duration, sequence: u64) -> (Duration, u64, Queued) {
+    fn queued(src: &str, deadline: Duration, sequence: u64) -> (Duration, u64, Packet) {
         let mut packet = test_packet(src, "n1");
         packet.id = sequence;
-        let line = String::new();
-        (deadline, sequence, Queued { packet, line })
+        (deadline, sequence, packet)
     }
 
     /// Runs the writer as the harness does, from `start`, with messages arriving at the given
     /// times and a partition cutting `n0` off during `cut`; returns (time, what, message id).
     fn replay(
-        arrivals: Vec<(Duration, (Duration, u64, Queued))>,
+        arrivals: Vec<(Duration, (Duration, u64, Packet))>,
         cut: (Duration, Duration),
     ) -> Vec<(u64, &'static str, u64)> {
         let mut writer = NodeWriter::default();
@@ -156,18 +146,21 @@ mod tests {
                 (None, None) => break,
             };
             while arrivals.front().is_some_and(|(at, _)| *at == now) {
-                let (deadline, sequence, queued) = arrivals.pop_front().unwrap().1;
-                writer.enqueue(deadline, sequence, queued);
+                let (deadline, sequence, packet) = arrivals.pop_front().unwrap().1;
+                writer.enqueue(deadline, sequence, packet);
             }
             if wake == Some(now) {
                 wake = None;
             }
             loop {
-                let is_cut = |packet: &Packet| packet.src == "n0" && now >= cut.0 && now < cut.1;
+                let n0 = test_packet("n0", "n1").src;
+                let is_cut = |packet: &Packet| packet.src == n0 && now >= cut.0 && now < cut.1;
                 match writer.step(now, is_cut) {
                     Step::Idle => break,
-                    Step::Cut(q) => events.push((now.as_millis() as u64, "drop", q.packet.id)),
-                    Step::Write(q) => events.push((now.as_millis() as u64, "write", q.packet.id)),
+                    Step::Cut(packet) => events.push((now.as_millis() as u64, "drop", packet.id)),
+                    Step::Write(packet) => {
+                        events.push((now.as_millis() as u64, "write", packet.id))
+                    }
                     Step::SleepUntil(at) => {
                         wake = Some(at);
                         break;

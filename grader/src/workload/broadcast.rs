@@ -10,6 +10,9 @@ use std::collections::BTreeSet;
 
 use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::{Value as Json, json};
 
 use super::{Arrivals, Checked, Figure, Operation, Survivors, Workload, closed_reply};
@@ -166,17 +169,19 @@ impl Workload for SetWorkload {
         self.acknowledged.is_subset(&self.read_set(reply))
     }
 
-    fn delivered_values(&self, from_client: bool, body: &str) -> Vec<i64> {
+    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>) {
         // From a client only an add request hands the node a value.
         if from_client {
-            if !body.contains(&format!("\"{}\"", self.spec.add)) {
-                return Vec::new();
+            if body.contains(&format!("\"{}\"", self.spec.add)) {
+                carried_values_in(body, &[self.spec.add_field], values);
             }
-            return carried_values_in(body, &[self.spec.add_field]);
+            return;
         }
         match self.spec.carried_field {
-            None => carried_values(body),
-            Some(field) => carried_values_in(body, &["message", "messages", "values", field]),
+            None => carried_values(body, values),
+            Some(field) => {
+                carried_values_in(body, &["message", "messages", "values", field], values)
+            }
         }
     }
 
@@ -354,41 +359,207 @@ fn lost_lines(result: &SetFullResult) -> Vec<String> {
 }
 
 /// The integer values a message body carries: `message` (a value or a list), and the lists
-/// `messages` and `values`. Bodies that mention none of them are not parsed at all.
-pub fn carried_values(body: &str) -> Vec<i64> {
+/// `messages` and `values`, appended to `values`. Bodies that mention none of them are not
+/// parsed at all.
+pub fn carried_values(body: &str, values: &mut Vec<i64>) {
     if !body.contains("\"message") && !body.contains("\"values\"") {
-        return Vec::new();
+        return;
     }
-    carried_values_in(body, &["message", "messages", "values"])
+    carried_values_in(body, &["message", "messages", "values"], values);
 }
 
-/// The integer values a message body carries in `fields` (each a value or a list), unless it
-/// is an acknowledgement.
-pub fn carried_values_in(body: &str, fields: &[&str]) -> Vec<i64> {
-    let Ok(serde_json::Value::Object(object)) = serde_json::from_str::<serde_json::Value>(body)
-    else {
-        return Vec::new();
+/// The integer values a message body carries in `fields` (each a value or a list), in the
+/// order of `fields`, unless it is an acknowledgement; appended to `values`.
+///
+/// The body is read as a JSON value would read it (a repeated key counts once, its last
+/// time; a number that is not an integer in `i64`'s range is no value), but only the named
+/// fields and `type` are looked at: everything else is skipped unparsed.
+pub fn carried_values_in(body: &str, fields: &[&str], values: &mut Vec<i64>) {
+    let mut deserializer = serde_json::Deserializer::from_str(body);
+    let Ok(Some(carried)) = CarriedSeed { fields }.deserialize(&mut deserializer) else {
+        return;
     };
-    // An acknowledgement (`broadcast_ack {message}`) names a value the sender already has; it
-    // hands the receiver nothing.
-    if object
-        .get("type")
-        .and_then(serde_json::Value::as_str)
-        .is_some_and(|kind| kind.ends_with("_ack"))
-    {
-        return Vec::new();
+    if deserializer.end().is_err() || carried.acknowledgement {
+        return;
     }
-    let mut values = Vec::new();
-    for key in fields {
-        match object.get(*key) {
-            Some(serde_json::Value::Array(items)) => {
-                values.extend(items.iter().filter_map(serde_json::Value::as_i64))
+    for found in carried.by_field.into_iter().flatten() {
+        values.extend(found);
+    }
+}
+
+/// What [`carried_values_in`] found: each field's values (`None` where absent), and whether
+/// the body's type names an acknowledgement.
+struct Carried {
+    by_field: Vec<Option<Vec<i64>>>,
+    acknowledgement: bool,
+}
+
+/// Reads a body for [`carried_values_in`]: `None` unless it is an object.
+struct CarriedSeed<'f> {
+    fields: &'f [&'f str],
+}
+
+impl<'de> DeserializeSeed<'de> for CarriedSeed<'_> {
+    type Value = Option<Carried>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CarriedSeed<'_> {
+    type Value = Option<Carried>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a message body")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut carried = Carried {
+            by_field: vec![None; self.fields.len()],
+            acknowledgement: false,
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "type" {
+                // An acknowledgement (`broadcast_ack {message}`) names a value the sender
+                // already has; it hands the receiver nothing.
+                let kind = map.next_value::<Scalar>()?;
+                carried.acknowledgement = matches!(kind, Scalar::Text(ack) if ack);
+            } else if let Some(at) = self.fields.iter().position(|field| *field == key) {
+                carried.by_field[at] = Some(map.next_value::<Integers>()?.0);
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
-            Some(value) => values.extend(value.as_i64()),
-            None => {}
         }
+        Ok(Some(carried))
     }
-    values
+
+    // Anything but an object carries nothing.
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// A JSON value read for what [`carried_values_in`] needs of it: an integer in `i64`'s range,
+/// a string (true when it ends in `_ack`), or anything else (skipped).
+enum Scalar {
+    Integer(i64),
+    Text(bool),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Integer(value))
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<Scalar, E> {
+        Ok(i64::try_from(value).map_or(Scalar::Other, Scalar::Integer))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_str<E>(self, text: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Text(text.ends_with("_ack")))
+    }
+    fn visit_unit<E>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+}
+
+/// A field's integers: the integers of a list (other items skipped), or the value itself if it
+/// is one.
+struct Integers(Vec<i64>);
+
+impl<'de> Deserialize<'de> for Integers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(IntegersVisitor)
+    }
+}
+
+struct IntegersVisitor;
+
+impl<'de> Visitor<'de> for IntegersVisitor {
+    type Value = Integers;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an integer or a list")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Integers, A::Error> {
+        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element::<Scalar>()? {
+            if let Scalar::Integer(value) = item {
+                values.push(value);
+            }
+        }
+        Ok(Integers(values))
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<Integers, E> {
+        Ok(Integers(vec![value]))
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<Integers, E> {
+        Ok(Integers(
+            i64::try_from(value).map(|v| vec![v]).unwrap_or_default(),
+        ))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Integers, E> {
+        Ok(Integers(Vec::new()))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Integers, E> {
+        Ok(Integers(Vec::new()))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Integers, E> {
+        Ok(Integers(Vec::new()))
+    }
+    fn visit_unit<E>(self) -> Result<Integers, E> {
+        Ok(Integers(Vec::new()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Integers, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Integers(Vec::new()))
+    }
 }
 
 #[cfg(test)]
@@ -458,34 +629,82 @@ mod tests {
     #[test]
     fn only_a_clients_broadcast_hands_a_node_values() {
         let workload = Broadcast::default();
+        let delivered = |from_client, body| super::super::delivered(&workload, from_client, body);
+        assert_eq!(delivered(true, r#"{"type":"broadcast","message":4}"#), [4]);
+        assert!(delivered(true, r#"{"type":"read"}"#).is_empty());
         assert_eq!(
-            workload.delivered_values(true, r#"{"type":"broadcast","message":4}"#),
-            [4]
-        );
-        assert!(
-            workload
-                .delivered_values(true, r#"{"type":"read"}"#)
-                .is_empty()
-        );
-        assert_eq!(
-            workload.delivered_values(false, r#"{"type":"gossip","messages":[4,5]}"#),
+            delivered(false, r#"{"type":"gossip","messages":[4,5]}"#),
             [4, 5]
         );
     }
 
+    fn carried(body: &str) -> Vec<i64> {
+        let mut values = Vec::new();
+        carried_values(body, &mut values);
+        values
+    }
+
     #[test]
     fn carried_values_come_from_message_and_value_lists() {
-        assert_eq!(carried_values(r#"{"type":"broadcast","message":4}"#), [4]);
+        assert_eq!(carried(r#"{"type":"broadcast","message":4}"#), [4]);
+        assert_eq!(carried(r#"{"type":"batch","messages":[1,2,"x"]}"#), [1, 2]);
         assert_eq!(
-            carried_values(r#"{"type":"batch","messages":[1,2,"x"]}"#),
-            [1, 2]
-        );
-        assert_eq!(
-            carried_values(r#"{"type":"sync","values":[7],"message":[8]}"#),
+            carried(r#"{"type":"sync","values":[7],"message":[8]}"#),
             [8, 7]
         );
-        assert!(carried_values(r#"{"type":"chat","hops":3}"#).is_empty());
-        assert!(carried_values(r#"{"type":"broadcast_ack","message":4}"#).is_empty());
+        assert!(carried(r#"{"type":"chat","hops":3}"#).is_empty());
+        assert!(carried(r#"{"type":"broadcast_ack","message":4}"#).is_empty());
+    }
+
+    /// The values as a JSON value reads them: the rule [`carried_values_in`] keeps without
+    /// building the value.
+    fn carried_by_value(body: &str, fields: &[&str]) -> Vec<i64> {
+        let Ok(Json::Object(object)) = serde_json::from_str::<Json>(body) else {
+            return Vec::new();
+        };
+        if object
+            .get("type")
+            .and_then(Json::as_str)
+            .is_some_and(|kind| kind.ends_with("_ack"))
+        {
+            return Vec::new();
+        }
+        let mut values = Vec::new();
+        for key in fields {
+            match object.get(*key) {
+                Some(Json::Array(items)) => values.extend(items.iter().filter_map(Json::as_i64)),
+                Some(value) => values.extend(value.as_i64()),
+                None => {}
+            }
+        }
+        values
+    }
+
+    #[test]
+    fn carried_values_read_bodies_as_a_json_value_would() {
+        let fields = ["message", "messages", "values"];
+        let bodies = [
+            r#"{"type":"gossip","messages":[1,2.5,-3,"4",null,[5],{"a":6},9223372036854775808,7]}"#,
+            r#"{"message":1,"message":2,"type":"x"}"#,
+            r#"{"type":"x_ack","messages":[1],"type":"relay"}"#,
+            r#"{"type":"relay","messages":[1],"type":"relay_ack"}"#,
+            r#"{"type":3,"message":-9223372036854775808}"#,
+            r#"{"type":"x","message":{"messages":[1]},"values":[[2],3],"hops":[4]}"#,
+            r#"{"type":"x","mess\u0061ge":5,"values":1e2}"#,
+            r#"{"type":"x","message":true,"messages":"5","values":false}"#,
+            r#"[1,2]"#,
+            r#"7"#,
+            r#"{"type":"x","values":[]}"#,
+        ];
+        for body in bodies {
+            let mut values = Vec::new();
+            carried_values_in(body, &fields, &mut values);
+            assert_eq!(values, carried_by_value(body, &fields), "{body}");
+        }
+        // Appended, not replaced.
+        let mut values = vec![42];
+        carried_values_in(r#"{"message":1}"#, &fields, &mut values);
+        assert_eq!(values, [42, 1]);
     }
 
     #[test]

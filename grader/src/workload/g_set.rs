@@ -76,17 +76,12 @@ mod tests {
             ),
             Ok(json!([4]))
         );
+        let delivered =
+            |from_client, body| super::super::delivered(track.as_ref(), from_client, body);
+        assert_eq!(delivered(true, r#"{"type":"add","element":4}"#), [4]);
+        assert!(delivered(true, r#"{"type":"read"}"#).is_empty());
         assert_eq!(
-            track.delivered_values(true, r#"{"type":"add","element":4}"#),
-            [4]
-        );
-        assert!(
-            track
-                .delivered_values(true, r#"{"type":"read"}"#)
-                .is_empty()
-        );
-        assert_eq!(
-            track.delivered_values(false, r#"{"type":"merge","elements":[4,5]}"#),
+            delivered(false, r#"{"type":"merge","elements":[4,5]}"#),
             [4, 5]
         );
     }

@@ -287,8 +287,8 @@ pub trait Workload {
     fn probe_converged(&self, part: usize, reply: &Json) -> bool;
 
     /// The values a message body hands to a node, for counting duplicate deliveries: from a
-    /// server, what it carries; from a client, what the request adds.
-    fn delivered_values(&self, from_client: bool, body: &str) -> Vec<i64>;
+    /// server, what it carries; from a client, what the request adds. Appended to `values`.
+    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>);
 
     /// Judges the whole history; values that went down with a crashed node (see
     /// [`Survivors::lost_with_node`]) are reported apart, not as lost. `arrivals` says when each
@@ -333,6 +333,14 @@ pub fn closed_reply<'a>(
     } else {
         Err(format!("{expected} has unexpected keys {extra:?}"))
     }
+}
+
+/// What [`Workload::delivered_values`] finds in `body`, for tests.
+#[cfg(test)]
+pub(crate) fn delivered(workload: &dyn Workload, from_client: bool, body: &str) -> Vec<i64> {
+    let mut values = Vec::new();
+    workload.delivered_values(from_client, body, &mut values);
+    values
 }
 
 #[cfg(test)]

@@ -154,14 +154,14 @@ impl Workload for TwoPhaseSet {
         self.must_hold.is_subset(&seen) && self.must_not_hold.is_disjoint(&seen)
     }
 
-    fn delivered_values(&self, from_client: bool, body: &str) -> Vec<i64> {
+    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>) {
         if from_client {
-            if !body.contains("\"add\"") {
-                return Vec::new();
+            if body.contains("\"add\"") {
+                carried_values_in(body, &["element"], values);
             }
-            return carried_values_in(body, &["element"]);
+            return;
         }
-        carried_values_in(body, CARRIED)
+        carried_values_in(body, CARRIED, values);
     }
 
     fn check(&self, history: &[Op], _: &Survivors, _: &Arrivals) -> Checked {
