@@ -18,8 +18,10 @@
 mod clients;
 mod probe;
 pub mod progress;
+mod template;
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
 
@@ -32,6 +34,7 @@ use self::clients::{Client, Completion, Pending, Role, Worker, judge_reply, time
 pub use self::clients::{INIT_TIMEOUT, RPC_TIMEOUT};
 use self::probe::Probing;
 pub use self::probe::{Convergence, PROBE_INTERVAL};
+use self::template::BodyTemplate;
 use crate::checker::{self, StatsResult, Validity};
 use crate::cluster::{Cluster, DeliveryError, NodeEvent, NodeExit};
 use crate::config::TestConfig;
@@ -254,9 +257,11 @@ struct Harness<'a> {
     log_overflow: u64,
     /// What the nemesis holds now, for the progress display.
     nemesis_now: progress::NemesisNow,
-    /// The workload's setup request (the topology, for broadcast), built once: it is the same
-    /// for every node (and a 1000-node grid's map is large).
-    setup_body: Option<Option<Json>>,
+    /// The workload's setup request (the topology, for broadcast), written once: it is the
+    /// same for every node (and a 1000-node grid's map is large).
+    setup_body: Option<Option<Rc<BodyTemplate>>>,
+    /// `init`, written once but for its `msg_id` and `node_id`.
+    init_body: Option<Rc<BodyTemplate>>,
 }
 
 impl<'a> Harness<'a> {
@@ -299,6 +304,7 @@ impl<'a> Harness<'a> {
             log_overflow: 0,
             nemesis_now: progress::NemesisNow::default(),
             setup_body: None,
+            init_body: None,
         }
     }
 
@@ -369,10 +375,11 @@ impl<'a> Harness<'a> {
 
     /// Sends a request from a client to its node and marks it outstanding. `op` is the history
     /// operation it carries (f, value, final), for worker clients.
+    /// `body` writes the request's body given its `msg_id`.
     fn client_request(
         &mut self,
         client_id: Endpoint,
-        mut body: Json,
+        body: impl FnOnce(u64) -> String,
         timeout: Duration,
         op: Option<(&'static str, Json, bool)>,
     ) {
@@ -391,9 +398,8 @@ impl<'a> Harness<'a> {
             final_read,
         });
         let node = client.node;
-        body["msg_id"] = msg_id.into();
         let node = self.net.endpoints.node(node);
-        self.route(client_id, node, None, &body.to_string());
+        self.route(client_id, node, None, &body(msg_id));
         let at = self.now + timeout;
         self.schedule(
             at,
@@ -407,20 +413,28 @@ impl<'a> Harness<'a> {
     /// Sends `init` to `node` from a fresh client.
     fn send_init(&mut self, role: Role, node: usize) {
         let client = self.open_client(role, node);
-        let body = json!({"type": "init", "node_id": self.nodes[node], "node_ids": self.nodes});
+        let nodes = &self.nodes;
+        let template = Rc::clone(self.init_body.get_or_insert_with(|| {
+            let body = json!({"type": "init", "node_ids": nodes});
+            Rc::new(BodyTemplate::new(object(body), &["msg_id", "node_id"]))
+        }));
+        let node_id = crate::net::json_string(&self.nodes[node]);
+        let body = move |msg_id: u64| template.render(&[&msg_id.to_string(), &node_id]);
         self.client_request(client, body, self.config.init_timeout, None);
     }
 
     /// Sends the workload's setup request to `node` from a fresh client; false if it has none.
     fn send_setup(&mut self, role: Role, node: usize) -> bool {
         let (config, nodes, workload) = (self.config, &self.nodes, &self.workload);
-        let body = self
-            .setup_body
-            .get_or_insert_with(|| workload.setup_request(&config.topology.build(nodes)));
-        let Some(body) = body.clone() else {
+        let template = self.setup_body.get_or_insert_with(|| {
+            let body = workload.setup_request(&config.topology.build(nodes))?;
+            Some(Rc::new(BodyTemplate::new(object(body), &["msg_id"])))
+        });
+        let Some(template) = template.clone() else {
             return false;
         };
         let client = self.open_client(role, node);
+        let body = move |msg_id: u64| template.render(&[&msg_id.to_string()]);
         self.client_request(client, body, RPC_TIMEOUT, None);
         true
     }
@@ -706,7 +720,7 @@ impl<'a> Harness<'a> {
                     .as_ref()
                     .map_or(0, |probing| probing.parts_done[node]);
                 let body = self.workload.probe_request(part);
-                self.client_request(id, body, RPC_TIMEOUT, None);
+                self.client_request(id, with_msg_id(body), RPC_TIMEOUT, None);
             }
         }
         self.schedule(self.now + PROBE_INTERVAL, Event::Probe);
@@ -785,7 +799,7 @@ impl<'a> Harness<'a> {
         );
         self.client_request(
             client_id,
-            operation.body,
+            with_msg_id(operation.body),
             RPC_TIMEOUT,
             Some((operation.f, operation.value, final_read)),
         );
@@ -1271,6 +1285,22 @@ impl<'a> Harness<'a> {
             warnings,
             duration: end,
         }
+    }
+}
+
+/// A request body as JSON: `msg_id` goes in when the request is numbered.
+fn with_msg_id(mut body: Json) -> impl FnOnce(u64) -> String {
+    move |msg_id| {
+        body["msg_id"] = msg_id.into();
+        body.to_string()
+    }
+}
+
+/// `body` as a JSON object (a workload's requests always are).
+fn object(body: Json) -> serde_json::Map<String, Json> {
+    match body {
+        Json::Object(fields) => fields,
+        other => panic!("a request body must be a JSON object, not {other}"),
     }
 }
 

@@ -119,6 +119,13 @@ impl Packet {
     }
 }
 
+/// `text` as a JSON string literal.
+pub(crate) fn json_string(text: &str) -> String {
+    let mut literal = String::with_capacity(text.len() + 2);
+    push_json_string(&mut literal, text);
+    literal
+}
+
 /// Appends `text` as a JSON string literal.
 fn push_json_string(line: &mut String, text: &str) {
     // Ids are nearly always plain; only those that need escapes go through the serialiser.
