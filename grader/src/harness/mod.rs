@@ -20,7 +20,7 @@ mod probe;
 pub mod progress;
 mod template;
 
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
@@ -245,8 +245,8 @@ struct Harness<'a> {
     awaiting: BTreeSet<usize>,
     generator_waiting: bool,
     /// The values each node has been handed, with when it was first handed each: for counting
-    /// duplicate deliveries and for the workload's [`Arrivals`].
-    known_values: Vec<BTreeMap<i64, Duration>>,
+    /// duplicate deliveries, for judging survivors and for the workload's checker.
+    arrivals: Arrivals,
     /// Scratch space for the values one delivery hands a node.
     delivered: Vec<i64>,
     probing: Option<Probing>,
@@ -283,7 +283,7 @@ impl<'a> Harness<'a> {
             cluster,
             journal,
             down: vec![false; nodes.len()],
-            known_values: vec![BTreeMap::new(); nodes.len()],
+            arrivals: Arrivals::new(nodes.clone()),
             delivered: Vec::new(),
             nodes,
             queue: BinaryHeap::new(),
@@ -657,7 +657,7 @@ impl<'a> Harness<'a> {
                         return;
                     }
                     self.note(format!("restarted {}", self.nodes[node]));
-                    self.known_values[node].clear();
+                    self.arrivals.forget(node);
                     self.send_init(Role::RestartInit, node);
                 }
             }
@@ -734,7 +734,7 @@ impl<'a> Harness<'a> {
         } else {
             (0..self.nodes.len())
                 .filter(|node| !crashed.contains(node))
-                .flat_map(|node| self.known_values[node].keys().copied())
+                .flat_map(|node| self.arrivals.handed(node))
                 .collect()
         };
         Survivors {
@@ -1095,13 +1095,7 @@ impl<'a> Harness<'a> {
     /// from another server that it had.
     fn track_values(&mut self, dest: usize, from_server: bool, values: &[i64]) {
         for &value in values {
-            let fresh = match self.known_values[dest].entry(value) {
-                std::collections::btree_map::Entry::Vacant(slot) => {
-                    slot.insert(self.now);
-                    true
-                }
-                std::collections::btree_map::Entry::Occupied(_) => false,
-            };
+            let fresh = self.arrivals.record(dest, value, self.now);
             if from_server && !fresh {
                 self.net.stats.duplicate_deliveries += 1;
             }
@@ -1213,11 +1207,7 @@ impl<'a> Harness<'a> {
             .unwrap_or_default();
         let survivors = self.survivors();
         let ops = self.history.ops();
-        let arrivals = Arrivals {
-            nodes: self.nodes.clone(),
-            first: std::mem::take(&mut self.known_values),
-        };
-        let workload = self.workload.check(ops, &survivors, &arrivals);
+        let workload = self.workload.check(ops, &survivors, &self.arrivals);
         let stats = checker::stats(ops);
         let mut net = self.net.stats;
         net.finish(self.history.client_invocations(), &self.nodes);

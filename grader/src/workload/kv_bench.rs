@@ -369,8 +369,9 @@ pub fn check(history: &[Op], survivors: &Survivors, arrivals: &Arrivals) -> KvBe
         report.agrees = report.harness_server_sends == Some(report.total_gossip_msgs)
             && report.total_writes >= report.acknowledged_here as u64;
     }
-    let surviving: Vec<usize> = (0..arrivals.nodes.len())
-        .filter(|index| !survivors.crashed.contains(&arrivals.nodes[*index]))
+    let nodes = arrivals.nodes();
+    let surviving: Vec<usize> = (0..nodes.len())
+        .filter(|index| !survivors.crashed.contains(&nodes[*index]))
         .collect();
     let mut times = Vec::new();
     let mut unreplicated = Vec::new();
@@ -378,9 +379,9 @@ pub fn check(history: &[Op], survivors: &Survivors, arrivals: &Arrivals) -> KvBe
         let mut last = Duration::ZERO;
         let mut missing = Vec::new();
         for node in &surviving {
-            match arrivals.first.get(*node).and_then(|first| first.get(value)) {
-                Some(at) => last = last.max(*at),
-                None => missing.push(arrivals.nodes[*node].clone()),
+            match arrivals.first(*node, *value) {
+                Some(at) => last = last.max(at),
+                None => missing.push(nodes[*node].clone()),
             }
         }
         if missing.is_empty() {
@@ -419,7 +420,6 @@ pub fn check(history: &[Op], survivors: &Survivors, arrivals: &Arrivals) -> KvBe
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::checker::testing::Builder;
@@ -464,16 +464,15 @@ mod tests {
         b.op_on(3, "n0", OpKind::Invoke, "report", Json::Null, 900, true);
         b.op_on(3, "n0", OpKind::Ok, "report", report(4), 901, true);
         let ms = Duration::from_millis;
-        let arrivals = |n1_has_kb1: bool| Arrivals {
-            nodes: vec!["n0".into(), "n1".into()],
-            first: vec![
-                BTreeMap::from([(0, ms(1)), (1, ms(1))]),
-                if n1_has_kb1 {
-                    BTreeMap::from([(0, ms(300)), (1, ms(50))])
-                } else {
-                    BTreeMap::from([(0, ms(300))])
-                },
-            ],
+        let arrivals = |n1_has_kb1: bool| {
+            let mut arrivals = Arrivals::new(vec!["n0".into(), "n1".into()]);
+            arrivals.record(0, 0, ms(1));
+            arrivals.record(0, 1, ms(1));
+            arrivals.record(1, 0, ms(300));
+            if n1_has_kb1 {
+                arrivals.record(1, 1, ms(50));
+            }
+            arrivals
         };
         let survivors = Survivors::default();
         let good = check(b.history.ops(), &survivors, &arrivals(true));

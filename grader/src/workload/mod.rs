@@ -9,6 +9,7 @@
 //! A new workload is one file here and one line in [`REGISTRY`]. A workload may take options
 //! (`--workload-options key=value,…`), which it declares in its registry entry.
 
+mod arrivals;
 pub mod broadcast;
 pub mod concurrent_writers;
 pub mod g_set;
@@ -21,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Map, Value as Json};
 
+pub use self::arrivals::Arrivals;
 use crate::checker::Validity;
 use crate::history::{Op, OpKind};
 use crate::topology::NeighbourMap;
@@ -212,17 +214,6 @@ impl Survivors {
     pub fn lost_with_node(&self, acked_by: Option<&str>, value: i64) -> bool {
         acked_by.is_some_and(|node| self.crashed.contains(node)) && !self.handed.contains(&value)
     }
-}
-
-/// When each node was first handed each value (by a client's request or another node's
-/// message, as [`Workload::delivered_values`] reads them), for workloads that time replication.
-#[derive(Debug, Clone, Default)]
-pub struct Arrivals {
-    /// The nodes' ids, in index order.
-    pub nodes: Vec<String>,
-    /// Per node (same order): value → when it first arrived (since the run's start; a node the
-    /// kill nemesis restarted starts again from nothing).
-    pub first: Vec<BTreeMap<i64, std::time::Duration>>,
 }
 
 /// A figure the grade table shows for every run of a workload.
