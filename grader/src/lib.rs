@@ -44,5 +44,6 @@ pub mod procs;
 pub mod results;
 pub mod run;
 pub mod sim;
+pub mod skim;
 pub mod topology;
 pub mod workload;

@@ -1087,8 +1087,7 @@ impl<'a> Harness<'a> {
         }
         self.journal.recv(self.now, packet.id);
         self.net.stats.on_recv(packet.class);
-        let body: Json = serde_json::from_str(packet.body()).unwrap_or(Json::Null);
-        self.on_reply(packet.dest, packet.src, &body);
+        self.on_reply(packet.dest, packet.src, &Reply::new(packet.body()));
     }
 
     /// Records what a node was handed, and counts duplicate deliveries: values a node receives
@@ -1103,14 +1102,16 @@ impl<'a> Harness<'a> {
     }
 
     /// A reply reached a client: match it to the outstanding request and judge it.
-    fn on_reply(&mut self, client_id: Endpoint, from: Endpoint, body: &Json) {
+    fn on_reply(&mut self, client_id: Endpoint, from: Endpoint, reply: &Reply) {
         let from = self.net.endpoints.name(from).to_owned();
         let client_name = self.net.endpoints.name(client_id).to_owned();
         let client = self.client_mut(client_id).expect("checked open");
-        let matches = client.pending.as_ref().is_some_and(|pending| {
-            body.get("in_reply_to").and_then(Json::as_u64) == Some(pending.msg_id)
-        });
+        let matches = client
+            .pending
+            .as_ref()
+            .is_some_and(|pending| reply.in_reply_to() == Some(pending.msg_id));
         if !matches {
+            let body = reply.json();
             // Maelstrom's clients discard replies to anything but the request in hand.
             self.net.stats.unmatched_replies += 1;
             if self.net.stats.unmatched_replies == 1 {
@@ -1123,6 +1124,11 @@ impl<'a> Harness<'a> {
         let pending = client.pending.take().expect("checked");
         let role = client.role;
         let node = client.node;
+        if role == Role::Probe {
+            self.probe_replied(node, &pending, reply.text);
+            return;
+        }
+        let body = reply.json();
         let kind = body.get("type").and_then(Json::as_str).unwrap_or("");
         match role {
             Role::Init => {
@@ -1159,24 +1165,26 @@ impl<'a> Harness<'a> {
                     "{from} answered `{kind}` after its restart: {body}"
                 ));
             }
-            Role::Probe => {
-                let parts = self.workload.probe_parts();
-                if let Some(probing) = self.probing.as_mut()
-                    && probing.converged_at[node].is_none()
-                    && self
-                        .workload
-                        .probe_converged(probing.parts_done[node], body)
-                {
-                    // A node is read in `parts` probes (a KV store, key by key); it has
-                    // converged once the last part shows what it must.
-                    probing.parts_done[node] += 1;
-                    if probing.parts_done[node] >= parts {
-                        // When the node read its state: the probe may have waited behind other
-                        // messages to it (Maelstrom's delivery), so not its invocation.
-                        probing.converged_at[node] =
-                            Some(pending.delivered_at.unwrap_or(pending.sent_at));
-                    }
-                }
+            Role::Probe => unreachable!("probe replies are handled above"),
+        }
+    }
+
+    /// A convergence probe of `node` was answered with `body`.
+    fn probe_replied(&mut self, node: usize, pending: &Pending, body: &str) {
+        let parts = self.workload.probe_parts();
+        if let Some(probing) = self.probing.as_mut()
+            && probing.converged_at[node].is_none()
+            && self
+                .workload
+                .probe_converged_text(probing.parts_done[node], body)
+        {
+            // A node is read in `parts` probes (a KV store, key by key); it has converged once
+            // the last part shows what it must.
+            probing.parts_done[node] += 1;
+            if probing.parts_done[node] >= parts {
+                // When the node read its state: the probe may have waited behind other
+                // messages to it (Maelstrom's delivery), so not its invocation.
+                probing.converged_at[node] = Some(pending.delivered_at.unwrap_or(pending.sent_at));
             }
         }
     }
@@ -1274,6 +1282,36 @@ impl<'a> Harness<'a> {
             reasons,
             warnings,
             duration: end,
+        }
+    }
+}
+
+/// A reply's body as it reached its client: read as a JSON value only when a role needs all
+/// of it (a probe's read is left to the workload, which reads only what it checks).
+struct Reply<'a> {
+    text: &'a str,
+    json: std::cell::OnceCell<Json>,
+}
+
+impl<'a> Reply<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            json: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The whole body (null if it is not JSON).
+    fn json(&self) -> &Json {
+        self.json
+            .get_or_init(|| serde_json::from_str(self.text).unwrap_or(Json::Null))
+    }
+
+    /// Its `in_reply_to`, if that is a whole number.
+    fn in_reply_to(&self) -> Option<u64> {
+        match self.json.get() {
+            Some(json) => json.get("in_reply_to").and_then(Json::as_u64),
+            None => crate::skim::field(self.text, "in_reply_to").and_then(|id| id.as_u64()),
         }
     }
 }

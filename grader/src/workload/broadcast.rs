@@ -10,15 +10,13 @@ use std::collections::BTreeSet;
 
 use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
-use serde::de::{
-    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
 use serde_json::{Value as Json, json};
 
 use super::{Arrivals, Checked, Figure, Operation, Survivors, Workload, closed_reply};
 use crate::checker::set_full::{self, SetFullResult};
 use crate::checker::{QUANTILES, Validity};
 use crate::history::{Op, OpKind};
+use crate::skim;
 use crate::topology::NeighbourMap;
 
 /// What names a grow-only set workload uses.
@@ -87,17 +85,18 @@ impl SetWorkload {
         }
     }
 
-    /// The integers a read reply holds, sorted, each once.
-    fn read_values(&self, reply: &Json) -> Vec<i64> {
-        let mut values: Vec<i64> = reply
-            .get(&self.read_field)
-            .and_then(Json::as_array)
-            .map(|values| values.iter().filter_map(Json::as_i64).collect())
-            .unwrap_or_default();
-        // Nodes answer sorted lists as a rule: sorting those costs one pass.
-        values.sort_unstable();
-        values.dedup();
-        values
+    /// True when `read` (the integers of a read reply, in any order) holds every acknowledged
+    /// value.
+    fn holds_acknowledged(&self, mut read: Vec<i64>) -> bool {
+        // Nodes answer sorted lists as a rule: sorting those costs one pass. Then both are
+        // sorted: one merge, rather than a set built for each probe.
+        read.sort_unstable();
+        read.dedup();
+        let mut read = read.iter().peekable();
+        self.acknowledged.iter().all(|wanted| {
+            while read.next_if(|value| *value < wanted).is_some() {}
+            read.next_if_eq(&wanted).is_some()
+        })
     }
 }
 
@@ -171,13 +170,20 @@ impl Workload for SetWorkload {
     }
 
     fn probe_converged(&self, _: usize, reply: &Json) -> bool {
-        // Both sorted: one merge pass, rather than a set built for each probe.
-        let read = self.read_values(reply);
-        let mut read = read.iter().peekable();
-        self.acknowledged.iter().all(|wanted| {
-            while read.next_if(|value| *value < wanted).is_some() {}
-            read.next_if_eq(&wanted).is_some()
-        })
+        let read = reply
+            .get(&self.read_field)
+            .and_then(Json::as_array)
+            .map(|values| values.iter().filter_map(Json::as_i64).collect())
+            .unwrap_or_default();
+        self.holds_acknowledged(read)
+    }
+
+    fn probe_converged_text(&self, _: usize, reply: &str) -> bool {
+        let read = skim::fields(reply, [self.read_field.as_str()])
+            .and_then(|[list]| list)
+            .and_then(skim::integer_list)
+            .unwrap_or_default();
+        self.holds_acknowledged(read)
     }
 
     fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>) {
@@ -380,196 +386,29 @@ pub fn carried_values(body: &str, values: &mut Vec<i64>) {
 }
 
 /// The integer values a message body carries in `fields` (each a value or a list), in the
-/// order of `fields`, unless it is an acknowledgement; appended to `values`.
-///
-/// The body is read as a JSON value would read it (a repeated key counts once, its last
-/// time; a number that is not an integer in `i64`'s range is no value), but only the named
-/// fields and `type` are looked at: everything else is skipped unparsed.
+/// order of `fields`, unless it is an acknowledgement; appended to `values`. Only the named
+/// fields and `type` are read (see [`crate::skim`]).
 pub fn carried_values_in(body: &str, fields: &[&str], values: &mut Vec<i64>) {
-    let mut deserializer = serde_json::Deserializer::from_str(body);
-    let Ok(Some(carried)) = CarriedSeed { fields }.deserialize(&mut deserializer) else {
+    // At most a type and four fields: a fixed array keeps the skim allocation-free.
+    let mut names = ["type", "", "", "", ""];
+    assert!(fields.len() < names.len(), "at most four carrying fields");
+    names[1..=fields.len()].copy_from_slice(fields);
+    let Some(found) = skim::fields(body, names) else {
         return;
     };
-    if deserializer.end().is_err() || carried.acknowledgement {
+    // An acknowledgement (`broadcast_ack {message}`) names a value the sender already has; it
+    // hands the receiver nothing.
+    let acknowledgement = found[0]
+        .and_then(|kind| serde_json::from_str::<Json>(kind.get()).ok())
+        .is_some_and(|kind| kind.as_str().is_some_and(|kind| kind.ends_with("_ack")));
+    if acknowledgement {
         return;
     }
-    for found in carried.by_field.into_iter().flatten() {
-        values.extend(found);
-    }
-}
-
-/// What [`carried_values_in`] found: each field's values (`None` where absent), and whether
-/// the body's type names an acknowledgement.
-struct Carried {
-    by_field: Vec<Option<Vec<i64>>>,
-    acknowledgement: bool,
-}
-
-/// Reads a body for [`carried_values_in`]: `None` unless it is an object.
-struct CarriedSeed<'f> {
-    fields: &'f [&'f str],
-}
-
-impl<'de> DeserializeSeed<'de> for CarriedSeed<'_> {
-    type Value = Option<Carried>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for CarriedSeed<'_> {
-    type Value = Option<Carried>;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("a message body")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut carried = Carried {
-            by_field: vec![None; self.fields.len()],
-            acknowledgement: false,
-        };
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "type" {
-                // An acknowledgement (`broadcast_ack {message}`) names a value the sender
-                // already has; it hands the receiver nothing.
-                let kind = map.next_value::<Scalar>()?;
-                carried.acknowledgement = matches!(kind, Scalar::Text(ack) if ack);
-            } else if let Some(at) = self.fields.iter().position(|field| *field == key) {
-                carried.by_field[at] = Some(map.next_value::<Integers>()?.0);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
+    for raw in found[1..=fields.len()].iter().flatten() {
+        match skim::integer_list(raw) {
+            Some(list) => values.extend(list),
+            None => values.extend(skim::integer(raw)),
         }
-        Ok(Some(carried))
-    }
-
-    // Anything but an object carries nothing.
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-}
-
-/// A JSON value read for what [`carried_values_in`] needs of it: an integer in `i64`'s range,
-/// a string (true when it ends in `_ack`), or anything else (skipped).
-enum Scalar {
-    Integer(i64),
-    Text(bool),
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-    fn visit_i64<E>(self, value: i64) -> Result<Scalar, E> {
-        Ok(Scalar::Integer(value))
-    }
-    fn visit_u64<E>(self, value: u64) -> Result<Scalar, E> {
-        Ok(i64::try_from(value).map_or(Scalar::Other, Scalar::Integer))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-    fn visit_str<E>(self, text: &str) -> Result<Scalar, E> {
-        Ok(Scalar::Text(text.ends_with("_ack")))
-    }
-    fn visit_unit<E>(self) -> Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
-}
-
-/// A field's integers: the integers of a list (other items skipped), or the value itself if it
-/// is one.
-struct Integers(Vec<i64>);
-
-impl<'de> Deserialize<'de> for Integers {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(IntegersVisitor)
-    }
-}
-
-struct IntegersVisitor;
-
-impl<'de> Visitor<'de> for IntegersVisitor {
-    type Value = Integers;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("an integer or a list")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Integers, A::Error> {
-        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element::<Scalar>()? {
-            if let Scalar::Integer(value) = item {
-                values.push(value);
-            }
-        }
-        Ok(Integers(values))
-    }
-    fn visit_i64<E>(self, value: i64) -> Result<Integers, E> {
-        Ok(Integers(vec![value]))
-    }
-    fn visit_u64<E>(self, value: u64) -> Result<Integers, E> {
-        Ok(Integers(
-            i64::try_from(value).map(|v| vec![v]).unwrap_or_default(),
-        ))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Integers, E> {
-        Ok(Integers(Vec::new()))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Integers, E> {
-        Ok(Integers(Vec::new()))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Integers, E> {
-        Ok(Integers(Vec::new()))
-    }
-    fn visit_unit<E>(self) -> Result<Integers, E> {
-        Ok(Integers(Vec::new()))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Integers, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Integers(Vec::new()))
     }
 }
 
@@ -640,6 +479,22 @@ mod tests {
         assert!(!workload.probe_converged(0, &json!({"messages": 1})));
         let nothing = Broadcast::default();
         assert!(nothing.probe_converged(0, &json!({"messages": []})));
+        // The text path answers as the value path does.
+        for reply in [
+            json!({"type": "read_ok", "messages": [1]}),
+            json!({"type": "read_ok", "messages": [2, 1, 3]}),
+            json!({"messages": [3, 2, 2, 0, 1, "x"]}),
+            json!({"messages": 1}),
+            json!({"type": "error", "code": 11}),
+            json!([1, 2]),
+        ] {
+            assert_eq!(
+                workload.probe_converged_text(0, &reply.to_string()),
+                workload.probe_converged(0, &reply),
+                "{reply}"
+            );
+        }
+        assert!(!workload.probe_converged_text(0, "not json"));
     }
 
     #[test]
