@@ -6,22 +6,29 @@
 //! reach everything it started, and whatever escaped is killed by the tag when the cluster
 //! shuts down or is dropped.
 //!
-//! Each node gets three threads: one writes its stdin from a bounded queue (so a node that
-//! stops reading cannot block the harness), one reads its stdout into the shared event channel
-//! (bounded too, so a node flooding stdout is slowed down rather than filling memory), and one
-//! copies its stderr to `node-logs/<id>.log` while keeping the last lines for crash reports.
+//! The harness's ends of every node's stdin and stdout are non-blocking and served by one
+//! `poll(2)` loop on the harness's own thread ([`Cluster::wait`]): lines for a node queue up
+//! (bounded, so a node that stops reading cannot block the harness or fill memory) and go out
+//! many to a write; stdout is read only when the harness looks, one buffer-full per node per
+//! look, so a node flooding stdout is held back by its pipe rather than filling memory, and
+//! cannot starve the others. No thread sits between a pipe and the harness, so a message costs
+//! no thread wake-up. One thread per node copies its stderr to `node-logs/<id>.log` while
+//! keeping the last lines for crash reports.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, ErrorKind, IoSlice, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, ppoll};
+use nix::sys::time::TimeSpec;
 
 use super::{Cluster, DeliveryError, NodeEvent, NodeExit};
 use crate::procs;
@@ -32,8 +39,11 @@ pub const MAX_LINE_BYTES: usize = 4 << 20;
 /// How many lines may wait for a node's stdin before deliveries to it are dropped.
 const STDIN_QUEUE: usize = 100_000;
 
-/// How many stdout lines may wait for the harness before the nodes' readers block.
-const EVENT_QUEUE: usize = 65_536;
+/// The most bytes read from one node's stdout per look.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The most lines handed to one write (two slices each: the line and its newline).
+const LINES_PER_WRITE: usize = 512;
 
 /// How many stderr lines are kept for crash reports.
 const STDERR_TAIL: usize = 32;
@@ -44,28 +54,49 @@ const GRACE: Duration = Duration::from_millis(500);
 /// How often live nodes are checked for having exited.
 const EXIT_POLL: Duration = Duration::from_millis(20);
 
-/// What a node's reader thread reports.
-enum Raw {
-    Line(String),
-    TooLong,
-    /// Its stdout closed.
-    Eof,
-}
-
 struct ProcessNode {
-    /// Counts restarts, so that events from a killed process are told from its successor's.
+    /// Counts restarts, so that a restarted node draws a fresh seed.
     generation: u64,
     child: Child,
-    stdin: Option<SyncSender<String>>,
+    /// `None` once the node has exited or closed its stdin.
+    stdin: Option<ChildStdin>,
+    /// `None` once it closed or the node exited.
+    stdout: Option<ChildStdout>,
+    /// Lines waiting for its stdin (without their newlines); the first may be partly written.
+    queued: VecDeque<String>,
+    /// Bytes of the first queued line (and then its newline) already written.
+    written: usize,
+    /// Its stdin pipe was full at the last write; written again once `poll` says it has room.
+    stdin_full: bool,
+    /// Stdout bytes after the last complete line.
+    partial: Vec<u8>,
+    /// The line being read is over [`MAX_LINE_BYTES`] and is being skipped.
+    too_long: bool,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
     exited: bool,
+}
+
+/// What `poll` found a node's pipes ready for.
+#[derive(Clone, Copy)]
+enum Ready {
+    Read(usize),
+    Write(usize),
+}
+
+/// What one read from a node's stdout brought.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Bytes (and maybe lines).
+    Lines,
+    /// Nothing was waiting.
+    Nothing,
+    /// Its stdout closed (or it has none any more).
+    Ended,
 }
 
 /// Real node processes over real pipes, in real time.
 pub struct ProcessCluster {
     nodes: Vec<ProcessNode>,
-    events: Receiver<(u64, usize, Raw)>,
-    sender: SyncSender<(u64, usize, Raw)>,
     tag: String,
     last_exit_poll: Instant,
     bin: PathBuf,
@@ -74,6 +105,8 @@ pub struct ProcessCluster {
     log_dir: PathBuf,
     seed: u64,
     started: Instant,
+    /// Scratch for reads.
+    buffer: Vec<u8>,
 }
 
 impl ProcessCluster {
@@ -88,11 +121,8 @@ impl ProcessCluster {
     ) -> anyhow::Result<ProcessCluster> {
         std::fs::create_dir_all(log_dir)
             .with_context(|| format!("cannot create {}", log_dir.display()))?;
-        let (sender, events) = mpsc::sync_channel(EVENT_QUEUE);
         let mut cluster = ProcessCluster {
             nodes: Vec::new(),
-            events,
-            sender,
             tag: procs::new_run_tag(),
             last_exit_poll: Instant::now(),
             bin: bin.to_owned(),
@@ -101,6 +131,7 @@ impl ProcessCluster {
             log_dir: log_dir.to_owned(),
             seed,
             started: Instant::now(),
+            buffer: vec![0; READ_CHUNK],
         };
         for index in 0..node_ids.len() {
             let node = cluster.spawn(index, 0)?;
@@ -117,11 +148,10 @@ impl ProcessCluster {
         spawn_node(
             &self.bin,
             &self.args,
-            (index, generation),
+            generation,
             (id, &self.tag),
             &log,
             seed,
-            self.sender.clone(),
         )
         .with_context(|| format!("cannot start node {id} ({})", self.bin.display()))
     }
@@ -143,11 +173,12 @@ impl ProcessCluster {
         }
     }
 
-    /// Marks node `node` exited and builds its event.
+    /// Marks node `node` exited and builds its event; its pipes are closed, so nothing it (or
+    /// a child it left behind) writes from now on counts.
     fn exited(&mut self, node: usize, exit: NodeExit) -> NodeEvent {
         let target = &mut self.nodes[node];
         target.exited = true;
-        target.stdin = None;
+        target.close_pipes();
         // Whatever it started goes with it.
         procs::signal_group(&target.child, nix::sys::signal::Signal::SIGKILL);
         let stderr_tail = target
@@ -162,7 +193,8 @@ impl ProcessCluster {
         }
     }
 
-    /// Nodes that exited since the last look (at most every [`EXIT_POLL`]).
+    /// Nodes that exited since the last look (at most every [`EXIT_POLL`]). What an exited node
+    /// wrote before it went and is still in its pipe comes first.
     fn poll_exits(&mut self, events: &mut Vec<NodeEvent>) {
         if self.last_exit_poll.elapsed() < EXIT_POLL {
             return;
@@ -173,11 +205,199 @@ impl ProcessCluster {
                 continue;
             }
             if let Ok(Some(status)) = self.nodes[node].child.try_wait() {
+                // A pipe's worth at most: a child it forked may still be writing.
+                let mut left = 16;
+                while left > 0 && self.read_stdout(node, events) == Read::Lines {
+                    left -= 1;
+                }
                 let event = self.exited(node, exit_of(status));
                 events.push(event);
             }
         }
     }
+
+    /// One read from node `node`'s stdout, its complete lines appended to `events`.
+    fn read_stdout(&mut self, node: usize, events: &mut Vec<NodeEvent>) -> Read {
+        let target = &mut self.nodes[node];
+        let Some(stdout) = target.stdout.as_mut() else {
+            return Read::Ended;
+        };
+        let count = loop {
+            match io::Read::read(stdout, &mut self.buffer) {
+                Ok(count) => break count,
+                Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+                Err(error) if error.kind() == ErrorKind::WouldBlock => return Read::Nothing,
+                // Nothing more can come from it: as if it had closed.
+                Err(_) => break 0,
+            }
+        };
+        if count == 0 {
+            target.stdout = None;
+            return Read::Ended;
+        }
+        target.take_lines(node, &self.buffer[..count], events);
+        Read::Lines
+    }
+
+    /// Writes node `node` as many queued lines as its pipe takes now.
+    fn write_stdin(&mut self, node: usize) {
+        let target = &mut self.nodes[node];
+        while !target.queued.is_empty() {
+            let Some(stdin) = target.stdin.as_mut() else {
+                target.queued.clear();
+                return;
+            };
+            let mut slices = Vec::with_capacity(2 * LINES_PER_WRITE.min(target.queued.len()));
+            for (index, line) in target.queued.iter().take(LINES_PER_WRITE).enumerate() {
+                let bytes = line.as_bytes();
+                let skip = if index == 0 { target.written } else { 0 };
+                if skip < bytes.len() {
+                    slices.push(IoSlice::new(&bytes[skip..]));
+                    slices.push(IoSlice::new(b"\n"));
+                } else {
+                    // Only the newline of a partly written first line is left.
+                    slices.push(IoSlice::new(b"\n"));
+                }
+            }
+            match stdin.write_vectored(&slices) {
+                Ok(count) => target.advance(count),
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => {
+                    target.stdin_full = true;
+                    return;
+                }
+                // It closed its stdin (or exited): nothing more reaches it.
+                Err(_) => {
+                    target.stdin = None;
+                    target.queued.clear();
+                    target.written = 0;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Writes every node with queued lines and room in its pipe.
+    fn write_all_queued(&mut self) {
+        for node in 0..self.nodes.len() {
+            let target = &self.nodes[node];
+            if !target.queued.is_empty() && !target.stdin_full {
+                self.write_stdin(node);
+            }
+        }
+    }
+
+    /// Waits at most `timeout` for a pipe to be ready: stdouts to read, and the stdins of
+    /// nodes with lines waiting for room. Appends what it found to `ready`.
+    fn poll_pipes(&self, timeout: Duration, ready: &mut Vec<Ready>) {
+        let mut fds = Vec::with_capacity(self.nodes.len() * 2);
+        let mut owners = Vec::with_capacity(self.nodes.len() * 2);
+        for (node, target) in self.nodes.iter().enumerate() {
+            if let Some(stdout) = &target.stdout {
+                fds.push(PollFd::new(stdout.as_fd(), PollFlags::POLLIN));
+                owners.push(Ready::Read(node));
+            }
+            if let Some(stdin) = &target.stdin
+                && target.stdin_full
+            {
+                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLOUT));
+                owners.push(Ready::Write(node));
+            }
+        }
+        if fds.is_empty() {
+            thread::sleep(timeout);
+            return;
+        }
+        let timeout = TimeSpec::from_duration(timeout);
+        // An interrupted wait (a signal) is a short one: the caller looks again.
+        if ppoll(&mut fds, Some(timeout), None).is_err() {
+            return;
+        }
+        for (fd, owner) in fds.iter().zip(owners) {
+            if fd.revents().is_some_and(|flags| !flags.is_empty()) {
+                ready.push(owner);
+            }
+        }
+    }
+}
+
+impl ProcessNode {
+    /// Drops the harness's ends of the node's stdin and stdout, and whatever was queued.
+    fn close_pipes(&mut self) {
+        self.stdin = None;
+        self.stdout = None;
+        self.queued.clear();
+        self.written = 0;
+        self.partial.clear();
+    }
+
+    /// `count` more bytes of the queued lines (each followed by its newline) were written.
+    fn advance(&mut self, mut count: usize) {
+        while count > 0 {
+            let Some(line) = self.queued.front() else {
+                return;
+            };
+            let left = line.len() + 1 - self.written;
+            if count >= left {
+                count -= left;
+                self.queued.pop_front();
+                self.written = 0;
+            } else {
+                self.written += count;
+                count = 0;
+            }
+        }
+    }
+
+    /// Appends the complete lines in `bytes` (after what was left from the last read) to
+    /// `events`, keeping the rest for the next read. A line over [`MAX_LINE_BYTES`] is
+    /// skipped up to its newline and reported once.
+    fn take_lines(&mut self, node: usize, mut bytes: &[u8], events: &mut Vec<NodeEvent>) {
+        while let Some(end) = bytes.iter().position(|byte| *byte == b'\n') {
+            let (piece, rest) = (&bytes[..end], &bytes[end + 1..]);
+            bytes = rest;
+            if self.too_long || self.partial.len() + piece.len() > MAX_LINE_BYTES {
+                self.too_long = false;
+                self.partial.clear();
+                events.push(NodeEvent::LineTooLong { node });
+                continue;
+            }
+            let line = if self.partial.is_empty() {
+                decode(piece)
+            } else {
+                self.partial.extend_from_slice(piece);
+                let line = decode(&self.partial);
+                self.partial.clear();
+                line
+            };
+            events.push(NodeEvent::Output { node, line });
+        }
+        if self.too_long {
+            return;
+        }
+        if self.partial.len() + bytes.len() > MAX_LINE_BYTES {
+            self.too_long = true;
+            self.partial = Vec::new();
+        } else {
+            self.partial.extend_from_slice(bytes);
+        }
+    }
+}
+
+/// A stdout line as text: bad UTF-8 replaced (it cannot stop the reading), a trailing `\r`
+/// dropped.
+fn decode(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Makes the harness's end of a pipe non-blocking (the node's end is another file
+/// description, untouched).
+fn set_nonblocking(fd: impl AsFd) -> io::Result<()> {
+    let flags = fcntl(fd.as_fd(), FcntlArg::F_GETFL)?;
+    let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+    fcntl(fd.as_fd(), FcntlArg::F_SETFL(flags))?;
+    Ok(())
 }
 
 /// A process's exit status as a [`NodeExit`].
@@ -193,11 +413,10 @@ fn exit_of(status: std::process::ExitStatus) -> NodeExit {
 fn spawn_node(
     bin: &Path,
     args: &[String],
-    (index, generation): (usize, u64),
+    generation: u64,
     (id, tag): (&str, &str),
     log: &Path,
     seed: u64,
-    events: SyncSender<(u64, usize, Raw)>,
 ) -> anyhow::Result<ProcessNode> {
     let mut command = Command::new(bin);
     command
@@ -213,20 +432,19 @@ fn spawn_node(
     let stdin = child.stdin.take().expect("piped");
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
+    let made_nonblocking = set_nonblocking(&stdin).and_then(|()| set_nonblocking(&stdout));
+    if let Err(error) = made_nonblocking {
+        procs::kill_and_reap(&mut child);
+        return Err(error).context("cannot make the node's pipes non-blocking");
+    }
     // Appended to, so a restarted node's log follows its predecessor's.
-    let log = File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .with_context(|| format!("cannot create {}", log.display()))?;
-
-    let (line_sender, lines) = mpsc::sync_channel::<String>(STDIN_QUEUE);
-    thread::Builder::new()
-        .name(format!("{id}-stdin"))
-        .spawn(move || write_stdin(stdin, &lines))?;
-    thread::Builder::new()
-        .name(format!("{id}-stdout"))
-        .spawn(move || read_stdout(index, generation, stdout, &events))?;
+    let log = match File::options().create(true).append(true).open(log) {
+        Ok(log) => log,
+        Err(error) => {
+            procs::kill_and_reap(&mut child);
+            return Err(error).with_context(|| format!("cannot create {}", log.display()));
+        }
+    };
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     let tail = Arc::clone(&stderr_tail);
     thread::Builder::new()
@@ -235,82 +453,19 @@ fn spawn_node(
     Ok(ProcessNode {
         generation,
         child,
-        stdin: Some(line_sender),
+        stdin: Some(stdin),
+        stdout: Some(stdout),
+        queued: VecDeque::new(),
+        written: 0,
+        stdin_full: false,
+        partial: Vec::new(),
+        too_long: false,
         stderr_tail,
         exited: false,
     })
 }
 
-/// Writes queued lines, flushing whenever the queue runs dry.
-fn write_stdin(stdin: ChildStdin, lines: &Receiver<String>) {
-    let mut out = BufWriter::new(stdin);
-    while let Ok(line) = lines.recv() {
-        let mut pending = Some(line);
-        while let Some(line) = pending.take() {
-            if out
-                .write_all(line.as_bytes())
-                .and_then(|()| out.write_all(b"\n"))
-                .is_err()
-            {
-                return;
-            }
-            pending = lines.try_recv().ok();
-        }
-        if out.flush().is_err() {
-            return;
-        }
-    }
-}
-
-/// Reads stdout lines (at most [`MAX_LINE_BYTES`] each) into the event channel.
-fn read_stdout(
-    node: usize,
-    generation: u64,
-    stdout: impl Read,
-    events: &SyncSender<(u64, usize, Raw)>,
-) {
-    let mut reader = BufReader::with_capacity(64 * 1024, stdout);
-    let mut line = Vec::new();
-    let mut too_long = false;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok([]) | Err(_) => break,
-            Ok(bytes) => bytes,
-        };
-        let (chunk, complete) = match available.iter().position(|byte| *byte == b'\n') {
-            Some(end) => (&available[..end], true),
-            None => (available, false),
-        };
-        if !too_long {
-            if line.len() + chunk.len() > MAX_LINE_BYTES {
-                too_long = true;
-                line.clear();
-            } else {
-                line.extend_from_slice(chunk);
-            }
-        }
-        let consumed = chunk.len() + usize::from(complete);
-        reader.consume(consumed);
-        if complete {
-            let event = if too_long {
-                Raw::TooLong
-            } else {
-                let text = String::from_utf8_lossy(&line)
-                    .trim_end_matches('\r')
-                    .to_owned();
-                Raw::Line(text)
-            };
-            line.clear();
-            too_long = false;
-            if events.send((generation, node, event)).is_err() {
-                return;
-            }
-        }
-    }
-    let _ = events.send((generation, node, Raw::Eof));
-}
-
-fn copy_stderr(stderr: impl Read, log: File, tail: &Mutex<VecDeque<String>>) {
+fn copy_stderr(stderr: impl io::Read, log: File, tail: &Mutex<VecDeque<String>>) {
     let mut log = BufWriter::new(log);
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
@@ -337,16 +492,17 @@ impl Cluster for ProcessCluster {
         self.started.elapsed()
     }
 
+    /// Queues the line; it is written at the next [`Cluster::wait`].
     fn deliver(&mut self, node: usize, line: String) -> Result<(), DeliveryError> {
-        let target = &self.nodes[node];
-        if target.exited {
+        let target = &mut self.nodes[node];
+        if target.exited || target.stdin.is_none() {
             return Err(DeliveryError::Down);
         }
-        match target.stdin.as_ref().map(|stdin| stdin.try_send(line)) {
-            Some(Ok(())) => Ok(()),
-            Some(Err(TrySendError::Full(_))) => Err(DeliveryError::NotReading),
-            Some(Err(TrySendError::Disconnected(_))) | None => Err(DeliveryError::Down),
+        if target.queued.len() >= STDIN_QUEUE {
+            return Err(DeliveryError::NotReading);
         }
+        target.queued.push_back(line);
+        Ok(())
     }
 
     fn wait(&mut self, deadline: Duration, events: &mut Vec<NodeEvent>) {
@@ -357,36 +513,34 @@ impl Cluster for ProcessCluster {
         }
         // Wait no longer than the next look for exits.
         let deadline = deadline.min(self.now() + EXIT_POLL);
-        let first = match deadline.checked_sub(self.now()) {
-            Some(timeout) if !timeout.is_zero() => self.events.recv_timeout(timeout).ok(),
-            _ => self.events.try_recv().ok(),
-        };
-        let Some(first) = first else {
-            self.poll_exits(events);
-            return;
-        };
-        let mut next = Some(first);
-        let mut taken = 0;
-        while let Some((generation, node, raw)) = next.take() {
-            // Whatever a killed process said after it was replaced no longer counts, nor what
-            // comes after a node was seen to exit.
-            let current = generation == self.nodes[node].generation;
-            if current && !self.nodes[node].exited {
-                match raw {
-                    Raw::Line(line) => events.push(NodeEvent::Output { node, line }),
-                    Raw::TooLong => events.push(NodeEvent::LineTooLong { node }),
-                    Raw::Eof => {
-                        let exit = self.reap_after_eof(node);
-                        let event = self.exited(node, exit);
-                        events.push(event);
+        let mut ready = Vec::new();
+        loop {
+            self.write_all_queued();
+            let timeout = deadline.saturating_sub(self.now());
+            ready.clear();
+            self.poll_pipes(timeout, &mut ready);
+            for &found in &ready {
+                match found {
+                    Ready::Read(node) => {
+                        if self.read_stdout(node, events) == Read::Ended && !self.nodes[node].exited
+                        {
+                            let exit = self.reap_after_eof(node);
+                            let event = self.exited(node, exit);
+                            events.push(event);
+                        }
+                    }
+                    Ready::Write(node) => {
+                        self.nodes[node].stdin_full = false;
+                        self.write_stdin(node);
                     }
                 }
             }
-            taken += 1;
-            // Bounded, so that a flood of output cannot starve the harness's own schedule.
-            if taken < 4096 {
-                next = self.events.try_recv().ok();
+            if events.len() > before || self.now() >= deadline {
+                break;
             }
+        }
+        if events.len() == before {
+            self.poll_exits(events);
         }
     }
 
@@ -400,7 +554,7 @@ impl Cluster for ProcessCluster {
 
     fn kill(&mut self, node: usize) {
         let target = &mut self.nodes[node];
-        target.stdin = None;
+        target.close_pipes();
         procs::kill_and_reap(&mut target.child);
         target.exited = true;
     }
@@ -414,8 +568,10 @@ impl Cluster for ProcessCluster {
     }
 
     fn shutdown(&mut self) {
+        // What the pipes take now goes out; then stdin closes.
+        self.write_all_queued();
         for node in &mut self.nodes {
-            node.stdin = None;
+            node.close_pipes();
         }
         let deadline = Instant::now() + GRACE;
         for node in &mut self.nodes {
@@ -446,5 +602,117 @@ impl Drop for ProcessCluster {
             procs::kill_and_reap(&mut node.child);
         }
         procs::kill_tagged(&self.tag);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cluster of one node that runs `script` under `sh`.
+    fn shell_node(script: &str) -> (ProcessCluster, tempfile::TempDir) {
+        let logs = tempfile::tempdir().expect("temporary folder");
+        let cluster = ProcessCluster::start(
+            Path::new("/bin/sh"),
+            &["-c".to_owned(), script.to_owned()],
+            &["n0".to_owned()],
+            logs.path(),
+            1,
+        )
+        .expect("sh starts");
+        (cluster, logs)
+    }
+
+    /// Events until `wanted` of them came or 10 s passed.
+    fn events_until(cluster: &mut ProcessCluster, wanted: usize) -> Vec<NodeEvent> {
+        let mut events = Vec::new();
+        let give_up = cluster.now() + Duration::from_secs(10);
+        while events.len() < wanted && cluster.now() < give_up {
+            let deadline = cluster.now() + Duration::from_millis(50);
+            cluster.wait(deadline, &mut events);
+        }
+        events
+    }
+
+    fn output(line: &str) -> NodeEvent {
+        NodeEvent::Output {
+            node: 0,
+            line: line.to_owned(),
+        }
+    }
+
+    #[test]
+    fn lines_split_across_reads_are_joined_and_a_carriage_return_is_dropped() {
+        let (mut cluster, _logs) = shell_node("sleep 5");
+        let node = &mut cluster.nodes[0];
+        let mut events = Vec::new();
+        node.take_lines(0, b"{\"a\":", &mut events);
+        assert!(events.is_empty());
+        node.take_lines(0, b"1}\r\n{\"b\":2}\n{\"c\"", &mut events);
+        assert_eq!(events, [output("{\"a\":1}"), output("{\"b\":2}")]);
+        node.take_lines(0, b":3}\n", &mut events);
+        assert_eq!(events[2], output("{\"c\":3}"));
+        cluster.shutdown();
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_reported_once_and_the_next_line_still_arrives() {
+        // 5 MiB of `a` without a newline until the end, then an ordinary line.
+        let script = "head -c 5242880 /dev/zero | tr '\\0' a; echo; echo next; sleep 5";
+        let (mut cluster, _logs) = shell_node(script);
+        let events = events_until(&mut cluster, 2);
+        assert_eq!(events, [NodeEvent::LineTooLong { node: 0 }, output("next")]);
+        assert!(
+            cluster.nodes[0].partial.capacity() <= MAX_LINE_BYTES + READ_CHUNK,
+            "the long line was not kept"
+        );
+        cluster.shutdown();
+    }
+
+    #[test]
+    fn a_node_that_never_reads_gets_its_queue_filled_without_blocking_the_harness() {
+        let (mut cluster, _logs) = shell_node("exec sleep 30");
+        let started = Instant::now();
+        let mut accepted = 0;
+        let refused = loop {
+            match cluster.deliver(0, "{\"src\":\"c1\",\"dest\":\"n0\",\"body\":{}}".to_owned()) {
+                Ok(()) => accepted += 1,
+                Err(error) => break error,
+            }
+            if accepted % 10_000 == 0 {
+                // The harness writes what the pipe takes and goes on.
+                let mut events = Vec::new();
+                cluster.wait(cluster.now(), &mut events);
+                assert!(events.is_empty());
+            }
+        };
+        assert_eq!(refused, DeliveryError::NotReading);
+        // The pipe took some lines; the queue holds the rest, up to its bound.
+        assert!(
+            (STDIN_QUEUE..2 * STDIN_QUEUE).contains(&accepted),
+            "{accepted}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        cluster.shutdown();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "shutdown waited on the queue"
+        );
+    }
+
+    #[test]
+    fn a_node_that_closed_its_stdin_is_down_for_deliveries() {
+        let (mut cluster, _logs) = shell_node("exec 0<&-; sleep 5");
+        let give_up = Instant::now() + Duration::from_secs(5);
+        let result = loop {
+            let result = cluster.deliver(0, "{}".to_owned());
+            let mut events = Vec::new();
+            cluster.wait(cluster.now() + Duration::from_millis(10), &mut events);
+            if result.is_err() || Instant::now() > give_up {
+                break result;
+            }
+        };
+        assert_eq!(result, Err(DeliveryError::Down));
+        cluster.shutdown();
     }
 }
