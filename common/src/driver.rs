@@ -2,7 +2,8 @@
 //!
 //! One reader thread turns stdin into batches of lines (every complete line already buffered
 //! goes in one batch) and feeds one channel; the handlers run on the calling thread, so nodes
-//! need no locks. Timers fire only after the batch in hand is handled.
+//! need no locks. Timers fire only after the batch in hand is handled. What the node writes
+//! while handling a batch (or a round of timers) goes to stdout in one write at its end.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
@@ -72,6 +73,7 @@ where
     let (sender, receiver) = mpsc::channel();
     let reader = thread::spawn(move || read_batches(input, &sender));
 
+    let mut written = Vec::new();
     let mut finished = None;
     while finished.is_none() {
         let next = match runtime.next_deadline() {
@@ -87,8 +89,9 @@ where
                         Input::Lines(lines) => {
                             for line in lines {
                                 runtime.handle_line(&line, started.elapsed());
-                                flush(&mut runtime, &mut output, &mut log)?;
+                                take(&mut runtime, &mut written, &mut log);
                             }
+                            write(&mut written, &mut output)?;
                         }
                         Input::End(result) => finished = Some(result),
                     }
@@ -102,29 +105,38 @@ where
         }
         if finished.is_none() {
             runtime.fire_due(started.elapsed());
-            flush(&mut runtime, &mut output, &mut log)?;
+            take(&mut runtime, &mut written, &mut log);
+            write(&mut written, &mut output)?;
         }
     }
     let _ = reader.join();
-    flush(&mut runtime, &mut output, &mut log)?;
+    take(&mut runtime, &mut written, &mut log);
+    write(&mut written, &mut output)?;
     finished.unwrap_or(Ok(()))
 }
 
-/// Writes the runtime's output, one flushed line per message, and its log lines.
-fn flush<N: Node>(
-    runtime: &mut Runtime<N>,
-    output: &mut impl Write,
-    log: &mut impl Write,
-) -> io::Result<()> {
+/// Moves the runtime's output lines into `written` (each with its newline) and writes its log
+/// lines.
+fn take<N: Node>(runtime: &mut Runtime<N>, written: &mut Vec<u8>, log: &mut impl Write) {
     for line in runtime.take_log() {
         // A closed stderr must not stop the node; its log is best effort.
         let _ = writeln!(log, "{line}");
     }
     for line in runtime.take_output() {
-        output.write_all(line.as_bytes())?;
-        output.write_all(b"\n")?;
-        output.flush()?;
+        written.extend_from_slice(line.as_bytes());
+        written.push(b'\n');
     }
+}
+
+/// Writes and flushes the lines gathered in `written`: a batch of input's answers go out in
+/// one write, so a message costs the node no system call of its own.
+fn write(written: &mut Vec<u8>, output: &mut impl Write) -> io::Result<()> {
+    if written.is_empty() {
+        return Ok(());
+    }
+    output.write_all(written)?;
+    output.flush()?;
+    written.clear();
     Ok(())
 }
 
