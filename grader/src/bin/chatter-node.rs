@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use common::{Context, Message, NoTimer, Node, RpcError, Value};
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -35,9 +34,7 @@ struct Chatter {
 
 impl Chatter {
     fn pass_on(ctx: &mut Context<Payload, NoTimer>, hops: u64) {
-        let peers = ctx.peers();
-        if !peers.is_empty() {
-            let peer = peers[ctx.rng().random_range(0..peers.len())].clone();
+        if let Some(peer) = ctx.random_peer() {
             ctx.send(peer, Payload::Chat { hops });
         }
     }
