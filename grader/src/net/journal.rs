@@ -13,6 +13,8 @@ pub struct Journal {
     error: Option<io::Error>,
     /// False for [`Journal::discard`]: nothing is formatted at all.
     keep: bool,
+    /// The line being formatted, reused from line to line.
+    line: Vec<u8>,
 }
 
 impl Journal {
@@ -22,6 +24,7 @@ impl Journal {
             out,
             error: None,
             keep: true,
+            line: Vec::new(),
         }
     }
 
@@ -40,12 +43,11 @@ impl Journal {
             return;
         }
         let wire = packet.wire_line();
-        let line = format!(
-            "{{\"t\":{},\"event\":\"send\",{}\n",
-            at.as_nanos(),
-            &wire[1..]
-        );
-        self.write(line.as_bytes());
+        self.start(at, "send");
+        self.line.push(b',');
+        self.line.extend_from_slice(&wire.as_bytes()[1..]);
+        self.line.push(b'\n');
+        self.write_line();
     }
 
     /// Records the delivery of message `id`.
@@ -53,11 +55,10 @@ impl Journal {
         if !self.keep {
             return;
         }
-        let line = format!(
-            "{{\"t\":{},\"event\":\"recv\",\"id\":{id}}}\n",
-            at.as_nanos()
-        );
-        self.write(line.as_bytes());
+        self.start(at, "recv");
+        self.push_id(id);
+        self.line.extend_from_slice(b"}\n");
+        self.write_line();
     }
 
     /// Records that message `id` was dropped, and why.
@@ -65,17 +66,36 @@ impl Journal {
         if !self.keep {
             return;
         }
-        let reason = serde_json::to_string(&reason).unwrap_or_default();
-        let line = format!(
-            "{{\"t\":{},\"event\":\"drop\",\"id\":{id},\"reason\":{reason}}}\n",
-            at.as_nanos()
-        );
-        self.write(line.as_bytes());
+        self.start(at, "drop");
+        self.push_id(id);
+        self.line.extend_from_slice(b",\"reason\":");
+        // A unit enum as a JSON string: writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.line, &reason);
+        self.line.extend_from_slice(b"}\n");
+        self.write_line();
     }
 
-    fn write(&mut self, bytes: &[u8]) {
+    /// Starts a line in the reused buffer: `{"t":<ns>,"event":"<event>"`.
+    fn start(&mut self, at: Duration, event: &str) {
+        self.line.clear();
+        self.line.extend_from_slice(b"{\"t\":");
+        self.line
+            .extend_from_slice(itoa::Buffer::new().format(at.as_nanos()).as_bytes());
+        self.line.extend_from_slice(b",\"event\":\"");
+        self.line.extend_from_slice(event.as_bytes());
+        self.line.push(b'"');
+    }
+
+    /// Appends `,"id":<id>`.
+    fn push_id(&mut self, id: u64) {
+        self.line.extend_from_slice(b",\"id\":");
+        self.line
+            .extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+    }
+
+    fn write_line(&mut self) {
         if self.error.is_none()
-            && let Err(error) = self.out.write_all(bytes)
+            && let Err(error) = self.out.write_all(&self.line)
         {
             self.error = Some(error);
         }
