@@ -43,7 +43,7 @@ pub fn bench_sim(sizes: &[usize], rate: f64, time_limit: f64) -> anyhow::Result<
         };
         let speed = grader::bench::sim_speed::<stage_01_flooding::Flooding>(&config, &[])?;
         println!(
-            "  {:>5}  {:>9.1}  {:>6.2}  {:>8.0}x  {:>9}  {:>15.0}  {}",
+            "  {:>5}  {:>9.1}  {:>6.2}  {:>8.1}x  {:>9}  {:>15.0}  {}",
             speed.nodes,
             speed.virtual_seconds,
             speed.wall_seconds,
