@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, ErrorKind, IoSlice, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, ErrorKind, IoSlice, Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -85,7 +85,7 @@ enum Ready {
 
 /// What one read from a node's stdout brought.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Read {
+enum Got {
     /// Bytes (and maybe lines).
     Lines,
     /// Nothing was waiting.
@@ -207,7 +207,7 @@ impl ProcessCluster {
             if let Ok(Some(status)) = self.nodes[node].child.try_wait() {
                 // A pipe's worth at most: a child it forked may still be writing.
                 let mut left = 16;
-                while left > 0 && self.read_stdout(node, events) == Read::Lines {
+                while left > 0 && self.read_stdout(node, events) == Got::Lines {
                     left -= 1;
                 }
                 let event = self.exited(node, exit_of(status));
@@ -217,26 +217,26 @@ impl ProcessCluster {
     }
 
     /// One read from node `node`'s stdout, its complete lines appended to `events`.
-    fn read_stdout(&mut self, node: usize, events: &mut Vec<NodeEvent>) -> Read {
+    fn read_stdout(&mut self, node: usize, events: &mut Vec<NodeEvent>) -> Got {
         let target = &mut self.nodes[node];
         let Some(stdout) = target.stdout.as_mut() else {
-            return Read::Ended;
+            return Got::Ended;
         };
         let count = loop {
-            match io::Read::read(stdout, &mut self.buffer) {
+            match stdout.read(&mut self.buffer) {
                 Ok(count) => break count,
                 Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-                Err(error) if error.kind() == ErrorKind::WouldBlock => return Read::Nothing,
+                Err(error) if error.kind() == ErrorKind::WouldBlock => return Got::Nothing,
                 // Nothing more can come from it: as if it had closed.
                 Err(_) => break 0,
             }
         };
         if count == 0 {
             target.stdout = None;
-            return Read::Ended;
+            return Got::Ended;
         }
         target.take_lines(node, &self.buffer[..count], events);
-        Read::Lines
+        Got::Lines
     }
 
     /// Writes node `node` as many queued lines as its pipe takes now.
@@ -465,7 +465,7 @@ fn spawn_node(
     })
 }
 
-fn copy_stderr(stderr: impl io::Read, log: File, tail: &Mutex<VecDeque<String>>) {
+fn copy_stderr(stderr: impl Read, log: File, tail: &Mutex<VecDeque<String>>) {
     let mut log = BufWriter::new(log);
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
@@ -522,7 +522,7 @@ impl Cluster for ProcessCluster {
             for &found in &ready {
                 match found {
                     Ready::Read(node) => {
-                        if self.read_stdout(node, events) == Read::Ended && !self.nodes[node].exited
+                        if self.read_stdout(node, events) == Got::Ended && !self.nodes[node].exited
                         {
                             let exit = self.reap_after_eof(node);
                             let event = self.exited(node, exit);
