@@ -3,7 +3,8 @@
 //! One reader thread turns stdin into batches of lines (every complete line already buffered
 //! goes in one batch) and feeds one channel; the handlers run on the calling thread, so nodes
 //! need no locks. Timers fire only after the batch in hand is handled. What the node writes
-//! while handling a batch (or a round of timers) goes to stdout in one write at its end.
+//! while handling a batch (or a round of timers) goes to stdout in one write at its end, or
+//! before a handler's panic goes on.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
@@ -88,7 +89,16 @@ where
                     match input {
                         Input::Lines(lines) => {
                             for line in lines {
-                                runtime.handle_line(&line, started.elapsed());
+                                let at = started.elapsed();
+                                guarded(
+                                    &mut runtime,
+                                    &mut written,
+                                    &mut output,
+                                    &mut log,
+                                    |runtime| {
+                                        runtime.handle_line(&line, at);
+                                    },
+                                );
                                 take(&mut runtime, &mut written, &mut log);
                             }
                             write(&mut written, &mut output)?;
@@ -104,7 +114,16 @@ where
             Err(RecvTimeoutError::Disconnected) => finished = Some(Ok(())),
         }
         if finished.is_none() {
-            runtime.fire_due(started.elapsed());
+            let at = started.elapsed();
+            guarded(
+                &mut runtime,
+                &mut written,
+                &mut output,
+                &mut log,
+                |runtime| {
+                    runtime.fire_due(at);
+                },
+            );
             take(&mut runtime, &mut written, &mut log);
             write(&mut written, &mut output)?;
         }
@@ -113,6 +132,24 @@ where
     take(&mut runtime, &mut written, &mut log);
     write(&mut written, &mut output)?;
     finished.unwrap_or(Ok(()))
+}
+
+/// Runs one handler; should it panic, what the node wrote before the panic (the rest of the
+/// batch's answers, and the panicking handler's own) is written out first, so the panic does
+/// not take an `init_ok` already produced with it, and then the panic goes on.
+fn guarded<N: Node>(
+    runtime: &mut Runtime<N>,
+    written: &mut Vec<u8>,
+    output: &mut impl Write,
+    log: &mut impl Write,
+    handler: impl FnOnce(&mut Runtime<N>),
+) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(runtime)));
+    if let Err(panic) = outcome {
+        take(runtime, written, log);
+        let _ = write(written, output);
+        std::panic::resume_unwind(panic);
+    }
 }
 
 /// Moves the runtime's output lines into `written` (each with its newline) and writes its log

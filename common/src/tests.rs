@@ -29,6 +29,7 @@ enum Payload {
     Call { to: NodeId, timeout_ms: u64 },
     CallOk,
     Fail,
+    Panic,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +101,15 @@ impl Node for Probe {
                 ctx.reply(&msg, Payload::CallOk);
             }
             Payload::Fail => return Err(RpcError::new(ErrorCode::KeyDoesNotExist, "no such key")),
+            Payload::Panic => {
+                ctx.reply(
+                    &msg,
+                    Payload::EchoOk {
+                        echo: "before".into(),
+                    },
+                );
+                panic!("a handler's bug");
+            }
             _ => {}
         }
         Ok(())
@@ -499,4 +509,33 @@ fn a_random_peer_is_never_the_node_itself_and_every_peer_gets_drawn() {
     let mut repeated: Context<Payload, Timer> = Context::new(9);
     repeated.initialise(ids[0].clone(), &twice);
     assert!((0..20).all(|_| repeated.random_peer() == Some(ids[1].clone())));
+}
+
+#[test]
+fn what_a_batch_wrote_before_a_handler_panicked_is_written_before_the_panic_goes_on() {
+    let lines = [
+        init(&["n1"]),
+        request("c1", 1, json!({"type": "echo", "echo": "x"})),
+        request("c1", 2, json!({"type": "panic"})),
+        request("c1", 3, json!({"type": "echo", "echo": "never"})),
+    ];
+    let input: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    let mut output = Vec::new();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        serve(
+            Probe::default(),
+            1,
+            Cursor::new(input),
+            &mut output,
+            &mut Vec::new(),
+        )
+    }));
+    assert!(panicked.is_err(), "the panic goes on");
+    let written: Vec<Json> = String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(types(&written), ["init_ok", "echo_ok", "echo_ok"]);
+    assert_eq!(written[2]["body"]["echo"], "before");
 }
