@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 
 use crate::fixtures::{FixtureOutcome, grade_fixtures};
 use crate::plan::{ExpectValid, Plan, RunPlan};
-use crate::run::run_process_test;
+use crate::run::{GRADER_TEST_IN_CHECKOUT, run_process_test_as};
 use crate::workload::{self, Figure};
 
 /// The harness's own figures every run shows, whatever its workload: messages per operation
@@ -135,6 +135,18 @@ pub struct GradeOptions {
     pub jobs: usize,
     /// How the fixtures compare the node's own `msg_id`s.
     pub conventions: crate::fixtures::Conventions,
+    /// Set (by a signal handler) to stop: the run under way stops its nodes and writes its
+    /// results, and no further run starts.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl GradeOptions {
+    /// True once an interrupt asked the grade to stop.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 /// One stage to grade: its name, the binary, its fixture folder.
@@ -191,6 +203,9 @@ pub fn grade_stages(
         |&(stage, run): &(usize, usize)| plan.is_timing_sensitive(&stages[stage].stage, run);
     let (alone, shared): (Vec<_>, Vec<_>) = queue.into_iter().partition(sensitive);
     let grade_one = |(stage, run): (usize, usize)| {
+        if options.interrupted() {
+            return None;
+        }
         let entry = &stages[stage];
         let planned = &plan.runs_for(&entry.stage)[run];
         let store_root = options.store_root.join(&entry.stage);
@@ -204,8 +219,18 @@ pub fn grade_stages(
                 )
             }),
         }
-        .and_then(|bin| grade_run(plan, &entry.stage, bin, planned, &store_root, progress));
-        ((stage, run), done)
+        .and_then(|bin| {
+            grade_run(
+                plan,
+                &entry.stage,
+                bin,
+                planned,
+                &store_root,
+                options,
+                progress,
+            )
+        });
+        Some(((stage, run), done))
     };
     let mut done: BTreeMap<(usize, usize), anyhow::Result<RunDone>> = BTreeMap::new();
     let pending = std::sync::Mutex::new(shared.into_iter());
@@ -216,14 +241,15 @@ pub fn grade_stages(
                 loop {
                     let next = pending.lock().expect("not poisoned").next();
                     let Some(position) = next else { break };
-                    let done = grade_one(position);
-                    finished.lock().expect("not poisoned").push(done);
+                    if let Some(done) = grade_one(position) {
+                        finished.lock().expect("not poisoned").push(done);
+                    }
                 }
             });
         }
     });
     done.extend(finished.into_inner().expect("not poisoned"));
-    done.extend(alone.into_iter().map(grade_one));
+    done.extend(alone.into_iter().filter_map(grade_one));
     let mut reports = Vec::new();
     for (index, (stage, outcomes)) in stages.iter().zip(fixtures).enumerate() {
         let planned = plan.runs_for(&stage.stage);
@@ -341,6 +367,7 @@ fn grade_run(
     bin: &Path,
     run: &RunPlan,
     store_root: &Path,
+    options: &GradeOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<RunDone> {
     let config = plan.config(run)?;
@@ -352,12 +379,13 @@ fn grade_run(
         config.time_limit.as_secs_f64(),
         config.recovery.as_secs_f64()
     ));
-    let done = run_process_test(
+    let done = run_process_test_as(
         &config,
         bin,
         &run.node_args,
         &store_root.join(&run.name),
-        None,
+        options.interrupt.as_deref(),
+        GRADER_TEST_IN_CHECKOUT,
     )
     .with_context(|| format!("{stage}: cluster run `{}` could not run", run.name))?;
     let results_path = done.store.join("results.json");
@@ -538,8 +566,16 @@ fn render_runs(out: &mut String, runs: &[RunRow]) {
         if let Some(error) = &run.error {
             let _ = writeln!(out, "  {:<width$}    error: {error}", "");
         }
+        if !run.store.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:<width$}    store: {} (the run as a page: {})",
+                "",
+                run.store,
+                Path::new(&run.store).join("report.html").display()
+            );
+        }
         if !run.passed {
-            let _ = writeln!(out, "  {:<width$}    store: {}", "", run.store);
             let _ = writeln!(out, "  {:<width$}    repeat: {}", "", run.reproduce);
         }
     }

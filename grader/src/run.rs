@@ -105,10 +105,29 @@ pub fn run_process_test(
     store_root: &Path,
     interrupt: Option<&AtomicBool>,
 ) -> anyhow::Result<TestRun> {
+    run_process_test_as(config, bin, args, store_root, interrupt, "grader test")
+}
+
+/// How a checkout of this repository runs `grader test` as it is, for the repeat command of a
+/// run graded from `cargo xtask` (where no `grader` command is on the PATH).
+pub const GRADER_TEST_IN_CHECKOUT: &str =
+    "cargo run --release --quiet -p grader --bin grader -- test";
+
+/// [`run_process_test`], its repeat command starting with `program` (the words that run
+/// `grader test`).
+pub fn run_process_test_as(
+    config: &TestConfig,
+    bin: &Path,
+    args: &[String],
+    store_root: &Path,
+    interrupt: Option<&AtomicBool>,
+    program: &str,
+) -> anyhow::Result<TestRun> {
+    let shown = std::path::absolute(bin).unwrap_or_else(|_| bin.to_owned());
     let reproduce = config.reproduce_command(
         &format!(
-            "grader test --bin {}",
-            shell_quote(&bin.display().to_string())
+            "{program} --bin {}",
+            shell_quote(&shown.display().to_string())
         ),
         args,
     );

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -37,6 +39,28 @@ pub struct GradeRequest<'a> {
     pub jobs: usize,
     /// How fixtures compare the node's own `msg_id`s.
     pub conventions: grader::fixtures::Conventions,
+    /// Set when a signal asks the grade to stop (see [`catch_interrupts`]).
+    pub interrupt: Option<Arc<AtomicBool>>,
+}
+
+/// Catches SIGINT, SIGTERM and SIGHUP into a flag: a grade then stops the run under way (its
+/// nodes stopped, its results written) and starts no other. Without it a Ctrl-C would end
+/// xtask at once and leave a run's store folder half written.
+pub fn catch_interrupts() -> Option<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        if let Err(error) = signal_hook::flag::register(signal, Arc::clone(&flag)) {
+            eprintln!("warning: cannot catch signals ({error}); a Ctrl-C will not save results");
+            return None;
+        }
+    }
+    Some(flag)
+}
+
+/// True when `flag` was set by a signal.
+pub fn interrupted(flag: Option<&Arc<AtomicBool>>) -> bool {
+    flag.is_some_and(|flag| flag.load(Ordering::SeqCst))
 }
 
 /// Grades the stages and prints their tables; `Ok(true)` when all passed.
@@ -91,6 +115,7 @@ pub fn grade_reports(
         store_root: root.join("store").join("grade"),
         jobs: request.jobs,
         conventions: request.conventions,
+        interrupt: request.interrupt.clone(),
     };
     let mut to_grade = Vec::new();
     for stage in &stages {

@@ -22,6 +22,8 @@ mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -56,13 +58,19 @@ struct CheckArgs {
 }
 
 impl CheckArgs {
-    fn checking<'a>(&'a self, root: &'a Path, manifest: &'a Manifest) -> learn::Checking<'a> {
+    fn checking<'a>(
+        &'a self,
+        root: &'a Path,
+        manifest: &'a Manifest,
+        interrupt: Option<&'a Arc<AtomicBool>>,
+    ) -> learn::Checking<'a> {
         learn::Checking {
             root,
             manifest,
             dir: &self.dir,
             conventions: self.conventions,
             timeout: Duration::from_secs_f64(self.timeout.max(0.1)),
+            interrupt,
         }
     }
 }
@@ -259,8 +267,10 @@ fn dispatch(cli: Cli) -> ExitCode {
                 json: json.as_deref(),
                 jobs,
                 conventions,
+                interrupt: grade::catch_interrupts(),
             };
-            verdict(grade::grade(&request))
+            let graded = grade::grade(&request);
+            stopped_by_signal(request.interrupt.as_ref()).unwrap_or_else(|| verdict(graded))
         }
         Task::Start {
             stage,
@@ -270,15 +280,25 @@ fn dispatch(cli: Cli) -> ExitCode {
         } => report(start(&stage, lang, &dir, from.as_deref())),
         Task::Check(args) => {
             let root = workspace_root();
-            verdict(manifest().map_err(grade::CannotGrade).and_then(|manifest| {
-                learn::check(&args.checking(&root, &manifest), args.stage.as_deref())
-            }))
+            let interrupt = grade::catch_interrupts();
+            let checked = manifest().map_err(grade::CannotGrade).and_then(|manifest| {
+                learn::check(
+                    &args.checking(&root, &manifest, interrupt.as_ref()),
+                    args.stage.as_deref(),
+                )
+            });
+            stopped_by_signal(interrupt.as_ref()).unwrap_or_else(|| verdict(checked))
         }
         Task::Watch(args) => {
             let root = workspace_root();
-            report(manifest().and_then(|manifest| {
-                learn::watch(&args.checking(&root, &manifest), args.stage.as_deref())
-            }))
+            let interrupt = grade::catch_interrupts();
+            let watched = manifest().and_then(|manifest| {
+                learn::watch(
+                    &args.checking(&root, &manifest, interrupt.as_ref()),
+                    args.stage.as_deref(),
+                )
+            });
+            stopped_by_signal(interrupt.as_ref()).unwrap_or_else(|| report(watched))
         }
         Task::Progress { dir, json } => report(manifest().and_then(|manifest| {
             let rows = learn::progress_rows(&workspace_root(), &manifest, &dir)?;
@@ -367,6 +387,16 @@ fn start(
     );
     println!("stuck? `cargo xtask hint {short}`");
     Ok(())
+}
+
+/// After a Ctrl-C (or SIGTERM, SIGHUP): says so and gives the exit code 130, as a shell does.
+fn stopped_by_signal(interrupt: Option<&Arc<AtomicBool>>) -> Option<ExitCode> {
+    grade::interrupted(interrupt).then(|| {
+        eprintln!(
+            "interrupted: the nodes are stopped; a run that was under way wrote its results to its store (above); nothing was remembered for `progress`"
+        );
+        ExitCode::from(130)
+    })
 }
 
 /// A grade's exit code: 0 passed, 1 failed, 2 (with the error printed) could not grade.

@@ -286,3 +286,66 @@ fn a_failing_simulated_run_prints_its_seed_and_the_command_that_replays_it() {
         "{report}"
     );
 }
+
+#[test]
+fn a_ctrl_c_during_a_check_stops_the_nodes_writes_the_run_and_exits_130() {
+    use std::io::{BufRead as _, BufReader};
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("stage-01-flooding");
+    fs::create_dir_all(&folder).unwrap();
+    let node = folder.join("node.py");
+    fs::copy(python_node(), &node).unwrap();
+    let mut check = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["check", "stage-01", "--dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = check.stdout.take().unwrap();
+    let printed = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap());
+    let mut stderr = BufReader::new(check.stderr.take().unwrap());
+    let mut said = String::new();
+    // Once the first cluster run is under way, a Ctrl-C.
+    while !said.contains("cluster run `") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{said}");
+        said.push_str(&line);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let sent = Command::new("kill")
+        .args(["-INT", &check.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = check.wait().unwrap();
+    said.push_str(&std::io::read_to_string(stderr).unwrap());
+    let printed = printed.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{printed}{said}");
+    assert!(
+        said.contains("interrupted: the nodes are stopped"),
+        "{said}"
+    );
+    let store = printed
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("store: "))
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("no store line: {printed}"));
+    let store = Path::new(store);
+    assert!(store.join("results.json").is_file(), "{printed}");
+    assert!(store.join("report.html").is_file(), "{printed}");
+    let results: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(store.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["valid"], "unknown", "{results}");
+    // No node of this run is left, and nothing was remembered as a grade.
+    let left = Command::new("pgrep")
+        .args(["-f", node.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "left running: {left:?}");
+    assert!(!dir.path().join("progress.json").exists());
+    fs::remove_dir_all(store).unwrap();
+}

@@ -200,11 +200,16 @@ fn rustfmt(path: &Path) {
         .status();
 }
 
+/// Makes `path` executable, touching it only when it is not yet: a change of mode is an event
+/// `watch` would otherwise see on every grade.
 fn make_executable(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let mut permissions = std::fs::metadata(path)
         .with_context(|| format!("cannot read {}", path.display()))?
         .permissions();
+    if permissions.mode() & 0o755 == 0o755 {
+        return Ok(());
+    }
     permissions.set_mode(permissions.mode() | 0o755);
     std::fs::set_permissions(path, permissions)
         .with_context(|| format!("cannot make {} executable", path.display()))
@@ -472,6 +477,8 @@ pub struct Checking<'a> {
     pub conventions: Conventions,
     /// How long a fixture may run.
     pub timeout: Duration,
+    /// Set when a signal asks the grade to stop.
+    pub interrupt: Option<&'a std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// `cargo xtask check`: builds the learner's node for `stage`, grades its fixtures and, when
@@ -484,6 +491,7 @@ pub fn check(how: &Checking<'_>, stage: Option<&str>) -> Result<bool, CannotGrad
         dir,
         conventions,
         timeout,
+        interrupt,
     } = *how;
     let (stage, node) = learner_stage(manifest, stage, dir)?;
     let bin = match build(root, &stage, &node) {
@@ -502,6 +510,7 @@ pub fn check(how: &Checking<'_>, stage: Option<&str>) -> Result<bool, CannotGrad
         json: None,
         jobs: 1,
         conventions,
+        interrupt: interrupt.cloned(),
     };
     let fixtures = crate::grade::grade_reports(&request(Part::Fixtures))?.remove(0);
     print!("{}", fixture_lines(&stage, &fixtures));
@@ -511,6 +520,13 @@ pub fn check(how: &Checking<'_>, stage: Option<&str>) -> Result<bool, CannotGrad
     } else {
         None
     };
+    if crate::grade::interrupted(interrupt) {
+        // An interrupted grade is no result: print what ran, remember nothing.
+        if let Some(report) = &cluster {
+            print!("{}", report.render_runs());
+        }
+        return Ok(false);
+    }
     let result = result_of(&fixtures, cluster.as_ref());
     print!(
         "{}",
@@ -741,7 +757,8 @@ pub fn is_source_change(path: &Path) -> bool {
 }
 
 /// Calls `on_change` once at the start and again after every batch of source changes under
-/// `folder` (writes, creations, removals, renames: not reads, which every build does), until
+/// `folder` (writes, creations, removals, renames: not reads, which every build does, nor
+/// changes of mode, which a Python node's build may make), until
 /// `keep_going` says stop. A batch is the events that arrive within 300 ms of each other, as an
 /// editor's save often writes several.
 pub fn watch_folder(
@@ -759,10 +776,13 @@ pub fn watch_folder(
         .watch(folder, RecursiveMode::Recursive)
         .with_context(|| format!("cannot watch {}", folder.display()))?;
     let relevant = |event: &notify::Event| {
-        matches!(
-            event.kind,
-            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
-        ) && event
+        // A change of mode or times (a chmod, a touch) is no edit.
+        let edit = match event.kind {
+            EventKind::Modify(notify::event::ModifyKind::Metadata(_)) => false,
+            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
+            _ => false,
+        };
+        edit && event
             .paths
             .iter()
             .any(|path| is_source_change(path.strip_prefix(folder).unwrap_or(path)))
@@ -799,7 +819,7 @@ pub fn watch(how: &Checking<'_>, stage: Option<&str>) -> anyhow::Result<()> {
                 println!("cannot grade: {error:#}");
             }
         },
-        || true,
+        || !crate::grade::interrupted(how.interrupt),
     )
 }
 
@@ -1250,6 +1270,10 @@ mod tests {
         let folder = dir.path().to_owned();
         let file = folder.join("node.py");
         std::fs::write(&file, "1").unwrap();
+        let node = LearnerNode {
+            dir: folder.clone(),
+            lang: Lang::Python,
+        };
         let runs = std::sync::atomic::AtomicUsize::new(0);
         let edits = std::thread::spawn({
             let file = file.clone();
@@ -1267,8 +1291,12 @@ mod tests {
             &folder,
             || {
                 runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                // A build reads the sources: that must not count as a change.
+                // A build reads the sources, and a Python node's build makes it executable
+                // (and a learner may chmod it too): neither is a change.
                 std::fs::read_to_string(&file).unwrap();
+                build(&root(), "stage-01-flooding", &node).unwrap();
+                let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+                std::fs::set_permissions(&file, mode).unwrap();
             },
             || started.elapsed() < Duration::from_secs(4),
         )
@@ -1277,7 +1305,7 @@ mod tests {
         assert_eq!(
             runs.load(std::sync::atomic::Ordering::SeqCst),
             2,
-            "once at the start, once for the save, not for notes nor for reading"
+            "once at the start, once for the save, not for notes, reading or a chmod"
         );
     }
 }
