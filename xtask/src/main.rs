@@ -375,8 +375,16 @@ fn start(
         if !messages.is_empty() {
             println!("new messages to handle: {}", messages.join(", "));
         }
-        if !flags.is_empty() {
-            println!("new flags the grade passes: {}", flags.join(" "));
+        if !started.flags.added.is_empty() {
+            println!(
+                "new flags the grade passes, added to your node's flags: {}",
+                started.flags.added.join(" ")
+            );
+        } else if let Some(lines) = &started.flags.by_hand {
+            println!(
+                "new flags the grade passes: {} (your node's flags were not where the starter puts them; add these lines to them):\n{lines}",
+                flags.join(" ")
+            );
         }
     }
     let short = learn::starter::short_name(&name);

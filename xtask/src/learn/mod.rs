@@ -140,6 +140,8 @@ pub struct Started {
     pub main: PathBuf,
     /// The language.
     pub lang: Lang,
+    /// With `--from`: the new stage's flags written into the copied node.
+    pub flags: FlagsAdded,
 }
 
 /// Writes the starter files for `lang` into `folder` (the starter itself, and for Rust the
@@ -292,6 +294,7 @@ pub fn start(
             dir: folder,
             main,
             lang,
+            flags: FlagsAdded::default(),
         });
     };
     let from_stage = manifest.resolve(from)?;
@@ -314,6 +317,8 @@ pub fn start(
         Lang::Rust => folder.join("src").join("main.rs"),
         Lang::Python => folder.join("node.py"),
     };
+    let old_data = LearnData::load(&root.join("stages").join(&from_stage.name))?;
+    let flags = add_new_flags(&main, previous.lang, &old_data, &data)?;
     let fresh = folder.join("starter");
     std::fs::create_dir_all(&fresh)?;
     let text = match previous.lang {
@@ -330,6 +335,7 @@ pub fn start(
         dir: folder,
         main,
         lang: previous.lang,
+        flags,
     })
 }
 
@@ -347,13 +353,73 @@ pub fn new_since(
         .filter(|message| !old.messages.iter().any(|other| other.kind == message.kind))
         .map(|message| message.kind.clone())
         .collect();
-    let flags = new
-        .flags
-        .iter()
-        .filter(|flag| !old.flags.iter().any(|other| other.name == flag.name))
+    let flags = new_flags(&old, &new)
         .map(|flag| format!("--{}", flag.name))
         .collect();
     Ok((messages, flags))
+}
+
+/// The flags `new` declares that `old` does not.
+fn new_flags<'a>(
+    old: &'a LearnData,
+    new: &'a LearnData,
+) -> impl Iterator<Item = &'a starter::Flag> + 'a {
+    new.flags
+        .iter()
+        .filter(|flag| !old.flags.iter().any(|other| other.name == flag.name))
+}
+
+/// What adding a new stage's flags to a copied node did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FlagsAdded {
+    /// The flags written into the node, `--name` each.
+    pub added: Vec<String>,
+    /// Lines the learner must add by hand, when the node's flags could not be found (it no
+    /// longer has the starter's `Flags` struct or `parse_flags`).
+    pub by_hand: Option<String>,
+}
+
+/// Writes the flags the new stage's grade passes, and the earlier one's did not, into the node
+/// copied to `main`: a field each in Rust's `Flags`, a `parser.add_argument` each in Python's
+/// `parse_flags`. Without them the copied node would refuse the grade's arguments.
+fn add_new_flags(
+    main: &Path,
+    lang: Lang,
+    old: &LearnData,
+    new: &LearnData,
+) -> anyhow::Result<FlagsAdded> {
+    let flags: Vec<&starter::Flag> = new_flags(old, new).collect();
+    if flags.is_empty() {
+        return Ok(FlagsAdded::default());
+    }
+    let rust = lang == Lang::Rust;
+    let lines: String = flags
+        .iter()
+        .map(|flag| {
+            if rust {
+                starter::rust_flag(flag)
+            } else {
+                starter::python_flag(flag)
+            }
+        })
+        .collect();
+    let added = flags
+        .iter()
+        .map(|flag| format!("--{}", flag.name))
+        .collect();
+    let text =
+        std::fs::read_to_string(main).with_context(|| format!("cannot read {}", main.display()))?;
+    let Some(edited) = starter::insert_flags(&text, rust, &lines) else {
+        return Ok(FlagsAdded {
+            added: Vec::new(),
+            by_hand: Some(lines),
+        });
+    };
+    std::fs::write(main, edited).with_context(|| format!("cannot write {}", main.display()))?;
+    Ok(FlagsAdded {
+        added,
+        by_hand: None,
+    })
 }
 
 /// Builds the learner's node and returns the executable to grade.
@@ -1089,6 +1155,63 @@ mod tests {
             Some("2"),
         );
         assert!(mixed.is_err());
+    }
+
+    #[test]
+    fn from_adds_the_new_stages_flags_to_the_copied_node_in_both_languages() {
+        let root = root();
+        let manifest = manifest();
+        for lang in [Lang::Rust, Lang::Python] {
+            let dir = tempfile::tempdir().unwrap();
+            start(&root, &manifest, "1", Some(lang), dir.path(), None).unwrap();
+            let next = start(&root, &manifest, "2", None, dir.path(), Some("1")).unwrap();
+            assert_eq!(next.flags.added, ["--branching"], "{lang:?}");
+            let text = std::fs::read_to_string(&next.main).unwrap();
+            match lang {
+                Lang::Rust => assert!(
+                    text.contains("pub struct Flags {\n    /// Children per node")
+                        && text.contains("    pub branching: u64,\n}"),
+                    "{text}"
+                ),
+                Lang::Python => {
+                    assert!(
+                        text.contains("\"--branching\", type=int, default=4"),
+                        "{text}"
+                    );
+                    if Command::new("python3").arg("--version").output().is_ok() {
+                        // The copied node now takes the flag the grade passes (fixture 05).
+                        let ran = Command::new(&next.main)
+                            .args(["--branching", "2"])
+                            .stdin(std::process::Stdio::null())
+                            .output()
+                            .unwrap();
+                        assert!(
+                            ran.status.success(),
+                            "{}",
+                            String::from_utf8_lossy(&ran.stderr)
+                        );
+                    }
+                }
+            }
+        }
+        // A node whose flags are no longer where the starter put them gets the lines to add.
+        let dir = tempfile::tempdir().unwrap();
+        start(&root, &manifest, "1", Some(Lang::Python), dir.path(), None).unwrap();
+        std::fs::write(
+            dir.path().join("stage-01-flooding/node.py"),
+            "import sys\nsys.exit(0)\n",
+        )
+        .unwrap();
+        let next = start(&root, &manifest, "2", None, dir.path(), Some("1")).unwrap();
+        assert!(next.flags.added.is_empty());
+        assert!(
+            next.flags
+                .by_hand
+                .as_deref()
+                .is_some_and(|lines| lines.contains("parser.add_argument(\"--branching\"")),
+            "{:?}",
+            next.flags
+        );
     }
 
     fn result(passed: bool, fixtures_passed: usize, runs: Option<usize>) -> StageResult {

@@ -301,18 +301,7 @@ pub fn rust_main(stage: &str, summary: &str, data: &LearnData) -> String {
     out.push_str("/// The node's flags; the grade passes some of them (see the stage's fixtures and grading.toml).\n");
     out.push_str("#[derive(Debug, Clone, clap::Args)]\npub struct Flags {\n");
     for flag in &data.flags {
-        let _ = writeln!(out, "    /// {}", flag.doc);
-        let (rust, default) = match flag.kind.as_str() {
-            "string" => ("String", format!("{}.to_owned()", flag.default)),
-            "int" => ("i64", flag.default.to_string()),
-            _ => ("u64", flag.default.to_string()),
-        };
-        let _ = writeln!(
-            out,
-            "    #[arg(long = \"{}\", default_value_t = {default})]",
-            flag.name
-        );
-        let _ = writeln!(out, "    pub {}: {rust},", ident(&flag.name));
+        out.push_str(&rust_flag(flag));
     }
     out.push_str("}\n\n");
     out.push_str("/// Your node's state.\npub struct MyNode {\n    flags: Flags,\n}\n\n");
@@ -432,12 +421,7 @@ pub fn python_node(stage: &str, summary: &str, data: &LearnData) -> String {
         "    parser.add_argument(\"--seed\", type=int, default=int(seed) if seed else None)\n",
     );
     for flag in &data.flags {
-        let kind = if flag.kind == "string" { "str" } else { "int" };
-        let _ = writeln!(
-            out,
-            "    parser.add_argument(\"--{}\", type={kind}, default={}, help={:?})",
-            flag.name, flag.default, flag.doc
-        );
+        out.push_str(&python_flag(flag));
     }
     out.push_str("    return parser.parse_args()\n\n\n");
     out.push_str("flags = parse_flags()\nnode = Node(seed=flags.seed)\n\n");
@@ -503,5 +487,57 @@ mod tests {
         assert_eq!(short_name("stage-01-flooding"), "stage-01");
         assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
         assert_eq!(wrap("", 5), Vec::<String>::new());
+    }
+}
+
+/// A flag as a field of the Rust starter's `Flags` struct (its doc line, its `#[arg]`, the
+/// field), each line indented and ended.
+pub fn rust_flag(flag: &Flag) -> String {
+    let (rust, default) = match flag.kind.as_str() {
+        "string" => ("String", format!("{}.to_owned()", flag.default)),
+        "int" => ("i64", flag.default.to_string()),
+        _ => ("u64", flag.default.to_string()),
+    };
+    format!(
+        "    /// {}\n    #[arg(long = \"{}\", default_value_t = {default})]\n    pub {}: {rust},\n",
+        flag.doc,
+        flag.name,
+        ident(&flag.name)
+    )
+}
+
+/// A flag as a line of the Python starter's `parse_flags`, indented and ended.
+pub fn python_flag(flag: &Flag) -> String {
+    let kind = if flag.kind == "string" { "str" } else { "int" };
+    format!(
+        "    parser.add_argument(\"--{}\", type={kind}, default={}, help={:?})\n",
+        flag.name, flag.default, flag.doc
+    )
+}
+
+/// `text` (a starter's node, perhaps much edited) with `lines` added to its flags: as the first
+/// fields of Rust's `Flags` struct (which rustfmt writes as `pub struct Flags {}` while empty),
+/// or just before the `return parser.parse_args()` that closes Python's `parse_flags`. `None`
+/// when the node has no such place any more.
+pub fn insert_flags(text: &str, rust: bool, lines: &str) -> Option<String> {
+    if rust {
+        if let Some(at) = text.find("pub struct Flags {}") {
+            let mut edited = text.to_owned();
+            edited.replace_range(
+                at..at + "pub struct Flags {}".len(),
+                &format!("pub struct Flags {{\n{lines}}}"),
+            );
+            return Some(edited);
+        }
+        let anchor = "pub struct Flags {\n";
+        let at = text.find(anchor)? + anchor.len();
+        let mut edited = text.to_owned();
+        edited.insert_str(at, lines);
+        Some(edited)
+    } else {
+        let at = text.find("    return parser.parse_args()\n")?;
+        let mut edited = text.to_owned();
+        edited.insert_str(at, lines);
+        Some(edited)
     }
 }
