@@ -474,22 +474,6 @@ pub fn python_node(stage: &str, summary: &str, data: &LearnData) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_become_rust_names() {
-        assert_eq!(camel("broadcast_ok"), "BroadcastOk");
-        assert_eq!(camel("read"), "Read");
-        assert_eq!(ident("interval-ms"), "interval_ms");
-        assert_eq!(ident("match"), "r#match");
-        assert_eq!(short_name("stage-01-flooding"), "stage-01");
-        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
-        assert_eq!(wrap("", 5), Vec::<String>::new());
-    }
-}
-
 /// A flag as a field of the Rust starter's `Flags` struct (its doc line, its `#[arg]`, the
 /// field), each line indented and ended.
 pub fn rust_flag(flag: &Flag) -> String {
@@ -539,5 +523,21 @@ pub fn insert_flags(text: &str, rust: bool, lines: &str) -> Option<String> {
         let mut edited = text.to_owned();
         edited.insert_str(at, lines);
         Some(edited)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_rust_names() {
+        assert_eq!(camel("broadcast_ok"), "BroadcastOk");
+        assert_eq!(camel("read"), "Read");
+        assert_eq!(ident("interval-ms"), "interval_ms");
+        assert_eq!(ident("match"), "r#match");
+        assert_eq!(short_name("stage-01-flooding"), "stage-01");
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("", 5), Vec::<String>::new());
     }
 }
