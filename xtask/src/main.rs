@@ -47,7 +47,7 @@ struct CheckArgs {
     /// The stage (default: the first one you started and have not passed).
     stage: Option<String>,
     /// The learner folder.
-    #[arg(long, default_value = "learn", value_name = "DIR")]
+    #[arg(long, default_value = learn::DEFAULT_DIR, value_name = "DIR")]
     dir: PathBuf,
     /// How fixtures compare your node's own msg_ids (see `grade --help`).
     #[arg(long, value_enum, default_value_t = Conventions::Track)]
@@ -121,7 +121,7 @@ enum Task {
         #[arg(long, value_enum)]
         lang: Option<learn::Lang>,
         /// The learner folder.
-        #[arg(long, default_value = "learn", value_name = "DIR")]
+        #[arg(long, default_value = learn::DEFAULT_DIR, value_name = "DIR")]
         dir: PathBuf,
         /// Begin from your node of an earlier stage (copied), with the new stage's starter
         /// beside it in starter/.
@@ -138,7 +138,7 @@ enum Task {
     /// Every stage with your last results (from the learner folder), and the next one to do.
     Progress {
         /// The learner folder.
-        #[arg(long, default_value = "learn", value_name = "DIR")]
+        #[arg(long, default_value = learn::DEFAULT_DIR, value_name = "DIR")]
         dir: PathBuf,
         /// Print the rows as JSON instead.
         #[arg(long)]
@@ -149,7 +149,7 @@ enum Task {
         /// The stage.
         stage: String,
         /// The learner folder (it remembers how many hints you have seen).
-        #[arg(long, default_value = "learn", value_name = "DIR")]
+        #[arg(long, default_value = learn::DEFAULT_DIR, value_name = "DIR")]
         dir: PathBuf,
     },
     /// Run one of our stages' nodes in the simulated cluster (virtual time, one seed, in
@@ -305,7 +305,7 @@ fn dispatch(cli: Cli) -> ExitCode {
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                print!("{}", learn::render_progress(&rows));
+                print!("{}", learn::render_progress(&rows, &dir));
             }
             Ok(())
         })),
@@ -390,10 +390,12 @@ fn start(
     let short = learn::starter::short_name(&name);
     println!("the stage: stages/{name}/README.md");
     println!(
-        "next: edit {}, then `cargo xtask watch` (regrades on every save) or `cargo xtask check {short}`",
-        started.main.display()
+        "next: edit {}, then `{}` (regrades on every save) or `{}`",
+        started.main.display(),
+        learn::command("watch", dir),
+        learn::command(&format!("check {short}"), dir)
     );
-    println!("stuck? `cargo xtask hint {short}`");
+    println!("stuck? `{}`", learn::command(&format!("hint {short}"), dir));
     Ok(())
 }
 

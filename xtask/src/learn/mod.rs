@@ -111,6 +111,22 @@ pub fn find_node(dir: &Path, stage: &str) -> Option<LearnerNode> {
     Some(LearnerNode { dir: folder, lang })
 }
 
+/// The learner folder's default, which suggested commands leave out.
+pub const DEFAULT_DIR: &str = "learn";
+
+/// A command to suggest: `cargo xtask <words>`, with `--dir` when the learner uses a folder of
+/// their own, so it runs as printed.
+pub fn command(words: &str, dir: &Path) -> String {
+    if dir == Path::new(DEFAULT_DIR) {
+        format!("cargo xtask {words}")
+    } else {
+        format!(
+            "cargo xtask {words} --dir {}",
+            grader::config::shell_quote(&dir.display().to_string())
+        )
+    }
+}
+
 /// `to` relative to `from` (both absolute), for a path dependency that survives moving the
 /// checkout.
 fn relative(from: &Path, to: &Path) -> PathBuf {
@@ -459,22 +475,57 @@ fn learner_target(root: &Path) -> PathBuf {
 }
 
 /// The stage a learner is on: the first one, in order, that they started and has not passed.
+/// When there is none, the error names what to do: the next stage to start, and how to check a
+/// passed one again.
 pub fn current_stage(manifest: &Manifest, dir: &Path) -> anyhow::Result<String> {
     let progress = Progress::load(dir)?;
-    manifest
+    let passed = |name: &str| {
+        progress
+            .stages
+            .get(name)
+            .is_some_and(|result| result.passed)
+    };
+    if let Some(stage) = manifest
         .stages
         .iter()
-        .find(|stage| {
-            find_node(dir, &stage.name).is_some()
-                && !progress.stages.get(&stage.name).is_some_and(|result| result.passed)
-        })
-        .map(|stage| stage.name.clone())
-        .with_context(|| {
-            format!(
-                "no stage in progress in {}: start one with `cargo xtask start stage-NN` (`cargo xtask progress` shows which is next)",
-                dir.display()
-            )
-        })
+        .find(|stage| find_node(dir, &stage.name).is_some() && !passed(&stage.name))
+    {
+        return Ok(stage.name.clone());
+    }
+    let done: Vec<&Stage> = manifest
+        .stages
+        .iter()
+        .filter(|stage| passed(&stage.name))
+        .collect();
+    let next = manifest.stages.iter().find(|stage| !passed(&stage.name));
+    let Some(last) = done.last() else {
+        bail!(
+            "no stage in progress in {}: start one with `{}` (`{}` shows them all)",
+            dir.display(),
+            command(
+                &format!("start {}", starter::short_name(&manifest.stages[0].name)),
+                dir
+            ),
+            command("progress", dir)
+        );
+    };
+    let last = starter::short_name(&last.name);
+    let again = command(&format!("check {last}"), dir);
+    match next {
+        Some(next) => bail!(
+            "every stage you started in {} has passed, the last {last}. Next: `{}` (or `{}` to begin from your node); `{again}` checks a passed stage again",
+            dir.display(),
+            command(&format!("start {}", starter::short_name(&next.name)), dir),
+            command(
+                &format!("start {} --from {last}", starter::short_name(&next.name)),
+                dir
+            ),
+        ),
+        None => bail!(
+            "every stage has passed; `{again}` checks one again (`{}` lists them)",
+            command("progress", dir)
+        ),
+    }
 }
 
 /// The result to remember from a grade: the fixtures' report and, when they all passed, the
@@ -522,9 +573,9 @@ fn learner_stage(
     };
     let node = find_node(dir, &stage).with_context(|| {
         format!(
-            "you have no node for {stage} in {}: start it with `cargo xtask start {}`",
+            "you have no node for {stage} in {}: start it with `{}`",
             dir.display(),
-            starter::short_name(&stage)
+            command(&format!("start {}", starter::short_name(&stage)), dir)
         )
     })?;
     Ok((stage, node))
@@ -594,9 +645,19 @@ pub fn check(how: &Checking<'_>, stage: Option<&str>) -> Result<bool, CannotGrad
         return Ok(false);
     }
     let result = result_of(&fixtures, cluster.as_ref());
+    let following = manifest
+        .stages
+        .iter()
+        .skip_while(|other| other.name != stage)
+        .nth(1)
+        .map(|other| other.name.as_str());
+    let next = Next {
+        dir,
+        stage: following,
+    };
     print!(
         "{}",
-        closing_lines(&stage, &fixtures, cluster.as_ref(), &result)
+        closing_lines(&stage, &fixtures, cluster.as_ref(), &result, &next)
     );
     let mut progress = Progress::load(dir)?;
     progress.stages.insert(stage.clone(), result.clone());
@@ -604,34 +665,49 @@ pub fn check(how: &Checking<'_>, stage: Option<&str>) -> Result<bool, CannotGrad
     Ok(result.passed)
 }
 
-/// What `check` and `watch` print: the fixtures in a line each until the first failure (with
-/// its details), the cluster runs' table when they ran, and what to do next.
+/// What `check` and `watch` print: every fixture in a line (the first failure with its
+/// details), the cluster runs' table when they ran, and what to do next.
 #[cfg(test)]
 fn short_report(
     stage: &str,
     fixtures: &StageReport,
     cluster: Option<&StageReport>,
     result: &StageResult,
+    next: &Next<'_>,
 ) -> String {
-    fixture_lines(stage, fixtures) + &closing_lines(stage, fixtures, cluster, result)
+    fixture_lines(stage, fixtures) + &closing_lines(stage, fixtures, cluster, result, next)
 }
 
-/// The fixtures, a line each, until the first failure with its details.
+/// Every fixture, a line each, the first failure with its details below it.
 fn fixture_lines(stage: &str, fixtures: &StageReport) -> String {
     let passed = fixtures.fixtures.iter().filter(|row| row.passed).count();
     let mut out = format!("{stage}: fixtures {passed}/{}\n", fixtures.fixtures.len());
+    let mut explained = false;
     for row in &fixtures.fixtures {
         if row.passed {
             out.push_str(&format!("  pass  {}\n", row.name));
+        } else if explained {
+            let first = row.detail.lines().next().unwrap_or("");
+            out.push_str(&format!("  FAIL  {}  ({first})\n", row.name));
         } else {
             out.push_str(&format!("  FAIL  {}\n", row.name));
             for line in row.detail.lines() {
                 out.push_str(&format!("        {line}\n"));
             }
-            break;
+            explained = true;
         }
     }
     out
+}
+
+/// What `check` suggests next: the learner folder (for the commands' `--dir`) and the stage
+/// after the one checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Next<'a> {
+    /// The learner folder.
+    pub dir: &'a Path,
+    /// The next stage in the manifest, if any.
+    pub stage: Option<&'a str>,
 }
 
 /// The cluster runs' table when they ran, and what to do next.
@@ -640,6 +716,7 @@ fn closing_lines(
     fixtures: &StageReport,
     cluster: Option<&StageReport>,
     result: &StageResult,
+    next: &Next<'_>,
 ) -> String {
     let mut out = String::new();
     match cluster {
@@ -655,14 +732,22 @@ fn closing_lines(
         None if fixtures.passed => {}
         None => out.push_str("  cluster runs wait until every fixture passes\n"),
     }
-    if result.passed {
+    let short = starter::short_name(stage);
+    if !result.passed {
         out.push_str(&format!(
-            "{stage} passed. `cargo xtask progress` shows what is next.\n"
+            "not yet: fix the first failure above; `{}` if you are stuck.\n",
+            command(&format!("hint {short}"), next.dir)
+        ));
+    } else if let Some(following) = next.stage {
+        let following = starter::short_name(following);
+        out.push_str(&format!(
+            "{stage} passed. Next: `{}` (begins from your node; leave out --from for a fresh starter).\n",
+            command(&format!("start {following} --from {short}"), next.dir)
         ));
     } else {
         out.push_str(&format!(
-            "not yet: fix the first failure above; `cargo xtask hint {}` if you are stuck.\n",
-            starter::short_name(stage)
+            "{stage} passed: that was the last stage. `{}` shows them all.\n",
+            command("progress", next.dir)
         ));
     }
     out
@@ -736,7 +821,7 @@ pub fn progress_rows(
 }
 
 /// The progress table as text.
-pub fn render_progress(rows: &[ProgressRow]) -> String {
+pub fn render_progress(rows: &[ProgressRow], dir: &Path) -> String {
     let mut out = String::from(
         "    stage                        topic                                              fixtures  cluster runs  status\n",
     );
@@ -768,12 +853,13 @@ pub fn render_progress(rows: &[ProgressRow]) -> String {
     }
     match rows.iter().find(|row| row.next) {
         Some(row) if row.status == "not started" => out.push_str(&format!(
-            "next: cargo xtask start {}\n",
-            starter::short_name(&row.stage)
+            "next: {}\n",
+            command(&format!("start {}", starter::short_name(&row.stage)), dir)
         )),
         Some(row) => out.push_str(&format!(
-            "next: finish {} (`cargo xtask watch`)\n",
-            row.stage
+            "next: finish {} (`{}`)\n",
+            row.stage,
+            command("watch", dir)
         )),
         None => out.push_str("every stage passed\n"),
     }
@@ -1258,8 +1344,15 @@ mod tests {
         assert_eq!(rows[1].fixtures_passed, Some(2));
         assert_eq!(rows[1].runs_passed, None);
         assert_eq!(rows[0].lang, Some(Lang::Python));
-        let text = render_progress(&rows);
+        let text = render_progress(&rows, dir.path());
         assert!(text.contains("-> stage-02-flat-tree"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "(`cargo xtask watch --dir {}`)",
+                dir.path().display()
+            )),
+            "a learner's own folder is kept in suggested commands: {text}"
+        );
         assert!(text.contains("next: finish stage-02-flat-tree"), "{text}");
         assert_eq!(
             current_stage(&manifest, dir.path()).unwrap(),
@@ -1269,8 +1362,36 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let rows = progress_rows(&root, &manifest, empty.path()).unwrap();
         assert!(rows[0].next && rows[0].status == "not started");
-        assert!(render_progress(&rows).contains("next: cargo xtask start stage-01"));
+        assert!(
+            render_progress(&rows, Path::new(DEFAULT_DIR))
+                .contains("next: cargo xtask start stage-01\n")
+        );
         assert!(current_stage(&manifest, empty.path()).is_err());
+
+        // Once what was started has passed, `check` without a stage names the next one and
+        // how to check a passed one again, with the learner's --dir.
+        let passed = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(passed.path().join("stage-01-flooding")).unwrap();
+        std::fs::write(passed.path().join("stage-01-flooding/node.py"), "").unwrap();
+        let mut progress = Progress::default();
+        progress
+            .stages
+            .insert("stage-01-flooding".into(), result(true, 5, Some(2)));
+        progress.save(passed.path()).unwrap();
+        let error = current_stage(&manifest, passed.path())
+            .unwrap_err()
+            .to_string();
+        let dir_flag = format!("--dir {}", passed.path().display());
+        assert!(
+            error.contains(&format!("Next: `cargo xtask start stage-02 {dir_flag}`")),
+            "{error}"
+        );
+        assert!(
+            error.contains(&format!(
+                "`cargo xtask check stage-01 {dir_flag}` checks a passed stage again"
+            )),
+            "{error}"
+        );
     }
 
     #[test]
@@ -1356,13 +1477,28 @@ mod tests {
             failed.first_failure.as_deref(),
             Some("fixture 01-fixture: output message 2 differs")
         );
-        let text = short_report("stage-01-flooding", &fixtures, None, &failed);
-        assert!(text.contains("FAIL  01-fixture"), "{text}");
+        let next = Next {
+            dir: Path::new("my-learn"),
+            stage: Some("stage-02-flat-tree"),
+        };
+        let text = short_report("stage-01-flooding", &fixtures, None, &failed, &next);
         assert!(
-            !text.contains("02-fixture"),
-            "stops at the first failure: {text}"
+            text.contains("  FAIL  01-fixture\n        output message 2 differs\n        more\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  FAIL  02-fixture  (output message 2 differs)\n"),
+            "every fixture is listed, the first failure in full: {text}"
+        );
+        assert!(
+            !text.contains("more\n  FAIL  02-fixture\n        "),
+            "{text}"
         );
         assert!(text.contains("cluster runs wait"), "{text}");
+        assert!(
+            text.contains("`cargo xtask hint stage-01 --dir my-learn`"),
+            "{text}"
+        );
 
         let (fixtures, cluster) = report(&[true, true], Some(&[true, false]));
         let partial = result_of(&fixtures, cluster.as_ref());
@@ -1373,8 +1509,17 @@ mod tests {
         let (fixtures, cluster) = report(&[true], Some(&[true]));
         let passed = result_of(&fixtures, cluster.as_ref());
         assert!(passed.passed);
-        let text = short_report("stage-01-flooding", &fixtures, cluster.as_ref(), &passed);
-        assert!(text.contains("stage-01-flooding passed"), "{text}");
+        let text = short_report(
+            "stage-01-flooding",
+            &fixtures,
+            cluster.as_ref(),
+            &passed,
+            &next,
+        );
+        assert!(
+            text.contains("stage-01-flooding passed. Next: `cargo xtask start stage-02 --from stage-01 --dir my-learn`"),
+            "{text}"
+        );
     }
 
     #[test]
