@@ -170,3 +170,119 @@ fn the_readme_stage_table_lists_every_stage_with_its_summary() {
         "README.md's stage table must list every stage of stages/stages.toml, in order, with its summary as the third column"
     );
 }
+
+/// The messages a stage's fixtures show the node, and the ones it writes back: each type with
+/// the body fields it was seen with (`type`, `msg_id` and `in_reply_to` aside). A message the
+/// node answers with an error is left out (a fixture may send a malformed body or an unknown
+/// type on purpose), and so are `init`, `init_ok` and `error`.
+fn fixture_messages(
+    root: &Path,
+    stage: &str,
+) -> std::collections::BTreeMap<String, Vec<(String, BTreeSet<String>)>> {
+    use serde_json::Value as Json;
+    let mut seen: std::collections::BTreeMap<String, Vec<(String, BTreeSet<String>)>> =
+        Default::default();
+    let dir = root.join("fixtures").join(stage);
+    for script in grader::fixtures::load_scripts(&dir).expect("the fixtures load") {
+        let output = grader::fixtures::load_snapshot(&grader::fixtures::snapshot_path(&script))
+            .expect("the snapshot loads");
+        let input: Vec<Json> = script
+            .input
+            .iter()
+            .map(|line| serde_json::from_str(line).expect("fixture lines are JSON"))
+            .collect();
+        let refused = |message: &Json| {
+            output.iter().any(|reply| {
+                reply["body"]["type"] == "error"
+                    && reply["dest"] == message["src"]
+                    && reply["body"]["in_reply_to"] == message["body"]["msg_id"]
+            })
+        };
+        let messages = input
+            .iter()
+            .filter(|message| !refused(message))
+            .chain(output.iter());
+        for message in messages {
+            let Some(body) = message["body"].as_object() else {
+                continue;
+            };
+            let kind = body["type"].as_str().unwrap_or("?").to_owned();
+            if ["init", "init_ok", "error"].contains(&kind.as_str()) {
+                continue;
+            }
+            let fields = body
+                .keys()
+                .filter(|key| !["type", "msg_id", "in_reply_to"].contains(&key.as_str()))
+                .cloned()
+                .collect();
+            seen.entry(kind)
+                .or_default()
+                .push((script.name.clone(), fields));
+        }
+    }
+    seen
+}
+
+#[test]
+fn every_stages_learn_toml_fixtures_and_readme_name_the_same_messages_and_fields() {
+    use crate::learn::starter::LearnData;
+    let root = workspace_root();
+    let first = LearnData::load(&root.join("stages").join(&manifest().stages[0].name))
+        .expect("stage 01's learn.toml loads");
+    let mut problems = Vec::new();
+    for stage in &manifest().stages {
+        let data =
+            LearnData::load(&root.join("stages").join(&stage.name)).expect("learn.toml loads");
+        let declared: std::collections::BTreeMap<&str, &toml::Table> = data
+            .messages
+            .iter()
+            .map(|message| (message.kind.as_str(), &message.fields))
+            .collect();
+        for (kind, uses) in fixture_messages(&root, &stage.name) {
+            let Some(fields) = declared.get(kind.as_str()) else {
+                problems.push(Some(format!(
+                    "{}: the fixtures use `{kind}`, which stages/{}/learn.toml does not declare (add a [[message]], so the starter has it)",
+                    stage.name, stage.name
+                )));
+                continue;
+            };
+            let required: BTreeSet<String> = fields
+                .iter()
+                .filter(|(_, kind)| !kind.as_str().is_some_and(|kind| kind.ends_with('?')))
+                .map(|(name, _)| name.clone())
+                .collect();
+            let known: BTreeSet<String> = fields.keys().cloned().collect();
+            for (fixture, used) in uses {
+                if !used.is_subset(&known) || !required.is_subset(&used) {
+                    problems.push(Some(format!(
+                        "{}: fixture {fixture} writes `{kind}` with fields {used:?}, learn.toml declares {known:?}",
+                        stage.name
+                    )));
+                }
+            }
+        }
+        // A message the track has not met in stage 01 is this stage's protocol: its README
+        // must name it.
+        let readme =
+            std::fs::read_to_string(root.join("stages").join(&stage.name).join("README.md"))
+                .expect("the stage has a README");
+        for message in &data.messages {
+            let new = !first.messages.iter().any(|old| old.kind == message.kind);
+            let named = readme
+                .match_indices(&format!("`{}", message.kind))
+                .any(|(at, text)| {
+                    readme[at + text.len()..]
+                        .chars()
+                        .next()
+                        .is_some_and(|next| !next.is_alphanumeric() && next != '_')
+                });
+            if new && !named {
+                problems.push(Some(format!(
+                    "{}: learn.toml declares `{}`, which the README's protocol never names",
+                    stage.name, message.kind
+                )));
+            }
+        }
+    }
+    assert_no_problems(problems);
+}
