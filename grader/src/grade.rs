@@ -115,6 +115,8 @@ pub struct ThresholdRow {
     pub figure: String,
     /// The threshold, as text.
     pub threshold: String,
+    /// The threshold in words, for a learner.
+    pub words: String,
     /// The figure's value, if the results have it.
     pub actual: Option<f64>,
     /// Whether it is within the threshold.
@@ -270,14 +272,16 @@ pub fn grade_stages(
         let runs = completed
             .iter()
             .map(|(run, done)| {
-                judge_run(
+                let row = judge_run(
                     run,
                     &done.workload,
                     &done.results,
                     done.store.clone(),
                     done.reproduce.clone(),
                     &results_of,
-                )
+                );
+                record_grade(&stage.stage, &row);
+                row
             })
             .collect();
         reports.push(StageReport::new(&stage.stage, &stage.bin, &outcomes, runs));
@@ -399,6 +403,63 @@ fn grade_run(
     })
 }
 
+/// The file in a graded run's store that holds the stage's judgement of it, which
+/// `report.html` shows beside Maelstrom's verdict.
+pub const GRADE_FILE: &str = "grade.json";
+
+/// What a run's store keeps of its grade.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct RecordedGrade {
+    /// The stage.
+    pub stage: String,
+    /// The run's name in the plan.
+    pub run: String,
+    /// Whether the run passed the stage's grade: the verdict required and every threshold.
+    pub passed: bool,
+    /// The verdict required.
+    pub expect_valid: String,
+    /// Each threshold, judged: (in words, needs, actual, passed).
+    pub thresholds: Vec<(String, String, Option<f64>, bool)>,
+}
+
+/// Writes the stage's judgement of a run into its store and draws its page again, so the page
+/// does not call a run that failed its stage "valid" without saying so. A failure here costs
+/// the page only, never the grade.
+fn record_grade(stage: &str, row: &RunRow) {
+    if row.store.is_empty() {
+        return;
+    }
+    let store = Path::new(&row.store);
+    let recorded = RecordedGrade {
+        stage: stage.to_owned(),
+        run: row.name.clone(),
+        passed: row.passed,
+        expect_valid: row.expect_valid.clone(),
+        thresholds: row
+            .thresholds
+            .iter()
+            .map(|check| {
+                (
+                    check.words.clone(),
+                    check.threshold.clone(),
+                    check.actual,
+                    check.passed,
+                )
+            })
+            .collect(),
+    };
+    let text = serde_json::to_string_pretty(&recorded).expect("a grade serialises") + "\n";
+    let written = std::fs::write(store.join(GRADE_FILE), text)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| crate::results::report::write_report(store, None).map(|_| ()));
+    if let Err(error) = written {
+        eprintln!(
+            "warning: {}: the page does not show the stage's grade: {error:#}",
+            store.display()
+        );
+    }
+}
+
 /// Judges one run's `results.json` against its plan: the verdict required and each check.
 /// `results_of` finds another run's results by name, for relative checks.
 pub fn judge_run<'a>(
@@ -420,16 +481,19 @@ pub fn judge_run<'a>(
             let (actual, ok) = check.judge(results, baseline);
             passed &= ok;
             let mut threshold = check.to_string();
+            let mut words = check.in_words();
             if let (Some(times), Some(figure)) = (
                 check.times,
                 baseline.and_then(|baseline| baseline.pointer(&check.figure)),
             ) && let Some(figure) = figure.as_f64()
             {
                 let _ = write!(threshold, " = {}", times * figure);
+                let _ = write!(words, " ({})", times * figure);
             }
             ThresholdRow {
                 figure: check.figure.clone(),
                 threshold,
+                words,
                 actual,
                 passed: ok,
             }
@@ -559,8 +623,8 @@ fn render_runs(out: &mut String, runs: &[RunRow]) {
             let mark = if threshold.passed { "ok" } else { "FAIL" };
             let _ = writeln!(
                 out,
-                "  {:<width$}    {actual} (needs {})  {mark}",
-                "", threshold.threshold
+                "  {:<width$}    {mark:<4}  {actual}: {}",
+                "", threshold.words
             );
         }
         if let Some(error) = &run.error {
@@ -569,15 +633,42 @@ fn render_runs(out: &mut String, runs: &[RunRow]) {
         if !run.store.is_empty() {
             let _ = writeln!(
                 out,
-                "  {:<width$}    store: {} (the run as a page: {})",
-                "",
-                run.store,
-                Path::new(&run.store).join("report.html").display()
+                "  {:<width$}    store: {} (its report.html draws the run)",
+                "", run.store
             );
         }
         if !run.passed {
             let _ = writeln!(out, "  {:<width$}    repeat: {}", "", run.reproduce);
         }
+    }
+    render_legend(out, &runs[0].figures);
+}
+
+/// What the table's columns mean, in a line each: a learner should not have to guess what
+/// "duplicates 34" says about a correct run.
+fn render_legend(out: &mut String, figures: &[(String, Json)]) {
+    let known: Vec<Figure> = HARNESS_FIGURES
+        .iter()
+        .copied()
+        .chain(
+            workload::REGISTRY
+                .iter()
+                .filter_map(|entry| (entry.make)(&Default::default()).ok())
+                .flat_map(|workload| workload.headline_figures().to_vec()),
+        )
+        .collect();
+    let _ = writeln!(out, "  columns:");
+    for (label, _) in figures {
+        let Some(figure) = known.iter().find(|figure| figure.label == label) else {
+            continue;
+        };
+        let mut words = crate::plan::figure_in_words(figure.pointer);
+        if figure.pointer == "/net/duplicate_deliveries" {
+            words.push_str(
+                ": a protocol that sends a value along several paths (flooding a grid) has many; they cost messages, not correctness",
+            );
+        }
+        let _ = writeln!(out, "    {:<13} {words}", heading(label));
     }
 }
 

@@ -239,6 +239,66 @@ impl fmt::Display for Check {
     }
 }
 
+impl Check {
+    /// The check in words, for a learner: what the figure measures and the bound it must keep
+    /// ("values read that no client sent must be 0").
+    pub fn in_words(&self) -> String {
+        let mut bounds: Vec<String> = self
+            .bounds()
+            .iter()
+            .map(|(symbol, bound)| {
+                let words = match *symbol {
+                    "<" => "below",
+                    "≤" => "at most",
+                    ">" => "above",
+                    "≥" => "at least",
+                    _ => "exactly",
+                };
+                format!("{words} {bound}")
+            })
+            .collect();
+        if let (Some(times), Some(run)) = (self.times, &self.of_run) {
+            bounds.push(format!("at most {times} times run {run}'s"));
+        }
+        let bounds = bounds.join(" and ");
+        let bounds = bounds.strip_prefix("exactly ").unwrap_or(&bounds);
+        format!("{} must be {bounds}", figure_in_words(&self.figure))
+    }
+}
+
+/// What a figure measures, in words; a pointer without words is shown by its short name.
+pub fn figure_in_words(pointer: &str) -> String {
+    let words = match pointer {
+        "/net/servers/msgs_per_op" => "messages between nodes per client operation",
+        "/net/all/msgs_per_op" => "messages per client operation, clients' included",
+        "/net/duplicate_deliveries" => "deliveries of a value the node already held",
+        "/convergence/after_ms" => {
+            "ms from the last heal (or the end of operations) until every node held every value"
+        }
+        "/coverage/fraction" => "the share of nodes each value reached",
+        "/workload/unexpected_count" => "values read that no client ever sent",
+        "/workload/lost_count" => "acknowledged values missing from the final reads",
+        "/workload/lost_write_count" => "acknowledged writes missing from the final reads",
+        "/workload/resurrected_count" => "removed elements that came back",
+        "/workload/conflict_count" => "reads that returned concurrent siblings",
+        "/workload/disagreeing_reports" => {
+            "nodes whose own message count disagrees with the harness's"
+        }
+        "/workload/stable_latencies/0.5" => {
+            "median ms from a value's broadcast until every node held it"
+        }
+        "/workload/stable_latencies/1" => {
+            "longest ms from a value's broadcast until every node held it"
+        }
+        "/workload/convergence_ms/0.5" => "median ms from a write until every node held it",
+        "/workload/convergence_ms/0.99" => {
+            "99th-percentile ms from a write until every node held it"
+        }
+        other => return short_figure(other),
+    };
+    words.to_owned()
+}
+
 /// A readable name for a figure's pointer: the harness's own figures and each workload's
 /// headline figures have names (`/net/servers/msgs_per_op` is `servers msgs-per-op`); any
 /// other pointer is shown with dots.

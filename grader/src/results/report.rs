@@ -102,7 +102,17 @@ pub fn write_report(store: &Path, windows: Option<&[(f64, f64)]>) -> anyhow::Res
     let journal = store.join("journal.jsonl");
     let traffic = read_traffic(&journal, &results, &windows)
         .with_context(|| format!("cannot read {}", journal.display()))?;
-    let page = render(&results, &history, &traffic, &windows);
+    let grade: Option<crate::grade::RecordedGrade> =
+        match std::fs::read_to_string(store.join(crate::grade::GRADE_FILE)) {
+            Ok(text) => Some(serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is damaged",
+                    store.join(crate::grade::GRADE_FILE).display()
+                )
+            })?),
+            Err(_) => None,
+        };
+    let page = render(&results, &history, &traffic, &windows, grade.as_ref());
     let path = store.join("report.html");
     std::fs::write(&path, page).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
@@ -341,11 +351,16 @@ fn latency_chart(history: &[HistoryLine], shades: &[Shade], end: f64) -> String 
             .x_label_area_size(36)
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..end.max(0.1), (0.05..max_latency * 1.5).log_scale())?;
+        // Labels are short numbers (axis_number), so the label area holds them beside the
+        // axis title.
         draw_shades(&mut chart, shades, 0.05, max_latency * 1.5)?;
         chart
             .configure_mesh()
             .x_desc("invoked at, s")
             .y_desc("latency, ms (log)")
+            .y_label_formatter(&|ms| axis_number(*ms))
+            .y_labels(8)
+            .max_light_lines(2)
             .draw()?;
         for (index, ((f, kind), series)) in points.iter().enumerate() {
             let colour = Palette99::pick(index).to_rgba();
@@ -379,6 +394,23 @@ fn latency_chart(history: &[HistoryLine], shades: &[Shade], end: f64) -> String 
             .draw()?;
         Ok(())
     })
+}
+
+/// An axis label: a few significant digits, no float noise ("0.3", not "0.30000000000000004").
+fn axis_number(value: f64) -> String {
+    let digits = if value.abs() >= 10.0 {
+        0
+    } else if value.abs() >= 1.0 {
+        1
+    } else {
+        2
+    };
+    let text = format!("{value:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
 }
 
 fn draw_shades<DB: DrawingBackend, X, Y>(
@@ -466,6 +498,12 @@ fn convergence_chart(results: &Json) -> String {
         .iter()
         .map(|(node, ms)| (node.clone(), ms.as_f64().unwrap_or(0.0)))
         .collect();
+    if nodes.iter().all(|(_, ms)| *ms == 0.0) {
+        return format!(
+            "<p class=\"note converged-at-once\">Converged at once: all {} nodes held everything when it was first checked (0 ms), so there are no bars to draw.</p>",
+            nodes.len()
+        );
+    }
     nodes.sort_by(|a, b| {
         let number = |id: &str| id.trim_start_matches('n').parse::<u64>().unwrap_or(0);
         number(&a.0).cmp(&number(&b.0))
@@ -514,6 +552,10 @@ fn lamport_chart(results: &Json, arrows: &[Arrow], window: (f64, f64)) -> String
     let lane = |id: &str| lanes.iter().position(|lane| lane == id).unwrap_or(0) as f64;
     let (from_ms, to_ms) = (window.0 * 1000.0, window.1 * 1000.0);
     let width = (120 + 70 * lanes.len()).clamp(400, 1800) as u32;
+    // The plot's scale, near enough (the label areas and margins aside), for arrowheads of one
+    // size whatever the window.
+    let pixels_per_lane = f64::from(width.saturating_sub(90)) / lanes.len().max(1) as f64;
+    let pixels_per_ms = 590.0 / (to_ms - from_ms).max(1e-6);
     svg_chart((width, 640), |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(10)
@@ -569,10 +611,49 @@ fn lamport_chart(results: &Json, arrows: &[Arrow], window: (f64, f64)) -> String
                 chart.draw_series(std::iter::once(Cross::new(end, 4, RED.stroke_width(2))))?;
             } else if arrow.end_ns.is_some() {
                 chart.draw_series(std::iter::once(Circle::new(end, 2, colour.filled())))?;
+                // An arrowhead shows the direction even when no time passes on the way (a
+                // run at latency 0 draws every message flat).
+                let head = arrowhead(start, end, pixels_per_lane, pixels_per_ms);
+                for side in head {
+                    chart.draw_series(std::iter::once(PathElement::new(
+                        [end, side],
+                        colour.stroke_width(1),
+                    )))?;
+                }
             }
         }
         Ok(())
     })
+}
+
+/// The two ends of an arrowhead's strokes at `end`, for a line from `start` (in lanes and ms),
+/// 7 pixels long at 25 degrees either side of the line; none for a line of no length.
+fn arrowhead(
+    start: (f64, f64),
+    end: (f64, f64),
+    pixels_per_lane: f64,
+    pixels_per_ms: f64,
+) -> Vec<(f64, f64)> {
+    let dx = (end.0 - start.0) * pixels_per_lane;
+    let dy = (end.1 - start.1) * pixels_per_ms;
+    let length = dx.hypot(dy);
+    if length < 1e-9 {
+        return Vec::new();
+    }
+    let (ux, uy) = (dx / length, dy / length);
+    let (sin, cos) = 25f64.to_radians().sin_cos();
+    [(cos, sin), (cos, -sin)]
+        .into_iter()
+        .map(|(c, s)| {
+            // The line's direction turned by ±25°, pointing back from the end.
+            let back_x = -(ux * c - uy * s) * 7.0;
+            let back_y = -(ux * s + uy * c) * 7.0;
+            (
+                end.0 + back_x / pixels_per_lane,
+                end.1 + back_y / pixels_per_ms,
+            )
+        })
+        .collect()
 }
 
 /// The quantile maps of the workload section (`stable_latencies`, `remove_latencies`, …).
@@ -654,6 +735,7 @@ fn render(
     history: &[HistoryLine],
     traffic: &Traffic,
     windows: &[(f64, f64)],
+    grade: Option<&crate::grade::RecordedGrade>,
 ) -> String {
     let end = history
         .iter()
@@ -679,15 +761,34 @@ fn render(
     );
     let _ = write!(
         html,
-        "<h1>{} run <span class=\"verdict {class}\">{verdict}</span></h1>",
-        escape(workload_name)
+        "<h1>{} run <span class=\"verdict {class}\" title=\"Maelstrom's verdict\">{}{verdict}</span>",
+        escape(workload_name),
+        if grade.is_some() { "Maelstrom: " } else { "" }
     );
+    if let Some(grade) = grade {
+        let (word, class) = if grade.passed {
+            ("passes", "valid")
+        } else {
+            ("fails", "invalid")
+        };
+        let _ = write!(
+            html,
+            " <span class=\"verdict {class} grade\">{word} {}</span>",
+            escape(&grade.stage)
+        );
+    }
+    html.push_str("</h1>");
     let reasons: Vec<&str> = results["reasons"]
         .as_array()
         .map(|reasons| reasons.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
+    if let Some(grade) = grade {
+        html.push_str(&grade_section(grade, verdict, reasons.is_empty()));
+    }
     if reasons.is_empty() {
-        html.push_str("<p>Every check passed.</p>");
+        if grade.is_none() {
+            html.push_str("<p>Every check passed.</p>");
+        }
     } else {
         html.push_str("<h2>Why</h2><ul class=\"reasons\">");
         for reason in reasons {
@@ -730,7 +831,13 @@ fn render(
         escape(convergence["from"].as_str().unwrap_or("-")),
         convergence["after_ms"]
             .as_u64()
-            .map_or("never".into(), |ms| ms.to_string()),
+            .map_or("never".into(), |ms| {
+                if ms == 0 {
+                    "0 (converged at once)".to_owned()
+                } else {
+                    ms.to_string()
+                }
+            }),
         convergence["nodes_converged"],
         config["node_count"],
         convergence_chart(results)
@@ -760,6 +867,65 @@ fn render(
     html
 }
 
+/// The stage's judgement of the run: its verdict in a sentence, then every threshold with the
+/// figure it bounds, the failed ones marked.
+fn grade_section(grade: &crate::grade::RecordedGrade, verdict: &str, no_reasons: bool) -> String {
+    let failed: Vec<&(String, String, Option<f64>, bool)> = grade
+        .thresholds
+        .iter()
+        .filter(|(_, _, _, passed)| !passed)
+        .collect();
+    let mut html = String::new();
+    let summary = match (grade.passed, no_reasons) {
+        (true, _) => format!(
+            "This run is part of {}'s grade (run <code>{}</code>) and passes it: Maelstrom's verdict is {verdict}, as it needs to be ({}), and every threshold holds.",
+            escape(&grade.stage),
+            escape(&grade.run),
+            escape(&grade.expect_valid)
+        ),
+        (false, true) if !failed.is_empty() => format!(
+            "Maelstrom's checks passed, but this run fails {}'s grade (run <code>{}</code>): {} of its {} thresholds failed.",
+            escape(&grade.stage),
+            escape(&grade.run),
+            failed.len(),
+            grade.thresholds.len()
+        ),
+        (false, _) => format!(
+            "This run fails {}'s grade (run <code>{}</code>): the grade needs Maelstrom's verdict to be {} and it is {verdict}{}.",
+            escape(&grade.stage),
+            escape(&grade.run),
+            escape(&grade.expect_valid),
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!(", and {} of its thresholds failed", failed.len())
+            }
+        ),
+    };
+    let _ = write!(
+        html,
+        "<h2>The stage's grade</h2><p class=\"grade-summary\">{summary}</p>"
+    );
+    if !grade.thresholds.is_empty() {
+        html.push_str(
+            "<table class=\"thresholds\"><tr><th>check</th><th>needs</th><th>measured</th><th>result</th></tr>",
+        );
+        for (words, needs, actual, passed) in &grade.thresholds {
+            let _ = write!(
+                html,
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if *passed { "ok" } else { "failed" },
+                escape(words),
+                escape(needs),
+                actual.map_or("missing".to_owned(), |value| format!("{value:.3}")),
+                if *passed { "ok" } else { "FAIL" }
+            );
+        }
+        html.push_str("</table>");
+    }
+    html
+}
+
 fn shades_legend(shades: &[Shade]) -> String {
     let mut kinds: Vec<&str> = shades.iter().map(|(what, _, _)| what.as_str()).collect();
     kinds.sort_unstable();
@@ -784,6 +950,7 @@ h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
 .verdict{padding:.1em .5em;border-radius:.3em;color:#fff;font-size:.8em}\
 .valid{background:#2a7a2a}.invalid{background:#b22}.unknown{background:#886}\
 .reasons li{color:#922;margin:.3em 0}\
+.thresholds tr.failed td{background:#fbe3e3;color:#922;font-weight:600}\
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}\
 table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ddd;padding:.2em .6em;text-align:left;font-size:.9em}\
 .note{color:#666;font-style:italic}.swatch{padding:0 .4em;border-radius:.2em}\
@@ -832,5 +999,84 @@ mod tests {
         let figures = workload_figures(&workload);
         assert!(figures.contains("&lt;script&gt;") && !figures.contains("<script>"));
         assert!(quantile_tables(&workload).contains("<caption>stable_latencies (ms)</caption>"));
+    }
+
+    #[test]
+    fn axis_labels_are_short_numbers_without_float_noise() {
+        assert_eq!(axis_number(0.300_000_000_000_000_04), "0.3");
+        assert_eq!(axis_number(0.05), "0.05");
+        assert_eq!(axis_number(2.5), "2.5");
+        assert_eq!(axis_number(100.0), "100");
+        assert_eq!(axis_number(1.0), "1");
+    }
+
+    #[test]
+    fn a_run_that_converged_at_once_says_so_rather_than_drawing_nothing() {
+        let results = serde_json::json!({"convergence": {"per_node_ms": {"n0": 0, "n1": 0}}});
+        let chart = convergence_chart(&results);
+        assert!(chart.contains("Converged at once"), "{chart}");
+        assert!(!chart.contains("<svg"), "{chart}");
+        let slow = serde_json::json!({"convergence": {"per_node_ms": {"n0": 0, "n1": 300}}});
+        assert!(convergence_chart(&slow).contains("<svg"));
+    }
+
+    #[test]
+    fn a_message_that_takes_no_time_still_shows_its_direction() {
+        // From lane 0 to lane 2 at the same instant: the head's strokes point back towards
+        // lane 0, one above the line and one below it.
+        let head = arrowhead((0.0, 100.0), (2.0, 100.0), 70.0, 0.6);
+        assert_eq!(head.len(), 2);
+        assert!(head.iter().all(|(x, _)| *x < 2.0 && *x > 1.8), "{head:?}");
+        assert!(head[0].1 != head[1].1, "{head:?}");
+        let back = arrowhead((2.0, 100.0), (0.0, 100.0), 70.0, 0.6);
+        assert!(back.iter().all(|(x, _)| *x > 0.0), "{back:?}");
+        assert!(arrowhead((1.0, 5.0), (1.0, 5.0), 70.0, 0.6).is_empty());
+    }
+
+    fn graded(passed: bool, thresholds: Vec<(String, String, Option<f64>, bool)>) -> String {
+        let results = serde_json::json!({"valid": true, "reasons": [], "config": {"workload": "broadcast", "node_count": 1}});
+        let grade = crate::grade::RecordedGrade {
+            stage: "stage-04-batching".into(),
+            run: "3e".into(),
+            passed,
+            expect_valid: "true".into(),
+            thresholds,
+        };
+        render(&results, &[], &Traffic::default(), &[], Some(&grade))
+    }
+
+    #[test]
+    fn a_run_that_fails_its_stage_says_so_beside_maelstroms_verdict() {
+        let page = graded(
+            false,
+            vec![
+                (
+                    "values read that no client ever sent must be 0".into(),
+                    "workload.unexpected_count = 0".into(),
+                    Some(0.0),
+                    true,
+                ),
+                (
+                    "messages between nodes per client operation must be below 20".into(),
+                    "servers msgs-per-op < 20".into(),
+                    Some(27.9),
+                    false,
+                ),
+            ],
+        );
+        assert!(page.contains("Maelstrom: valid"), "{page}");
+        assert!(page.contains("fails stage-04-batching"), "{page}");
+        assert!(!page.contains("Every check passed"), "{page}");
+        assert!(
+            page.contains("Maelstrom's checks passed, but this run fails stage-04-batching's grade (run <code>3e</code>): 1 of its 2 thresholds failed."),
+            "{page}"
+        );
+        assert!(
+            page.contains("<tr class=\"failed\"><td>messages between nodes per client operation must be below 20</td><td>servers msgs-per-op &lt; 20</td><td>27.900</td><td>FAIL</td></tr>"),
+            "{page}"
+        );
+        let passing = graded(true, Vec::new());
+        assert!(passing.contains("passes stage-04-batching"), "{passing}");
+        assert!(!passing.contains("fails"), "{passing}");
     }
 }
