@@ -298,7 +298,15 @@ fn dispatch(cli: Cli) -> ExitCode {
                     args.stage.as_deref(),
                 )
             });
-            stopped_by_signal(interrupt.as_ref()).unwrap_or_else(|| report(watched))
+            match watched {
+                // Ctrl-C between grades is how a watch ends.
+                Ok(false) if grade::interrupted(interrupt.as_ref()) => {
+                    eprintln!("stopped watching");
+                    ExitCode::from(130)
+                }
+                Ok(_) => stopped_by_signal(interrupt.as_ref()).unwrap_or(ExitCode::SUCCESS),
+                Err(error) => report(Err(error)),
+            }
         }
         Task::Progress { dir, json } => report(manifest().and_then(|manifest| {
             let rows = learn::progress_rows(&workspace_root(), &manifest, &dir)?;

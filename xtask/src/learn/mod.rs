@@ -956,13 +956,15 @@ pub fn watch_folder(
 }
 
 /// `cargo xtask watch`: checks the learner's node of `stage` (default: the current one) now and
-/// on every save. Runs until interrupted.
-pub fn watch(how: &Checking<'_>, stage: Option<&str>) -> anyhow::Result<()> {
+/// on every save. Runs until interrupted; `Ok(true)` when the interrupt stopped a grade under
+/// way (rather than the watch between grades).
+pub fn watch(how: &Checking<'_>, stage: Option<&str>) -> anyhow::Result<bool> {
     let (stage, node) = learner_stage(how.manifest, stage, how.dir)?;
     println!(
         "watching {} (Ctrl-C to stop): every save rebuilds and regrades {stage}",
         node.dir.display()
     );
+    let mut stopped_mid_grade = false;
     watch_folder(
         &node.dir,
         || {
@@ -970,9 +972,11 @@ pub fn watch(how: &Checking<'_>, stage: Option<&str>) -> anyhow::Result<()> {
             if let Err(CannotGrade(error)) = check(how, Some(&stage)) {
                 println!("cannot grade: {error:#}");
             }
+            stopped_mid_grade = crate::grade::interrupted(how.interrupt);
         },
         || !crate::grade::interrupted(how.interrupt),
-    )
+    )?;
+    Ok(stopped_mid_grade)
 }
 
 #[cfg(test)]
