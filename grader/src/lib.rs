@@ -43,6 +43,7 @@ pub mod plan;
 pub mod procs;
 pub mod results;
 pub mod run;
+pub mod service;
 pub mod sim;
 pub mod skim;
 pub mod topology;

@@ -692,6 +692,7 @@ impl<'a> Harness<'a> {
             converged_at: vec![None; self.nodes.len()],
             parts_done: vec![0; self.nodes.len()],
             crashed,
+            not_probed: vec![false; self.nodes.len()],
         });
         if self.probes.is_empty() {
             for node in 0..self.nodes.len() {
@@ -707,7 +708,12 @@ impl<'a> Harness<'a> {
         if !matches!(self.phase, Phase::Drain | Phase::Recovery) {
             return;
         }
-        let Some(probing) = &self.probing else { return };
+        let Some(probing) = &mut self.probing else {
+            return;
+        };
+        for node in probing.behind() {
+            probing.not_probed[node] = self.net.calls_services(node);
+        }
         let behind = probing.behind();
         if behind.is_empty() {
             return;
@@ -965,6 +971,9 @@ impl<'a> Harness<'a> {
             return;
         };
         let src = self.net.endpoints.node(node);
+        if self.net.endpoints.service_index(dest).is_some() {
+            self.net.note_service_caller(node);
+        }
         self.route(src, dest, Some(&envelope.dest), envelope.body.get());
     }
 
@@ -1024,6 +1033,7 @@ impl<'a> Harness<'a> {
     fn deliver(&mut self, packet: Packet) {
         match self.net.arrive(&packet) {
             Arrival::Client => self.deliver_to_client(packet),
+            Arrival::Service(service) => self.hand_to_service(service, packet),
             Arrival::Held(node) => self.net.hold(node, packet),
             Arrival::Drop(reason) => {
                 self.journal.drop(self.now, packet.id, reason);
@@ -1075,6 +1085,42 @@ impl<'a> Harness<'a> {
             }
         }
         self.delivered = values;
+    }
+
+    /// A request reaches a service: the harness answers it as the service would, and sends
+    /// the reply back over the network (with latency, as server traffic). A request a service
+    /// does not answer (an unknown type, a body that is not JSON) is received and left
+    /// unanswered, so the caller times out, as under Maelstrom.
+    fn hand_to_service(&mut self, service: usize, packet: Packet) {
+        self.journal.recv(self.now, packet.id);
+        self.net.stats.on_recv(packet.class);
+        let name = crate::service::NAMES[service];
+        let Ok(body) = serde_json::from_str::<Json>(packet.body()) else {
+            return;
+        };
+        let kind = body
+            .get("type")
+            .and_then(Json::as_str)
+            .unwrap_or("(no type)")
+            .to_owned();
+        *self
+            .net
+            .stats
+            .service_requests
+            .entry(name.to_owned())
+            .or_default()
+            .entry(kind)
+            .or_default() += 1;
+        let caller = self.net.endpoints.name(packet.src).to_owned();
+        let Some(reply) = self
+            .net
+            .services
+            .handle(name, &caller, &body, &mut self.rng)
+        else {
+            return;
+        };
+        let reply = reply.to_string();
+        self.route(packet.dest, packet.src, None, &reply);
     }
 
     fn deliver_to_client(&mut self, packet: Packet) {

@@ -34,6 +34,12 @@ pub struct Convergence {
     /// Nodes crashed for good (`--nemesis crash`), not waited for, by id.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nodes_crashed: Vec<String>,
+    /// Nodes that keep their state in a service (they sent one a message), not read: a probe's
+    /// read would make such a node ask its service, which changes what it sees next (seq-kv's
+    /// view moves on with each request), so probing would judge a different run than
+    /// Maelstrom's, which has no probes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes_not_probed: Vec<String>,
     /// Per node that converged, ms from the same start until it held everything.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_node_ms: BTreeMap<String, u64>,
@@ -51,13 +57,20 @@ pub(super) struct Probing {
     pub(super) parts_done: Vec<usize>,
     /// Nodes crashed for good: neither read nor waited for.
     pub(super) crashed: Vec<bool>,
+    /// Nodes that use a service: neither read nor waited for (see
+    /// [`Convergence::nodes_not_probed`]).
+    pub(super) not_probed: Vec<bool>,
 }
 
 impl Probing {
     /// The surviving nodes not yet seen holding everything.
     pub(super) fn behind(&self) -> Vec<usize> {
         (0..self.converged_at.len())
-            .filter(|node| self.converged_at[*node].is_none() && !self.crashed[*node])
+            .filter(|node| {
+                self.converged_at[*node].is_none()
+                    && !self.crashed[*node]
+                    && !self.not_probed[*node]
+            })
             .collect()
     }
 
@@ -68,7 +81,8 @@ impl Probing {
             .into_iter()
             .map(|node| nodes[node].clone())
             .collect();
-        let after_ms = nodes_behind.is_empty().then(|| {
+        let probed = (0..nodes.len()).any(|node| !self.crashed[node] && !self.not_probed[node]);
+        let after_ms = (probed && nodes_behind.is_empty()).then(|| {
             let last = self
                 .converged_at
                 .iter()
@@ -87,6 +101,10 @@ impl Probing {
             nodes_behind,
             nodes_crashed: (0..nodes.len())
                 .filter(|node| self.crashed[*node])
+                .map(|node| nodes[node].clone())
+                .collect(),
+            nodes_not_probed: (0..nodes.len())
+                .filter(|node| self.not_probed[*node])
                 .map(|node| nodes[node].clone())
                 .collect(),
             per_node_ms: self

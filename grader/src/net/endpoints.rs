@@ -2,8 +2,9 @@
 //! carries two small numbers rather than two names.
 //!
 //! The nodes come first (endpoint `i` is node `i`), then one endpoint standing for every
-//! client id the harness never opened (a node may answer anyone), then the harness's clients
-//! in the order they were opened. Names are kept once, here; the journal and the wire take
+//! client id the harness never opened (a node may answer anyone), then Maelstrom's services
+//! (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`), then the harness's clients in the order they were
+//! opened. Names are kept once, here; the journal and the wire take
 //! them from each message's line.
 
 use std::collections::HashMap;
@@ -51,7 +52,21 @@ impl Endpoints {
         // harness did not open.
         endpoints.names.push("c (not a client of this run)".into());
         endpoints.kinds.push((true, false));
+        for service in crate::service::NAMES {
+            endpoints.add(service);
+        }
         endpoints
+    }
+
+    /// The service an endpoint is (its place in [`crate::service::NAMES`]), if it is one.
+    pub fn service_index(&self, endpoint: Endpoint) -> Option<usize> {
+        let index = (endpoint.0 as usize).checked_sub(self.nodes + 1)?;
+        (index < crate::service::NAMES.len()).then_some(index)
+    }
+
+    /// True for a node or a service: Maelstrom's servers.
+    pub fn is_server(&self, endpoint: Endpoint) -> bool {
+        !self.is_client(endpoint)
     }
 
     fn add(&mut self, name: &str) -> Endpoint {
@@ -89,7 +104,7 @@ impl Endpoints {
     /// The place of a client the harness opened among its clients (0 for the first), if
     /// `endpoint` is one.
     pub fn client_index(&self, endpoint: Endpoint) -> Option<usize> {
-        (endpoint.0 as usize).checked_sub(self.nodes + 1)
+        (endpoint.0 as usize).checked_sub(self.nodes + 1 + crate::service::NAMES.len())
     }
 
     /// Who `name` is: a node, a client the harness opened, any other client id, or nobody
@@ -133,8 +148,12 @@ impl Endpoints {
 mod tests {
     use super::*;
 
+    fn n_of(endpoints: &Endpoints, index: usize) -> Endpoint {
+        endpoints.node(index)
+    }
+
     #[test]
-    fn nodes_come_first_then_the_stand_in_then_clients_in_order() {
+    fn nodes_come_first_then_the_stand_in_then_services_then_clients_in_order() {
         let nodes = crate::topology::node_names(3);
         let mut endpoints = Endpoints::new(&nodes);
         let first = endpoints.open_client("c0");
@@ -147,7 +166,13 @@ mod tests {
         assert_eq!(endpoints.find("c99"), Some(endpoints.unknown_client()));
         assert_eq!(endpoints.client_index(endpoints.unknown_client()), None);
         assert_eq!(endpoints.node_index(endpoints.unknown_client()), None);
-        assert_eq!(endpoints.find("lin-kv"), None);
+        let lin_kv = endpoints.find("lin-kv").expect("services are endpoints");
+        assert_eq!(endpoints.service_index(lin_kv), Some(0));
+        assert_eq!(endpoints.client_index(lin_kv), None);
+        assert_eq!(endpoints.node_index(lin_kv), None);
+        assert_eq!(endpoints.service_index(first), None);
+        assert_eq!(endpoints.class(n_of(&endpoints, 0), lin_kv), Class::Server);
+        assert_eq!(endpoints.find("n9"), None);
         assert_eq!(endpoints.name(first), "c0");
         let (n0, n1) = (endpoints.node(0), endpoints.node(1));
         assert_eq!(endpoints.class(n0, n1), Class::Server);

@@ -197,6 +197,9 @@ pub enum Arrival {
     Node(usize),
     /// Hand it to the client it is addressed to.
     Client,
+    /// Hand it to this service (its place in [`crate::service::NAMES`]); services are never
+    /// partitioned, as in Maelstrom, whose grudges cover the nodes only.
+    Service(usize),
     /// Drop it.
     Drop(DropReason),
     /// Its destination (this node) is paused: keep it until the node is resumed.
@@ -217,6 +220,10 @@ pub struct Network {
     next_packet_id: u64,
     /// The traffic figures.
     pub stats: NetStats,
+    /// Maelstrom's services, answered by the harness.
+    pub services: crate::service::Services,
+    /// Per node: whether it has sent a service anything.
+    service_callers: Vec<bool>,
 }
 
 impl Network {
@@ -233,7 +240,19 @@ impl Network {
             delivery,
             next_packet_id: 0,
             stats: NetStats::new(nodes.len()),
+            services: crate::service::Services::default(),
+            service_callers: vec![false; nodes.len()],
         }
+    }
+
+    /// Notes that `node` sent a service a message.
+    pub fn note_service_caller(&mut self, node: usize) {
+        self.service_callers[node] = true;
+    }
+
+    /// Whether `node` has sent a service anything.
+    pub fn calls_services(&self, node: usize) -> bool {
+        self.service_callers[node]
     }
 
     /// The index of the node called `id`, if it is one.
@@ -276,7 +295,10 @@ impl Network {
     /// What happens to `packet` now that it is due.
     pub fn arrive(&self, packet: &Packet) -> Arrival {
         let Some(dest) = self.endpoints.node_index(packet.dest) else {
-            return Arrival::Client;
+            return match self.endpoints.service_index(packet.dest) {
+                Some(service) => Arrival::Service(service),
+                None => Arrival::Client,
+            };
         };
         let cut = self
             .endpoints

@@ -71,6 +71,10 @@ pub struct NetStats {
     /// Replies to a client whose `in_reply_to` matched no request it had in hand (late, or
     /// wrong); discarded, as Maelstrom's clients do.
     pub unmatched_replies: u64,
+    /// Requests that reached each service, by service and request type (left out of
+    /// `results.json` when no node used a service).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_requests: BTreeMap<String, BTreeMap<String, u64>>,
     /// Always valid, as in Maelstrom: the figures are information, not a check.
     pub valid: bool,
 }

@@ -123,11 +123,6 @@ fn node_ids(results: &Json) -> Vec<String> {
     (0..count).map(|n| format!("n{n}")).collect()
 }
 
-fn is_node(id: &str) -> bool {
-    id.strip_prefix('n')
-        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// The first second of the main phase (from the first worker operation), and the second
 /// around the invocation of the first lost value, if any.
 fn default_windows(results: &Json, history: &[HistoryLine]) -> Vec<(f64, f64)> {
@@ -175,7 +170,8 @@ fn read_traffic(path: &Path, results: &Json, windows: &[(f64, f64)]) -> anyhow::
                 if src.starts_with(PROBE_PREFIX) || dest.starts_with(PROBE_PREFIX) {
                     continue;
                 }
-                let servers = is_node(&src) && is_node(&dest);
+                // Maelstrom's rule, as the harness counts: nodes and services are servers.
+                let servers = !crate::net::is_client(&src) && !crate::net::is_client(&dest);
                 let bucket = traffic
                     .per_second
                     .entry(event.t / 1_000_000_000)
@@ -202,7 +198,7 @@ fn read_traffic(path: &Path, results: &Json, windows: &[(f64, f64)]) -> anyhow::
                         .and_then(|body| body["type"].as_str().map(str::to_owned))
                         .unwrap_or_default();
                     let lane = |id: String| {
-                        if nodes.contains(&id) {
+                        if nodes.contains(&id) || crate::service::NAMES.contains(&id.as_str()) {
                             id
                         } else {
                             "clients".to_owned()
@@ -549,6 +545,17 @@ fn convergence_chart(results: &Json) -> String {
 fn lamport_chart(results: &Json, arrows: &[Arrow], window: (f64, f64)) -> String {
     let mut lanes = vec!["clients".to_owned()];
     lanes.extend(node_ids(results));
+    // A lane for each service the nodes talked to in this window.
+    lanes.extend(
+        crate::service::NAMES
+            .iter()
+            .filter(|service| {
+                arrows
+                    .iter()
+                    .any(|arrow| arrow.src == **service || arrow.dest == **service)
+            })
+            .map(|service| (*service).to_owned()),
+    );
     let lane = |id: &str| lanes.iter().position(|lane| lane == id).unwrap_or(0) as f64;
     let (from_ms, to_ms) = (window.0 * 1000.0, window.1 * 1000.0);
     let width = (120 + 70 * lanes.len()).clamp(400, 1800) as u32;
@@ -846,7 +853,7 @@ fn render(
     for ((arrows, left_out), window) in traffic.windows.iter().zip(windows) {
         let _ = write!(
             html,
-            "<h3>{:.3} s to {:.3} s</h3><p>Time runs down; a line per node, and one for all clients. Blue: between nodes; green: to or from a client; red with a cross: dropped. {} messages drawn{}.</p>{}",
+            "<h3>{:.3} s to {:.3} s</h3><p>Time runs down; a line per node, one for all clients and one for each service the nodes used. Blue: between servers (nodes and services); green: to or from a client; red with a cross: dropped. {} messages drawn{}.</p>{}",
             window.0,
             window.1,
             arrows.len(),

@@ -50,10 +50,14 @@ pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: 
     if !convergence.from.is_empty() {
         let after = convergence.after_ms.map_or_else(
             || {
-                format!(
-                    "not reached; behind: {}",
-                    convergence.nodes_behind.join(", ")
-                )
+                if convergence.nodes_behind.is_empty() {
+                    "not measured".to_owned()
+                } else {
+                    format!(
+                        "not reached; behind: {}",
+                        convergence.nodes_behind.join(", ")
+                    )
+                }
             },
             |ms| {
                 format!(
@@ -62,7 +66,7 @@ pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: 
                 )
             },
         );
-        let survivors = if convergence.nodes_crashed.is_empty() {
+        let mut survivors = if convergence.nodes_crashed.is_empty() {
             String::new()
         } else {
             format!(
@@ -70,6 +74,12 @@ pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: 
                 convergence.nodes_crashed.join(", ")
             )
         };
+        if !convergence.nodes_not_probed.is_empty() {
+            survivors.push_str(&format!(
+                " (not probed, as they keep their state in a service: {})",
+                convergence.nodes_not_probed.join(", ")
+            ));
+        }
         line(
             &mut out,
             format!(

@@ -44,3 +44,10 @@ pub fn write_executable(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
+
+/// `kvcast.py`, a stateless broadcast node that keeps its values in a Maelstrom service
+/// (`--service lin-kv|seq-kv`, `--trick` for seq-kv's unique write before each read).
+#[allow(dead_code)] // Not every test crate that includes this module uses it.
+pub fn kvcast_node() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/kvcast.py")
+}

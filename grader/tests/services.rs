@@ -1,0 +1,104 @@
+//! Maelstrom's services end to end with real processes: a stateless broadcast node that keeps
+//! its values in lin-kv is valid under partitions and its service traffic counts as server
+//! traffic; on seq-kv it is valid with the unique-write trick and can read stale values without.
+
+use std::time::Duration;
+
+use grader::checker::Validity;
+use grader::config::TestConfig;
+use grader::nemesis::Fault;
+use grader::run::{TestRun, run_process_test};
+
+mod nodes;
+use nodes::{have_python, kvcast_node};
+
+fn config(nemesis: bool) -> TestConfig {
+    TestConfig {
+        node_count: 3,
+        concurrency: 3,
+        time_limit: Duration::from_secs(3),
+        rate: 20.0,
+        latency: grader::net::Latency {
+            mean_ms: 5.0,
+            distribution: grader::net::LatencyDistribution::Constant,
+        },
+        recovery: Duration::from_millis(500),
+        seed: 4,
+        faults: if nemesis {
+            [Fault::Partition].into()
+        } else {
+            Default::default()
+        },
+        nemesis_interval: Duration::from_millis(700),
+        ..TestConfig::default()
+    }
+}
+
+fn run(config: &TestConfig, args: &[&str]) -> (TestRun, tempfile::TempDir) {
+    let store = tempfile::tempdir().unwrap();
+    let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+    let run = run_process_test(config, &kvcast_node(), &args, store.path(), None)
+        .expect("the harness runs");
+    (run, store)
+}
+
+fn requests(run: &TestRun, service: &str, kind: &str) -> u64 {
+    run.report
+        .net
+        .service_requests
+        .get(service)
+        .and_then(|kinds| kinds.get(kind))
+        .copied()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_stateless_node_on_lin_kv_is_valid_under_partitions_and_its_service_traffic_is_server_traffic()
+{
+    if !have_python() {
+        return;
+    }
+    let (run, _store) = run(&config(true), &["--service", "lin-kv"]);
+    assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+    let (reads, cas) = (
+        requests(&run, "lin-kv", "read"),
+        requests(&run, "lin-kv", "cas"),
+    );
+    assert!(
+        reads > 10 && cas > 10,
+        "{:?}",
+        run.report.net.service_requests
+    );
+    // The node talks to nobody but lin-kv: every server message is a request or its reply.
+    assert_eq!(run.report.net.servers.msg_count, 2 * (reads + cas));
+    assert!(run.report.net.servers.msgs_per_op.unwrap_or(0.0) > 1.0);
+    let results = std::fs::read_to_string(run.store.join("results.json")).unwrap();
+    assert!(results.contains("\"service_requests\""), "{results}");
+    let journal = std::fs::read_to_string(run.store.join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"dest\":\"lin-kv\""));
+    // The page's message diagram gives the service a lane of its own.
+    let page = std::fs::read_to_string(run.store.join("report.html")).unwrap();
+    assert!(page.contains(">\nlin-kv\n</text>"), "no lin-kv lane");
+    // Probes would make the node ask its service again, which changes the run: none is sent.
+    assert!(
+        !journal.contains("c-probe-"),
+        "a service-backed node was probed"
+    );
+    assert!(
+        run.summary
+            .contains("not probed, as they keep their state in a service")
+    );
+}
+
+#[test]
+fn on_seq_kv_the_unique_write_trick_makes_reads_fresh_and_without_it_they_go_stale() {
+    if !have_python() {
+        return;
+    }
+    let (trick, _store) = run(&config(false), &["--service", "seq-kv", "--trick"]);
+    assert_eq!(trick.report.valid, Validity::Valid, "{}", trick.summary);
+    assert!(requests(&trick, "seq-kv", "write") > 0);
+    let (stale, _store) = run(&config(false), &["--service", "seq-kv"]);
+    assert_eq!(stale.report.valid, Validity::Invalid, "{}", stale.summary);
+    assert!(requests(&stale, "seq-kv", "write") == 0);
+}
