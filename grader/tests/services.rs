@@ -2,37 +2,12 @@
 //! its values in lin-kv is valid under partitions and its service traffic counts as server
 //! traffic; on seq-kv it is valid with the unique-write trick and can read stale values without.
 
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
 use grader::run::{TestRun, run_process_test};
 
 mod nodes;
-use nodes::{have_python, kvcast_node};
-
-fn config(nemesis: bool) -> TestConfig {
-    TestConfig {
-        node_count: 3,
-        concurrency: 3,
-        time_limit: Duration::from_secs(3),
-        rate: 20.0,
-        latency: grader::net::Latency {
-            mean_ms: 5.0,
-            distribution: grader::net::LatencyDistribution::Constant,
-        },
-        recovery: Duration::from_millis(500),
-        seed: 4,
-        faults: if nemesis {
-            [Fault::Partition].into()
-        } else {
-            Default::default()
-        },
-        nemesis_interval: Duration::from_millis(700),
-        ..TestConfig::default()
-    }
-}
+use nodes::{have_python, kvcast_node, service_config};
 
 fn run(config: &TestConfig, args: &[&str]) -> (TestRun, tempfile::TempDir) {
     let store = tempfile::tempdir().unwrap();
@@ -58,7 +33,7 @@ fn a_stateless_node_on_lin_kv_is_valid_under_partitions_and_its_service_traffic_
     if !have_python() {
         return;
     }
-    let (run, _store) = run(&config(true), &["--service", "lin-kv"]);
+    let (run, _store) = run(&service_config(4, true), &["--service", "lin-kv"]);
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
     let (reads, cas) = (
         requests(&run, "lin-kv", "read"),
@@ -95,10 +70,13 @@ fn on_seq_kv_the_unique_write_trick_makes_reads_fresh_and_without_it_they_go_sta
     if !have_python() {
         return;
     }
-    let (trick, _store) = run(&config(false), &["--service", "seq-kv", "--trick"]);
+    let (trick, _store) = run(
+        &service_config(4, false),
+        &["--service", "seq-kv", "--trick"],
+    );
     assert_eq!(trick.report.valid, Validity::Valid, "{}", trick.summary);
     assert!(requests(&trick, "seq-kv", "write") > 0);
-    let (stale, _store) = run(&config(false), &["--service", "seq-kv"]);
+    let (stale, _store) = run(&service_config(4, false), &["--service", "seq-kv"]);
     assert_eq!(stale.report.valid, Validity::Invalid, "{}", stale.summary);
     assert!(requests(&stale, "seq-kv", "write") == 0);
 }

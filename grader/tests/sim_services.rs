@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use common::{Context, Message, NoTimer, Node, NodeId, RpcError};
 use grader::checker::Validity;
-use grader::config::TestConfig;
-use grader::nemesis::Fault;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+
+mod nodes;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -178,31 +178,9 @@ impl Node for KvCast {
     }
 }
 
-fn config(seed: u64, partitions: bool) -> TestConfig {
-    TestConfig {
-        node_count: 3,
-        concurrency: 3,
-        time_limit: Duration::from_secs(3),
-        rate: 20.0,
-        latency: grader::net::Latency {
-            mean_ms: 5.0,
-            distribution: grader::net::LatencyDistribution::Constant,
-        },
-        recovery: Duration::from_millis(500),
-        seed,
-        faults: if partitions {
-            [Fault::Partition].into()
-        } else {
-            Default::default()
-        },
-        nemesis_interval: Duration::from_millis(700),
-        ..TestConfig::default()
-    }
-}
-
 fn run(seed: u64, partitions: bool, flags: &[&str]) -> grader::sim::SimRun {
     let flags: Vec<String> = flags.iter().map(|flag| flag.to_string()).collect();
-    grader::sim::simulate::<KvCast>(&config(seed, partitions), &flags).unwrap()
+    grader::sim::simulate::<KvCast>(&nodes::service_config(seed, partitions), &flags).unwrap()
 }
 
 #[test]

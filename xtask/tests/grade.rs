@@ -330,11 +330,7 @@ fn a_ctrl_c_during_a_check_stops_the_nodes_writes_the_run_and_exits_130() {
         said.push_str(&line);
     }
     std::thread::sleep(std::time::Duration::from_millis(1000));
-    let sent = Command::new("kill")
-        .args(["-INT", &check.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    nodes::interrupt(&check);
     let status = check.wait().unwrap();
     said.push_str(&std::io::read_to_string(stderr).unwrap());
     let printed = printed.join().unwrap();

@@ -142,11 +142,7 @@ fn run_watch(dir: &Path, words: &[&str]) -> String {
         }
         printed.push_str(&line);
     }
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    nodes::interrupt(&child);
     let status = child.wait().unwrap();
     printed.push_str(&std::io::read_to_string(stdout).unwrap());
     assert_eq!(status.code(), Some(130), "{printed}");

@@ -24,6 +24,7 @@ pub fn gset_node() -> PathBuf {
 }
 
 /// The Python node needs python3; a machine without it skips those tests, saying so.
+#[allow(dead_code)] // Not every test crate that includes this module uses it.
 pub fn have_python() -> bool {
     let found = Command::new("python3")
         .arg("--version")
@@ -50,4 +51,40 @@ pub fn write_executable(dir: &Path, name: &str, body: &str) -> PathBuf {
 #[allow(dead_code)] // Not every test crate that includes this module uses it.
 pub fn kvcast_node() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/kvcast.py")
+}
+
+/// Sends SIGINT to a child, as a Ctrl-C in its terminal would.
+#[allow(dead_code)] // Not every test crate that includes this module uses it.
+pub fn interrupt(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -INT {} failed", child.id());
+}
+
+/// A short run of three nodes with a little latency, optionally under partitions: the
+/// configuration the service tests judge a service-backed node in, in both clusters.
+#[allow(dead_code)] // Not every test crate that includes this module uses it.
+pub fn service_config(seed: u64, partitions: bool) -> grader::config::TestConfig {
+    use std::time::Duration;
+    grader::config::TestConfig {
+        node_count: 3,
+        concurrency: 3,
+        time_limit: Duration::from_secs(3),
+        rate: 20.0,
+        latency: grader::net::Latency {
+            mean_ms: 5.0,
+            distribution: grader::net::LatencyDistribution::Constant,
+        },
+        recovery: Duration::from_millis(500),
+        seed,
+        faults: if partitions {
+            [grader::nemesis::Fault::Partition].into()
+        } else {
+            Default::default()
+        },
+        nemesis_interval: Duration::from_millis(700),
+        ..grader::config::TestConfig::default()
+    }
 }
