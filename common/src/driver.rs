@@ -90,16 +90,10 @@ where
                         Input::Lines(lines) => {
                             for line in lines {
                                 let at = started.elapsed();
-                                guarded(
-                                    &mut runtime,
-                                    &mut written,
-                                    &mut output,
-                                    &mut log,
-                                    |runtime| {
-                                        runtime.handle_line(&line, at);
-                                    },
-                                );
-                                take(&mut runtime, &mut written, &mut log);
+                                let mut io = (&mut written, &mut output, &mut log);
+                                run_handler(&mut runtime, &mut io, |runtime| {
+                                    runtime.handle_line(&line, at);
+                                });
                             }
                             write(&mut written, &mut output)?;
                         }
@@ -115,16 +109,10 @@ where
         }
         if finished.is_none() {
             let at = started.elapsed();
-            guarded(
-                &mut runtime,
-                &mut written,
-                &mut output,
-                &mut log,
-                |runtime| {
-                    runtime.fire_due(at);
-                },
-            );
-            take(&mut runtime, &mut written, &mut log);
+            let mut io = (&mut written, &mut output, &mut log);
+            run_handler(&mut runtime, &mut io, |runtime| {
+                runtime.fire_due(at);
+            });
             write(&mut written, &mut output)?;
         }
     }
@@ -134,19 +122,18 @@ where
     finished.unwrap_or(Ok(()))
 }
 
-/// Runs one handler; should it panic, what the node wrote before the panic (the rest of the
-/// batch's answers, and the panicking handler's own) is written out first, so the panic does
-/// not take an `init_ok` already produced with it, and then the panic goes on.
-fn guarded<N: Node>(
+/// Runs one handler and gathers what it wrote into the batch's buffer. Should it panic, what
+/// the node wrote before the panic (the rest of the batch's answers, and the panicking
+/// handler's own) is written out first, so the panic does not take an `init_ok` already
+/// produced with it, and then the panic goes on.
+fn run_handler<N: Node, W: Write, E: Write>(
     runtime: &mut Runtime<N>,
-    written: &mut Vec<u8>,
-    output: &mut impl Write,
-    log: &mut impl Write,
+    (written, output, log): &mut (&mut Vec<u8>, &mut W, &mut E),
     handler: impl FnOnce(&mut Runtime<N>),
 ) {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(runtime)));
+    take(runtime, written, log);
     if let Err(panic) = outcome {
-        take(runtime, written, log);
         let _ = write(written, output);
         std::panic::resume_unwind(panic);
     }
