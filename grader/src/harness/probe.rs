@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::*;
+
 /// How often the harness reads every node after the heal to time convergence.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -116,6 +118,85 @@ impl Probing {
                     Some((nodes[node].clone(), after))
                 })
                 .collect(),
+        }
+    }
+}
+
+impl Harness<'_> {
+    /// Starts timing convergence: what is acknowledged now, and a read of every node every
+    /// [`PROBE_INTERVAL`] until each has it all.
+    pub(super) fn start_probing(&mut self, from: &'static str) {
+        let survivors = self.survivors();
+        let acknowledged = self
+            .workload
+            .start_convergence(self.history.ops(), &survivors);
+        let crashed: Vec<bool> = (0..self.nodes.len())
+            .map(|node| self.nemesis.is_crashed(node))
+            .collect();
+        self.probing = Some(Probing {
+            from,
+            started: self.now,
+            acknowledged,
+            converged_at: vec![None; self.nodes.len()],
+            parts_done: vec![0; self.nodes.len()],
+            crashed,
+            not_probed: vec![false; self.nodes.len()],
+        });
+        if self.probes.is_empty() {
+            for node in 0..self.nodes.len() {
+                let id = format!("{PROBE_PREFIX}{node}");
+                let probe = self.open_named_client(&id, Role::Probe, node);
+                self.probes.push(probe);
+            }
+        }
+        self.schedule(self.now, Event::Probe);
+    }
+
+    pub(super) fn probe(&mut self) {
+        if !matches!(self.phase, Phase::Drain | Phase::Recovery) {
+            return;
+        }
+        let Some(probing) = &mut self.probing else {
+            return;
+        };
+        for node in probing.behind() {
+            probing.not_probed[node] = self.net.calls_services(node);
+        }
+        let behind = probing.behind();
+        if behind.is_empty() {
+            return;
+        }
+        for node in behind {
+            let id = self.probes[node];
+            if self.client(id).is_some_and(|probe| probe.pending.is_none()) {
+                let part = self
+                    .probing
+                    .as_ref()
+                    .map_or(0, |probing| probing.parts_done[node]);
+                let body = self.workload.probe_request(part);
+                self.client_request(id, with_msg_id(body), RPC_TIMEOUT, None);
+            }
+        }
+        self.schedule(self.now + PROBE_INTERVAL, Event::Probe);
+    }
+
+    /// A convergence probe of `node` was answered with `body`.
+    pub(super) fn probe_replied(&mut self, node: usize, pending: &Pending, body: &str) {
+        let parts = self.workload.probe_parts();
+        if let Some(probing) = self.probing.as_mut()
+            && probing.converged_at[node].is_none()
+            && self
+                .workload
+                .probe_converged_text(probing.parts_done[node], body)
+        {
+            // A node is read in `parts` probes (a KV store, key by key); it has converged once
+            // the last part shows what it must.
+            probing.parts_done[node] += 1;
+            if probing.parts_done[node] >= parts {
+                // When the node read its state: the probe may have waited behind other
+                // messages to it (Maelstrom's delivery), so not its invocation.
+                probing.converged_at[node] = Some(pending.delivered_at.unwrap_or(pending.sent_at));
+            }
         }
     }
 }

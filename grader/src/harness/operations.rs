@@ -1,0 +1,212 @@
+//! The workload's operations: free workers get the generator's next operation, replies and
+//! timeouts complete them into the history.
+
+use super::*;
+
+impl Harness<'_> {
+    pub(super) fn schedule_tick(&mut self) {
+        let gap = self.rng.random_range(0.0..2.0 / self.config.rate);
+        self.schedule(
+            self.now + Duration::from_secs_f64(gap),
+            Event::GeneratorTick,
+        );
+    }
+
+    /// A free worker: under Maelstrom's rule the first at or after Jepsen's next thread index
+    /// (wrapping round), otherwise a random one.
+    pub(super) fn free_worker(&mut self) -> Option<usize> {
+        let free: Vec<usize> = (0..self.workers.len())
+            .filter(|index| self.worker_client(&self.workers[*index]).pending.is_none())
+            .collect();
+        if free.is_empty() {
+            return None;
+        }
+        match self.config.delivery {
+            Delivery::Maelstrom => Some(
+                free.iter()
+                    .copied()
+                    .find(|worker| *worker >= self.next_thread)
+                    .unwrap_or(free[0]),
+            ),
+            Delivery::Ideal => Some(free[self.rng.random_range(0..free.len())]),
+        }
+    }
+
+    /// Issues the generator's next operation on a worker.
+    pub(super) fn issue(&mut self, worker: usize) {
+        let operation = self.workload.next_operation(worker, &mut self.rng);
+        self.invoke(worker, operation, false);
+    }
+
+    pub(super) fn invoke(&mut self, worker: usize, operation: Operation, final_read: bool) {
+        self.bump_thread();
+        let process = self.workers[worker].process;
+        let client_id = self.workers[worker].client;
+        let node = self.nodes[self.worker_client(&self.workers[worker]).node].clone();
+        self.history.push(
+            self.now,
+            Entry {
+                process: Process::Worker(process),
+                kind: OpKind::Invoke,
+                f: operation.f,
+                value: operation.value.clone(),
+                error: None,
+                node: Some(node),
+                final_read,
+            },
+        );
+        self.client_request(
+            client_id,
+            with_msg_id(operation.body),
+            RPC_TIMEOUT,
+            Some((operation.f, operation.value, final_read)),
+        );
+    }
+
+    /// Records a worker's completion; an `info` retires its client and process, as Jepsen does.
+    pub(super) fn complete(
+        &mut self,
+        worker: usize,
+        pending: &Pending,
+        mut completion: Completion,
+    ) {
+        progress::count_op();
+        if let (Some(sends), OpKind::Ok) = (pending.server_sends, completion.kind)
+            && let Some(value) = completion.value.as_object_mut()
+        {
+            value.insert("harness_server_sends".into(), sends.into());
+        }
+        let process = self.workers[worker].process;
+        let client_id = self.workers[worker].client;
+        let node_index = self.worker_client(&self.workers[worker]).node;
+        let kind = completion.kind;
+        self.workload
+            .completed(worker, pending.f, kind, &completion.value);
+        self.history.push(
+            self.now,
+            Entry {
+                process: Process::Worker(process),
+                kind,
+                f: pending.f,
+                value: completion.value,
+                error: completion.error,
+                node: Some(self.nodes[node_index].clone()),
+                final_read: pending.final_read,
+            },
+        );
+        if kind == OpKind::Info {
+            if let Some(client) = self.client_mut(client_id) {
+                client.open = false;
+            }
+            let fresh = self.open_client(Role::Worker(worker), node_index);
+            self.workers[worker].process += self.config.concurrency as u64;
+            self.workers[worker].client = fresh;
+        }
+        if self.phase == Phase::Main && self.generator_waiting {
+            self.generator_waiting = false;
+            if let Some(free) = self.free_worker() {
+                self.issue(free);
+                self.schedule_tick();
+            }
+        }
+    }
+
+    pub(super) fn on_timeout(&mut self, client_id: Endpoint, msg_id: u64) {
+        let Some(client) = self.client_mut(client_id) else {
+            return;
+        };
+        if client
+            .pending
+            .as_ref()
+            .is_none_or(|pending| pending.msg_id != msg_id)
+        {
+            return;
+        }
+        let pending = client.pending.take().expect("checked");
+        let (role, node) = (client.role, client.node);
+        let node = self.nodes[node].clone();
+        match role {
+            Role::Init => {} // The init deadline reports every silent node at once.
+            Role::Setup => self.abort(format!(
+                "{node} did not answer its setup request within {} s",
+                RPC_TIMEOUT.as_secs()
+            )),
+            Role::RestartInit | Role::RestartSetup => {
+                self.note(format!("{node} did not answer after its restart"));
+            }
+            Role::Probe => {}
+            Role::Worker(worker) => {
+                let completion = timed_out(self.workload.as_ref(), &pending);
+                self.complete(worker, &pending, completion);
+            }
+        }
+    }
+
+    /// A reply reached a client: match it to the outstanding request and judge it.
+    pub(super) fn on_reply(&mut self, client_id: Endpoint, from: Endpoint, reply: &Reply) {
+        let from = self.net.endpoints.name(from).to_owned();
+        let client_name = self.net.endpoints.name(client_id).to_owned();
+        let client = self.client_mut(client_id).expect("checked open");
+        let matches = client
+            .pending
+            .as_ref()
+            .is_some_and(|pending| reply.in_reply_to() == Some(pending.msg_id));
+        if !matches {
+            let body = reply.json();
+            // Maelstrom's clients discard replies to anything but the request in hand.
+            self.net.stats.unmatched_replies += 1;
+            if self.net.stats.unmatched_replies == 1 {
+                self.note(format!(
+                    "{from}: discarded a reply to {client_name} whose in_reply_to matches no request in hand: {body}"
+                ));
+            }
+            return;
+        }
+        let pending = client.pending.take().expect("checked");
+        let role = client.role;
+        let node = client.node;
+        if role == Role::Probe {
+            self.probe_replied(node, &pending, reply.text);
+            return;
+        }
+        let body = reply.json();
+        let kind = body.get("type").and_then(Json::as_str).unwrap_or("");
+        match role {
+            Role::Init => {
+                if kind == "init_ok" {
+                    self.awaiting.remove(&node);
+                } else {
+                    self.abort(format!(
+                        "{from} answered init with `{kind}`, not init_ok: {body}"
+                    ));
+                }
+            }
+            Role::Setup => match self.workload.judge_setup_reply(body) {
+                Ok(()) => {
+                    self.awaiting.remove(&node);
+                }
+                Err(why) => self.abort(format!(
+                    "{from} answered its setup request wrongly ({why}): {body}"
+                )),
+            },
+            Role::Worker(worker) => {
+                let completion = judge_reply(self.workload.as_ref(), &pending, body);
+                self.complete(worker, &pending, completion);
+            }
+            Role::RestartInit if kind == "init_ok" => {
+                if !self.send_setup(Role::RestartSetup, node) {
+                    self.note(format!("{from} is back after its restart"));
+                }
+            }
+            Role::RestartSetup if self.workload.judge_setup_reply(body).is_ok() => {
+                self.note(format!("{from} is back after its restart"));
+            }
+            Role::RestartInit | Role::RestartSetup => {
+                self.note(format!(
+                    "{from} answered `{kind}` after its restart: {body}"
+                ));
+            }
+            Role::Probe => unreachable!("probe replies are handled above"),
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The end of a run: nodes stopped, the workload's checker and Maelstrom's stats judged, the
+//! report put together.
+
+use super::*;
+
+impl Harness<'_> {
+    pub(super) fn finish(mut self, interrupted: bool) -> RunReport {
+        self.cluster.shutdown();
+        let end = self.cluster.now();
+        self.now = end;
+        while let Some(Due { item: event, .. }) = self.queue.pop() {
+            if let Event::Deliver(packet) = event {
+                self.journal.drop(end, packet.id, DropReason::InFlightAtEnd);
+                self.net.stats.on_drop(DropReason::InFlightAtEnd);
+            }
+        }
+        for packet in self.net.take_all_held() {
+            self.journal.drop(end, packet.id, DropReason::InFlightAtEnd);
+            self.net.stats.on_drop(DropReason::InFlightAtEnd);
+        }
+        if self.log_overflow > 0 {
+            let overflow = self.log_overflow;
+            self.log
+                .push(format!("... and {overflow} more notes not kept"));
+        }
+        let convergence = self
+            .probing
+            .as_ref()
+            .map(|probing| probing.convergence(&self.nodes))
+            .unwrap_or_default();
+        let survivors = self.survivors();
+        let ops = self.history.ops();
+        let workload = self.workload.check(ops, &survivors, &self.arrivals);
+        let stats = checker::stats(ops);
+        let mut net = self.net.stats;
+        net.finish(self.history.client_invocations(), &self.nodes);
+        let mut valid = workload.valid.and(stats.valid);
+        let mut error = self.failure.take();
+        if !self.crashed.is_empty() {
+            valid = Validity::Invalid;
+            let names: Vec<&str> = self
+                .crashed
+                .iter()
+                .map(|crash| crash.node.as_str())
+                .collect();
+            error.get_or_insert_with(|| {
+                format!("node(s) exited during the run: {}", names.join(", "))
+            });
+        }
+        if error.is_some() {
+            valid = Validity::Invalid;
+        }
+        if interrupted {
+            valid = Validity::Unknown;
+            error = Some("the run was interrupted before it finished".into());
+        }
+        let reasons = if valid == Validity::Valid {
+            Vec::new()
+        } else {
+            let mut reasons: Vec<String> = error.iter().cloned().collect();
+            reasons.extend(self.crashed.iter().map(|crash| {
+                format!(
+                    "{} {} at {:.3} s",
+                    crash.node,
+                    crash.how,
+                    crash.at_ms as f64 / 1000.0
+                )
+            }));
+            reasons.extend(workload.reasons.iter().cloned());
+            reasons.extend(never_succeeded(ops, &stats));
+            reasons
+        };
+        let mut warnings: Vec<String> = net
+            .spoofed_src
+            .iter()
+            .map(|(node, count)| {
+                format!("{node} wrote {count} message(s) with a src other than its own id; they were dropped (a node may only send as itself)")
+            })
+            .collect();
+        if net.unmatched_replies > 0 {
+            warnings.push(format!(
+                "{} repl(ies) matched no request their client had in hand (wrong or late in_reply_to) and were discarded; harness.log quotes the first",
+                net.unmatched_replies
+            ));
+        }
+        RunReport {
+            valid,
+            error,
+            interrupted,
+            workload,
+            stats,
+            net,
+            convergence,
+            crashed: self.crashed,
+            history: self.history,
+            log: self.log,
+            reasons,
+            warnings,
+            duration: end,
+        }
+    }
+}
