@@ -12,6 +12,7 @@ use rand::rngs::ChaCha8Rng;
 use serde_json::Value as Json;
 
 use crate::history::Op;
+use crate::net::JournalEvent;
 
 /// Picks the nodes to pause among `candidates`, by the same rule as kill: one, a third or a
 /// minority of them; returned sorted.
@@ -55,16 +56,17 @@ pub fn sends_while_paused(history: &[Op], journal: &[u8], grace: Duration) -> Ve
     let grace = u64::try_from(grace.as_nanos()).unwrap_or(u64::MAX);
     String::from_utf8_lossy(journal)
         .lines()
-        .filter_map(|line| serde_json::from_str::<Json>(line).ok())
-        .filter(|event| event["event"] == "send")
+        .filter_map(JournalEvent::parse)
+        .filter(|event| event.event == "send")
         .filter_map(|event| {
-            let at = event["t"].as_u64()?;
-            let src = event["src"].as_str()?;
+            let at = event.t;
+            let src = event.src.as_deref()?;
             let paused = spells
                 .get(src)?
                 .iter()
                 .any(|(start, end)| at > start.saturating_add(grace) && at < *end);
-            paused.then(|| format!("{src} -> {} at {at} ns", event["dest"]))
+            let dest = Json::from(event.dest.unwrap_or_default());
+            paused.then(|| format!("{src} -> {dest} at {at} ns"))
         })
         .collect()
 }

@@ -110,6 +110,34 @@ impl Journal {
     }
 }
 
+/// One line of a journal, read back, its body left as JSON text: the one reading of the
+/// format, for everything that reads a journal (the report page, the pause check, tests).
+#[derive(Debug, serde::Deserialize)]
+pub struct JournalEvent {
+    /// When, in ns from the start.
+    pub t: u64,
+    /// `send`, `recv` or `drop`.
+    pub event: String,
+    /// The message's network id.
+    pub id: u64,
+    /// The sender (`send` only).
+    #[serde(default)]
+    pub src: Option<String>,
+    /// The destination (`send` only).
+    #[serde(default)]
+    pub dest: Option<String>,
+    /// The body (`send` only).
+    #[serde(default)]
+    pub body: Option<Box<serde_json::value::RawValue>>,
+}
+
+impl JournalEvent {
+    /// One journal line, or `None` for a line that is not a journal event.
+    pub fn parse(line: &str) -> Option<JournalEvent> {
+        serde_json::from_str(line).ok()
+    }
+}
+
 /// One message as a journal records it, read back: for tests and tools that follow messages.
 #[derive(Debug, Clone)]
 pub struct JournalMessage {
@@ -133,27 +161,27 @@ pub fn read_messages(journal: &[u8]) -> Vec<JournalMessage> {
     let mut messages: Vec<JournalMessage> = Vec::new();
     let mut index_of = std::collections::HashMap::new();
     for line in String::from_utf8_lossy(journal).lines() {
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+        let Some(event) = JournalEvent::parse(line) else {
             continue;
         };
-        let (Some(at), Some(id)) = (event["t"].as_u64(), event["id"].as_u64()) else {
-            continue;
-        };
-        match event["event"].as_str() {
-            Some("send") => {
-                index_of.insert(id, messages.len());
+        match event.event.as_str() {
+            "send" => {
+                index_of.insert(event.id, messages.len());
                 messages.push(JournalMessage {
-                    id,
-                    sent_ns: at,
-                    src: event["src"].as_str().unwrap_or_default().to_owned(),
-                    dest: event["dest"].as_str().unwrap_or_default().to_owned(),
-                    body: event["body"].clone(),
+                    id: event.id,
+                    sent_ns: event.t,
+                    src: event.src.unwrap_or_default(),
+                    dest: event.dest.unwrap_or_default(),
+                    body: event
+                        .body
+                        .and_then(|body| serde_json::from_str(body.get()).ok())
+                        .unwrap_or_default(),
                     received_ns: None,
                 });
             }
-            Some("recv") => {
-                if let Some(&index) = index_of.get(&id) {
-                    messages[index].received_ns = Some(at);
+            "recv" => {
+                if let Some(&index) = index_of.get(&event.id) {
+                    messages[index].received_ns = Some(event.t);
                 }
             }
             _ => {}

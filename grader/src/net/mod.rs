@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 pub use endpoints::{Class, Endpoint, Endpoints};
-pub use journal::{Journal, JournalMessage, read_messages};
+pub use journal::{Journal, JournalEvent, JournalMessage, read_messages};
 pub use latency::{Latency, LatencyDistribution};
 pub use stats::{Counts, DropReason, NetStats};
 pub use writer::{NodeWriter, Step};

@@ -20,9 +20,8 @@ use anyhow::Context as _;
 use plotters::prelude::*;
 use serde::Deserialize;
 use serde_json::Value as Json;
-use serde_json::value::RawValue;
 
-use crate::net::PROBE_PREFIX;
+use crate::net::{JournalEvent, PROBE_PREFIX};
 
 mod charts;
 
@@ -41,17 +40,6 @@ struct HistoryLine {
     f: String,
     #[serde(default)]
     value: Json,
-}
-
-/// One line of `journal.jsonl`, its body left unparsed.
-#[derive(Debug, Deserialize)]
-struct JournalLine {
-    t: u64,
-    event: String,
-    id: u64,
-    src: Option<String>,
-    dest: Option<String>,
-    body: Option<Box<RawValue>>,
 }
 
 /// A message drawn in a Lamport window.
@@ -163,7 +151,7 @@ fn read_traffic(path: &Path, results: &Json, windows: &[(f64, f64)]) -> anyhow::
     let reader = BufReader::new(File::open(path)?);
     for line in reader.lines() {
         let line = line?;
-        let Ok(event) = serde_json::from_str::<JournalLine>(&line) else {
+        let Some(event) = JournalEvent::parse(&line) else {
             continue;
         };
         match event.event.as_str() {
