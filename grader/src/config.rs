@@ -190,7 +190,7 @@ impl TestConfig {
             Some(text) => crate::workload::parse_options(text)?,
             None => crate::workload::Options::new(),
         };
-        crate::workload::build(&args.workload, &workload_options)?;
+        let declaration = crate::workload::build(&args.workload, &workload_options)?.declaration();
         if args.node_count == 0 {
             return Err("--node-count must be at least 1".into());
         }
@@ -220,6 +220,9 @@ impl TestConfig {
         if concurrency == 0 {
             return Err("--concurrency must be at least 1".into());
         }
+        declaration
+            .concurrency
+            .check(&args.workload, concurrency, args.node_count)?;
         let nemesis_interval = seconds_of(args.nemesis_interval, "--nemesis-interval")?;
         let faults = match &args.nemesis {
             Some(text) => parse_faults(text)?,

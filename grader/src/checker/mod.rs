@@ -2,11 +2,13 @@
 //! (broadcast and g-set judge with it); this module holds the verdict type, Jepsen's quantiles
 //! and the `stats` checker every workload's history goes through.
 
+pub mod echo;
 pub mod lww;
 pub mod set_full;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod two_phase;
+pub mod unique_ids;
 pub mod vv;
 
 use std::collections::BTreeMap;

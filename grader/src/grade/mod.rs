@@ -353,11 +353,13 @@ impl StageReport {
 }
 
 /// The figures a run of `workload` shows: the harness's msgs-per-op, the workload's headline
-/// figures, then duplicates and convergence.
+/// figures, then duplicates (for a workload that tracks values) and convergence (for one the
+/// harness probes): only the figures a workload has.
 pub fn table_figures(workload: &str) -> Vec<Figure> {
-    let own = workload::by_name(workload)
-        .map(|workload| workload.headline_figures().to_vec())
-        .unwrap_or_default();
+    let Ok(mut workload) = workload::by_name(workload) else {
+        return Vec::new();
+    };
+    let own = workload.headline_figures().to_vec();
     let harness = |pointer: &str| {
         *HARNESS_FIGURES
             .iter()
@@ -366,8 +368,12 @@ pub fn table_figures(workload: &str) -> Vec<Figure> {
     };
     let mut figures = vec![harness("/net/servers/msgs_per_op")];
     figures.extend(own);
-    figures.push(harness("/net/duplicate_deliveries"));
-    figures.push(harness("/convergence/after_ms"));
+    if workload.tracks_values().is_some() {
+        figures.push(harness("/net/duplicate_deliveries"));
+    }
+    if workload.probes().is_some() {
+        figures.push(harness("/convergence/after_ms"));
+    }
     figures
 }
 

@@ -12,8 +12,9 @@ use crate::workload::Workload;
 /// How long nodes get to answer `init`.
 pub use crate::config::INIT_TIMEOUT;
 
-/// How long a client waits for any other reply.
-pub const RPC_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client waits for any other reply, unless its workload declares otherwise
+/// ([`crate::workload::Declaration::rpc_timeout`]).
+pub const RPC_TIMEOUT: Duration = crate::workload::DEFAULT_RPC_TIMEOUT;
 
 /// What a client is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,9 +85,9 @@ pub(super) struct Completion {
     pub(super) error: Option<String>,
 }
 
-/// Judges a reply with Maelstrom's rules: an `error` fails when the code is definite or the
-/// operation idempotent and is `info` otherwise; any other reply is judged by the workload's
-/// closed schema, and a malformed one is `info`.
+/// Judges a reply with Maelstrom's rules: an `error` fails or is `info` by the workload's
+/// [`crate::workload::ErrorRule`]; any other reply is judged by the workload's closed schema,
+/// and a malformed one is `info`.
 pub(super) fn judge_reply(workload: &dyn Workload, pending: &Pending, body: &Json) -> Completion {
     let failed = |kind, error| Completion {
         kind,
@@ -98,7 +99,7 @@ pub(super) fn judge_reply(workload: &dyn Workload, pending: &Pending, body: &Jso
         let text = body.get("text").and_then(Json::as_str).unwrap_or("");
         let definite =
             u32::try_from(code).is_ok_and(|code| ErrorCode::from_code(code).is_definite());
-        let kind = if workload.is_idempotent(pending.f) || definite {
+        let kind = if workload.declaration().errors.fails(pending.f, definite) {
             OpKind::Fail
         } else {
             OpKind::Info
@@ -129,10 +130,11 @@ pub(super) fn judge_reply(workload: &dyn Workload, pending: &Pending, body: &Jso
     }
 }
 
-/// A timeout: an idempotent operation certainly failed; any other may still have happened.
+/// A timeout: under `with-errors` an idempotent operation certainly failed; any other may
+/// still have happened.
 pub(super) fn timed_out(workload: &dyn Workload, pending: &Pending) -> Completion {
     Completion {
-        kind: if workload.is_idempotent(pending.f) {
+        kind: if workload.declaration().errors.fails(pending.f, false) {
             OpKind::Fail
         } else {
             OpKind::Info

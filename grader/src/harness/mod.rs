@@ -8,8 +8,9 @@
 //!
 //! The phases follow Maelstrom: `init` to every node (10 s), the workload's setup request from
 //! each node's setup client, then the main phase (the workload's operations, staggered, and the
-//! nemesis) until the time limit, then waiting for outstanding operations, undoing every fault,
-//! `recovery` seconds of quiet while convergence is probed, and one final operation per worker.
+//! nemesis) until the time limit, then waiting for outstanding operations. A workload with a
+//! final phase then has every fault undone, `recovery` seconds of quiet while convergence is
+//! probed (if it has probes), and one final operation per worker; any other run ends there.
 //!
 //! What the operations are, how replies are judged and what the history means belong to the
 //! workload ([`crate::workload`]); where messages go and when, to the network ([`crate::net`]);
@@ -50,7 +51,9 @@ use crate::net::{
     Arrival, Class, Delivery, DropReason, Endpoint, Envelope, Journal, NetStats, Network,
     PROBE_PREFIX, Packet, Step,
 };
-use crate::workload::{self, Arrivals, Checked, Operation, Survivors, Workload};
+use crate::workload::{
+    self, Arrivals, CheckContext, Checked, Declaration, Operation, Survivors, Workload,
+};
 
 /// How long the loop waits at most between checks for an interrupt.
 const POLL: Duration = Duration::from_millis(100);
@@ -230,6 +233,10 @@ struct Harness<'a> {
     cluster: &'a mut dyn Cluster,
     journal: &'a mut Journal,
     workload: Box<dyn Workload>,
+    /// What the workload declared: its timeout, final phase, error rule.
+    declaration: Declaration,
+    /// How long a worker waits for a reply (the workload's timeout at this run's latency).
+    rpc_timeout: Duration,
     nemesis: Nemesis,
     net: Network,
     rng: ChaCha8Rng,
@@ -277,10 +284,14 @@ impl<'a> Harness<'a> {
             Targets::Interior => config.topology.interior(nodes.len()),
             Targets::Nodes(chosen) => chosen.clone(),
         };
+        let workload = workload::build(&config.workload, &config.workload_options)
+            .expect("the configuration names a known workload");
+        let declaration = workload.declaration();
         Self {
             config,
-            workload: workload::build(&config.workload, &config.workload_options)
-                .expect("the configuration names a known workload"),
+            rpc_timeout: declaration.rpc_timeout.for_latency(config.latency.mean_ms),
+            declaration,
+            workload,
             nemesis: Nemesis::new(config.faults.clone(), config.nemesis_interval, candidates),
             net: Network::new(&nodes, config.latency, config.delivery),
             rng: ChaCha8Rng::seed_from_u64(config.seed),

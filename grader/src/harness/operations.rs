@@ -58,12 +58,13 @@ impl Harness<'_> {
         self.client_request(
             client_id,
             with_msg_id(operation.body),
-            RPC_TIMEOUT,
+            self.rpc_timeout,
             Some((operation.f, operation.value, final_read)),
         );
     }
 
-    /// Records a worker's completion; an `info` retires its client and process, as Jepsen does.
+    /// Records a worker's completion; an `info` retires its client and process, as Jepsen does
+    /// (unless the workload declares otherwise).
     pub(super) fn complete(
         &mut self,
         worker: usize,
@@ -94,7 +95,7 @@ impl Harness<'_> {
                 final_read: pending.final_read,
             },
         );
-        if kind == OpKind::Info {
+        if kind == OpKind::Info && self.declaration.fresh_process_after_info {
             if let Some(client) = self.client_mut(client_id) {
                 client.open = false;
             }

@@ -68,6 +68,11 @@ impl Harness<'_> {
                 }
             }
             Phase::Setup if self.awaiting.is_empty() => self.start_main_phase(),
+            // Without a final phase (echo, unique-ids, lin-kv) the run ends with the main
+            // phase's operations, faults still in force, as Maelstrom's does.
+            Phase::Drain if !self.any_worker_busy() && !self.declaration.final_phase => {
+                self.enter(Phase::Done);
+            }
             Phase::Drain if !self.any_worker_busy() => {
                 for action in self.nemesis.undo_all() {
                     self.apply(action);

@@ -55,7 +55,7 @@ pub(super) struct Probing {
     pub(super) acknowledged: usize,
     pub(super) converged_at: Vec<Option<Duration>>,
     /// How many of the workload's probe parts each node has passed (see
-    /// [`crate::workload::Workload::probe_parts`]).
+    /// [`crate::workload::Probes::probe_parts`]).
     pub(super) parts_done: Vec<usize>,
     /// Nodes crashed for good: neither read nor waited for.
     pub(super) crashed: Vec<bool>,
@@ -127,9 +127,10 @@ impl Harness<'_> {
     /// [`PROBE_INTERVAL`] until each has it all.
     pub(super) fn start_probing(&mut self, from: &'static str) {
         let survivors = self.survivors();
-        let acknowledged = self
-            .workload
-            .start_convergence(self.history.ops(), &survivors);
+        let Some(probes) = self.workload.probes() else {
+            return;
+        };
+        let acknowledged = probes.start_convergence(self.history.ops(), &survivors);
         let crashed: Vec<bool> = (0..self.nodes.len())
             .map(|node| self.nemesis.is_crashed(node))
             .collect();
@@ -173,7 +174,10 @@ impl Harness<'_> {
                     .probing
                     .as_ref()
                     .map_or(0, |probing| probing.parts_done[node]);
-                let body = self.workload.probe_request(part);
+                let Some(probes) = self.workload.probes() else {
+                    return;
+                };
+                let body = probes.probe_request(part);
                 self.client_request(id, with_msg_id(body), RPC_TIMEOUT, None);
             }
         }
@@ -182,12 +186,13 @@ impl Harness<'_> {
 
     /// A convergence probe of `node` was answered with `body`.
     pub(super) fn probe_replied(&mut self, node: usize, pending: &Pending, body: &str) {
-        let parts = self.workload.probe_parts();
+        let Some(probes) = self.workload.probes() else {
+            return;
+        };
+        let parts = probes.probe_parts();
         if let Some(probing) = self.probing.as_mut()
             && probing.converged_at[node].is_none()
-            && self
-                .workload
-                .probe_converged_text(probing.parts_done[node], body)
+            && probes.probe_converged_text(probing.parts_done[node], body)
         {
             // A node is read in `parts` probes (a KV store, key by key); it has converged once
             // the last part shows what it must.

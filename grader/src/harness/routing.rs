@@ -195,8 +195,9 @@ impl Harness<'_> {
         let from_server = self.net.endpoints.node_index(src).is_some();
         let mut values = std::mem::take(&mut self.delivered);
         values.clear();
-        self.workload
-            .delivered_values(!from_server, packet.body(), &mut values);
+        if let Some(tracking) = self.workload.tracks_values() {
+            tracking.delivered_values(!from_server, packet.body(), &mut values);
+        }
         let outcome = self
             .cluster
             .deliver(dest, packet.into_wire_line())

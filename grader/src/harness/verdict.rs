@@ -30,7 +30,11 @@ impl Harness<'_> {
             .unwrap_or_default();
         let survivors = self.survivors();
         let ops = self.history.ops();
-        let workload = self.workload.check(ops, &survivors, &self.arrivals);
+        let context = CheckContext {
+            survivors: &survivors,
+            arrivals: &self.arrivals,
+        };
+        let workload = self.workload.check(ops, &context);
         let stats = checker::stats(ops);
         let mut net = self.net.stats;
         net.finish(self.history.client_invocations(), &self.nodes);

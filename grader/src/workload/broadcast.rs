@@ -12,7 +12,10 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
-use super::{Arrivals, Checked, Figure, Operation, Survivors, Workload, closed_reply};
+use super::{
+    CheckContext, Checked, Figure, Operation, Probes, Survivors, TrackValues, Workload,
+    closed_reply,
+};
 use crate::checker::set_full::{self, SetFullResult};
 use crate::checker::{QUANTILES, Validity};
 use crate::history::{Op, OpKind};
@@ -135,10 +138,6 @@ impl Workload for SetWorkload {
         Self::read()
     }
 
-    fn is_idempotent(&self, f: &str) -> bool {
-        f == READ
-    }
-
     fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String> {
         if f == READ {
             let field = self.read_field.as_str();
@@ -156,55 +155,9 @@ impl Workload for SetWorkload {
         }
     }
 
-    fn start_convergence(&mut self, history: &[Op], survivors: &Survivors) -> usize {
-        let went_down = went_down(history, self.spec.add, survivors);
-        self.acknowledged = set_full::acknowledged(history, self.spec.add)
-            .into_iter()
-            .filter(|value| !went_down.contains(value))
-            .collect();
-        self.acknowledged.len()
-    }
-
-    fn probe_request(&self, _: usize) -> Json {
-        json!({"type": "read"})
-    }
-
-    fn probe_converged(&self, _: usize, reply: &Json) -> bool {
-        let read = reply
-            .get(&self.read_field)
-            .and_then(Json::as_array)
-            .map(|values| values.iter().filter_map(Json::as_i64).collect())
-            .unwrap_or_default();
-        self.holds_acknowledged(read)
-    }
-
-    fn probe_converged_text(&self, _: usize, reply: &str) -> bool {
-        let read = skim::fields(reply, [self.read_field.as_str()])
-            .and_then(|[list]| list)
-            .and_then(skim::integer_list)
-            .unwrap_or_default();
-        self.holds_acknowledged(read)
-    }
-
-    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>) {
-        // From a client only an add request hands the node a value.
-        if from_client {
-            if body.contains(&format!("\"{}\"", self.spec.add)) {
-                carried_values_in(body, &[self.spec.add_field], values);
-            }
-            return;
-        }
-        match self.spec.carried_field {
-            None => carried_values(body, values),
-            Some(field) => {
-                carried_values_in(body, &["message", "messages", "values", field], values)
-            }
-        }
-    }
-
-    fn check(&self, history: &[Op], survivors: &Survivors, _: &Arrivals) -> Checked {
+    fn check(&self, history: &[Op], context: &CheckContext) -> Checked {
         let mut result = set_full::set_full(history, self.spec.add, READ);
-        let went_down = went_down(history, self.spec.add, survivors);
+        let went_down = went_down(history, self.spec.add, context.survivors);
         result.set_aside(|value| went_down.contains(&value));
         let coverage = set_full::coverage(history, self.spec.add, READ);
         let summary = vec![
@@ -308,6 +261,64 @@ impl Workload for SetWorkload {
                 label: "lost",
             },
         ]
+    }
+
+    fn probes(&mut self) -> Option<&mut dyn Probes> {
+        Some(self)
+    }
+
+    fn tracks_values(&self) -> Option<&dyn TrackValues> {
+        Some(self)
+    }
+}
+
+impl Probes for SetWorkload {
+    fn start_convergence(&mut self, history: &[Op], survivors: &Survivors) -> usize {
+        let went_down = went_down(history, self.spec.add, survivors);
+        self.acknowledged = set_full::acknowledged(history, self.spec.add)
+            .into_iter()
+            .filter(|value| !went_down.contains(value))
+            .collect();
+        self.acknowledged.len()
+    }
+
+    fn probe_request(&self, _: usize) -> Json {
+        json!({"type": "read"})
+    }
+
+    fn probe_converged(&self, _: usize, reply: &Json) -> bool {
+        let read = reply
+            .get(&self.read_field)
+            .and_then(Json::as_array)
+            .map(|values| values.iter().filter_map(Json::as_i64).collect())
+            .unwrap_or_default();
+        self.holds_acknowledged(read)
+    }
+
+    fn probe_converged_text(&self, _: usize, reply: &str) -> bool {
+        let read = skim::fields(reply, [self.read_field.as_str()])
+            .and_then(|[list]| list)
+            .and_then(skim::integer_list)
+            .unwrap_or_default();
+        self.holds_acknowledged(read)
+    }
+}
+
+impl TrackValues for SetWorkload {
+    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>) {
+        // From a client only an add request hands the node a value.
+        if from_client {
+            if body.contains(&format!("\"{}\"", self.spec.add)) {
+                carried_values_in(body, &[self.spec.add_field], values);
+            }
+            return;
+        }
+        match self.spec.carried_field {
+            None => carried_values(body, values),
+            Some(field) => {
+                carried_values_in(body, &["message", "messages", "values", field], values)
+            }
+        }
     }
 }
 
@@ -590,7 +601,7 @@ mod tests {
             .final_read(1, json!([3]), 1000);
         let ops = history.history.ops();
         let workload = Broadcast::default();
-        let none = workload.check(ops, &Survivors::default(), &Arrivals::default());
+        let none = workload.check(ops, &CheckContext::plain(&Survivors::default()));
         assert_eq!(none.valid, Validity::Invalid);
         assert_eq!(none.sections["workload"]["lost"], json!([1, 2]));
         // n1 (a survivor) was handed 2, so 2 is truly lost; 1 went down with n0.
@@ -598,7 +609,7 @@ mod tests {
             crashed: ["n0".to_owned()].into(),
             handed: [2, 3].into(),
         };
-        let checked = workload.check(ops, &survivors, &Arrivals::default());
+        let checked = workload.check(ops, &CheckContext::plain(&survivors));
         assert_eq!(checked.valid, Validity::Invalid);
         assert_eq!(checked.sections["workload"]["lost"], json!([2]));
         assert_eq!(checked.sections["workload"]["lost_with_node"], json!([1]));
@@ -613,7 +624,7 @@ mod tests {
             handed: [3].into(),
             ..survivors
         };
-        let checked = workload.check(ops, &survivors, &Arrivals::default());
+        let checked = workload.check(ops, &CheckContext::plain(&survivors));
         assert_eq!(checked.valid, Validity::Valid, "{:?}", checked.reasons);
         assert_eq!(checked.sections["workload"]["lost_with_node_count"], 2);
         let mut converging = Broadcast::default();

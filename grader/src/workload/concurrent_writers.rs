@@ -20,7 +20,9 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
-use super::{Arrivals, Checked, Figure, Operation, Options, Survivors, Workload, closed_reply};
+use super::{
+    CheckContext, Checked, Figure, Operation, Options, Probes, Survivors, Workload, closed_reply,
+};
 use crate::checker::Validity;
 use crate::checker::vv::{self, Mode, Vector, included, merge_into, vector};
 use crate::history::{Op, OpKind};
@@ -181,10 +183,6 @@ impl Workload for ConcurrentWriters {
         read(key)
     }
 
-    fn is_idempotent(&self, f: &str) -> bool {
-        f == "read"
-    }
-
     fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String> {
         if f == "read" {
             let values = read_values(body)?;
@@ -202,73 +200,7 @@ impl Workload for ConcurrentWriters {
         }
     }
 
-    fn start_convergence(&mut self, history: &[Op], _: &Survivors) -> usize {
-        // Writes that may have happened, with their vectors when acknowledged.
-        let mut writes: Vec<(usize, Json, Vector, Option<Vector>)> = Vec::new();
-        for (invocation, completion) in crate::history::paired(history) {
-            if invocation.f != "write" || completion.is_some_and(|op| op.kind == OpKind::Fail) {
-                continue;
-            }
-            let Some(index) = invocation.value["key"]
-                .as_str()
-                .and_then(|key| key.strip_prefix('k'))
-                .and_then(|n| n.parse::<usize>().ok())
-                .filter(|index| *index < self.keys)
-            else {
-                continue;
-            };
-            let context = vector(&invocation.value["context"]).unwrap_or_default();
-            let vc = completion
-                .filter(|op| op.kind == OpKind::Ok)
-                .and_then(|op| vector(&op.value["vc"]));
-            writes.push((index, invocation.value["value"].clone(), context, vc));
-        }
-        self.required = vec![Vec::new(); self.keys];
-        for (index, value, _, vc) in &writes {
-            let superseded = |vc: &Vector| {
-                writes.iter().any(|(other_index, other, context, _)| {
-                    other_index == index && other != value && included(vc, context)
-                })
-            };
-            let candidate = match (self.mode, vc) {
-                (Mode::Vv, Some(vc)) => !superseded(vc),
-                (Mode::Vv, None) => false,
-                // In lww mode an unacknowledged write may win too.
-                (Mode::Lww, vc) => vc.as_ref().is_none_or(|vc| !superseded(vc)),
-            };
-            if candidate {
-                self.required[*index].push(value.clone());
-            }
-        }
-        self.required.iter().map(Vec::len).sum()
-    }
-
-    fn probe_parts(&self) -> usize {
-        self.keys
-    }
-
-    fn probe_request(&self, part: usize) -> Json {
-        json!({"type": "vv_read", "key": key_name(part)})
-    }
-
-    fn probe_converged(&self, part: usize, reply: &Json) -> bool {
-        let required = self.required.get(part).map_or(&[][..], Vec::as_slice);
-        let Ok(values) = read_values(reply) else {
-            return false;
-        };
-        let held: Vec<&Json> = values.iter().map(|sibling| &sibling["value"]).collect();
-        match self.mode {
-            Mode::Vv => required.iter().all(|value| held.contains(&value)),
-            Mode::Lww => required.is_empty() || held.iter().any(|value| required.contains(value)),
-        }
-    }
-
-    fn delivered_values(&self, _: bool, _: &str, _: &mut Vec<i64>) {
-        // Writes replace one another: a value arriving twice is not a wasted delivery in the
-        // same sense.
-    }
-
-    fn check(&self, history: &[Op], _: &Survivors, _: &Arrivals) -> Checked {
+    fn check(&self, history: &[Op], _: &CheckContext) -> Checked {
         let result = vv::check(history, self.mode);
         let summary = vec![
             format!(
@@ -354,6 +286,73 @@ impl Workload for ConcurrentWriters {
                 label: "conflicts",
             },
         ]
+    }
+
+    fn probes(&mut self) -> Option<&mut dyn Probes> {
+        Some(self)
+    }
+}
+
+impl Probes for ConcurrentWriters {
+    fn start_convergence(&mut self, history: &[Op], _: &Survivors) -> usize {
+        // Writes that may have happened, with their vectors when acknowledged.
+        let mut writes: Vec<(usize, Json, Vector, Option<Vector>)> = Vec::new();
+        for (invocation, completion) in crate::history::paired(history) {
+            if invocation.f != "write" || completion.is_some_and(|op| op.kind == OpKind::Fail) {
+                continue;
+            }
+            let Some(index) = invocation.value["key"]
+                .as_str()
+                .and_then(|key| key.strip_prefix('k'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|index| *index < self.keys)
+            else {
+                continue;
+            };
+            let context = vector(&invocation.value["context"]).unwrap_or_default();
+            let vc = completion
+                .filter(|op| op.kind == OpKind::Ok)
+                .and_then(|op| vector(&op.value["vc"]));
+            writes.push((index, invocation.value["value"].clone(), context, vc));
+        }
+        self.required = vec![Vec::new(); self.keys];
+        for (index, value, _, vc) in &writes {
+            let superseded = |vc: &Vector| {
+                writes.iter().any(|(other_index, other, context, _)| {
+                    other_index == index && other != value && included(vc, context)
+                })
+            };
+            let candidate = match (self.mode, vc) {
+                (Mode::Vv, Some(vc)) => !superseded(vc),
+                (Mode::Vv, None) => false,
+                // In lww mode an unacknowledged write may win too.
+                (Mode::Lww, vc) => vc.as_ref().is_none_or(|vc| !superseded(vc)),
+            };
+            if candidate {
+                self.required[*index].push(value.clone());
+            }
+        }
+        self.required.iter().map(Vec::len).sum()
+    }
+
+    fn probe_parts(&self) -> usize {
+        self.keys
+    }
+
+    fn probe_request(&self, part: usize) -> Json {
+        json!({"type": "vv_read", "key": key_name(part)})
+    }
+
+    fn probe_converged(&self, part: usize, reply: &Json) -> bool {
+        let required = self.required.get(part).map_or(&[][..], Vec::as_slice);
+        let Ok(values) = read_values(reply) else {
+            return false;
+        };
+        let held: Vec<&Json> = values.iter().map(|sibling| &sibling["value"]).collect();
+        match self.mode {
+            Mode::Vv => required.iter().all(|value| held.contains(&value)),
+            Mode::Lww => required.is_empty() || held.iter().any(|value| required.contains(value)),
+        }
     }
 }
 

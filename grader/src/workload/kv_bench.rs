@@ -24,7 +24,10 @@ use rand::rngs::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use super::{Arrivals, Checked, Figure, Operation, Survivors, Workload, closed_reply};
+use super::{
+    Arrivals, CheckContext, Checked, Declaration, ErrorRule, Figure, Operation, Probes, Survivors,
+    TrackValues, Workload, closed_reply,
+};
 use crate::checker::{Validity, quantiles};
 use crate::history::{Op, OpKind};
 use crate::topology::NeighbourMap;
@@ -111,6 +114,16 @@ impl Workload for KvBench {
         "kv-bench"
     }
 
+    fn declaration(&self) -> Declaration {
+        // Only a write may have happened after an error: reads and the final report always fail.
+        Declaration {
+            errors: ErrorRule::WithErrors {
+                idempotent: &["read", "report"],
+            },
+            ..Declaration::MAELSTROM
+        }
+    }
+
     fn setup_request(&self, _: &NeighbourMap) -> Option<Json> {
         None
     }
@@ -155,10 +168,6 @@ impl Workload for KvBench {
             value: Json::Null,
             body: json!({"type": "bench_report"}),
         }
-    }
-
-    fn is_idempotent(&self, f: &str) -> bool {
-        f != "write"
     }
 
     fn counts_sends(&self, f: &str) -> bool {
@@ -207,32 +216,8 @@ impl Workload for KvBench {
         }
     }
 
-    fn start_convergence(&mut self, _: &[Op], _: &Survivors) -> usize {
-        self.required = self.acknowledged.len();
-        self.required
-    }
-
-    fn probe_request(&self, _: usize) -> Json {
-        json!({"type": "bench_report"})
-    }
-
-    fn probe_converged(&self, _: usize, reply: &Json) -> bool {
-        reply.get("type").and_then(Json::as_str) == Some("bench_report_ok")
-            && reply
-                .get("keys_stored")
-                .and_then(Json::as_u64)
-                .is_some_and(|stored| stored >= self.required as u64)
-    }
-
-    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>) {
-        if from_client && !body.contains("\"bench_write\"") {
-            return;
-        }
-        named_values(body, values);
-    }
-
-    fn check(&self, history: &[Op], survivors: &Survivors, arrivals: &Arrivals) -> Checked {
-        let result = check(history, survivors, arrivals);
+    fn check(&self, history: &[Op], context: &CheckContext) -> Checked {
+        let result = check(history, context.survivors, context.arrivals);
         let quantile = |q: &str| {
             result
                 .convergence_ms
@@ -306,6 +291,42 @@ impl Workload for KvBench {
                 label: "stale reads",
             },
         ]
+    }
+
+    fn probes(&mut self) -> Option<&mut dyn Probes> {
+        Some(self)
+    }
+
+    fn tracks_values(&self) -> Option<&dyn TrackValues> {
+        Some(self)
+    }
+}
+
+impl Probes for KvBench {
+    fn start_convergence(&mut self, _: &[Op], _: &Survivors) -> usize {
+        self.required = self.acknowledged.len();
+        self.required
+    }
+
+    fn probe_request(&self, _: usize) -> Json {
+        json!({"type": "bench_report"})
+    }
+
+    fn probe_converged(&self, _: usize, reply: &Json) -> bool {
+        reply.get("type").and_then(Json::as_str) == Some("bench_report_ok")
+            && reply
+                .get("keys_stored")
+                .and_then(Json::as_u64)
+                .is_some_and(|stored| stored >= self.required as u64)
+    }
+}
+
+impl TrackValues for KvBench {
+    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>) {
+        if from_client && !body.contains("\"bench_write\"") {
+            return;
+        }
+        named_values(body, values);
     }
 }
 

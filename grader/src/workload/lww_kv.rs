@@ -10,7 +10,9 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
-use super::{Arrivals, Checked, Figure, Operation, Options, Survivors, Workload, closed_reply};
+use super::{
+    CheckContext, Checked, Figure, Operation, Options, Probes, Survivors, Workload, closed_reply,
+};
 use crate::checker::Validity;
 use crate::checker::lww::{self, later_stamp};
 use crate::history::{Op, OpKind};
@@ -99,10 +101,6 @@ impl Workload for LwwKv {
         Self::read(key)
     }
 
-    fn is_idempotent(&self, f: &str) -> bool {
-        f == "read"
-    }
-
     fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String> {
         if f == "read" {
             let fields = closed_reply(body, "kv_read_ok", &["key", "value", "ts"])?;
@@ -129,60 +127,7 @@ impl Workload for LwwKv {
         }
     }
 
-    fn start_convergence(&mut self, history: &[Op], _: &Survivors) -> usize {
-        self.expected = vec![None; self.keys];
-        for (_, completion) in crate::history::paired(history) {
-            let Some(op) = completion.filter(|op| op.f == "write" && op.kind == OpKind::Ok) else {
-                continue;
-            };
-            let (Some(key), Some(ts)) = (op.value["key"].as_str(), op.value["ts"].as_f64()) else {
-                continue;
-            };
-            let Some(index) = key.strip_prefix('k').and_then(|n| n.parse::<usize>().ok()) else {
-                continue;
-            };
-            let node = op.node.clone().unwrap_or_default();
-            let Some(slot) = self.expected.get_mut(index) else {
-                continue;
-            };
-            if slot
-                .as_ref()
-                .is_none_or(|(best, best_node, _)| later_stamp((ts, &node), (*best, best_node)))
-            {
-                *slot = Some((ts, node, op.value["value"].clone()));
-            }
-        }
-        self.expected.iter().flatten().count()
-    }
-
-    fn probe_parts(&self) -> usize {
-        self.keys
-    }
-
-    fn probe_request(&self, part: usize) -> Json {
-        json!({"type": "kv_read", "key": key_name(part)})
-    }
-
-    fn probe_converged(&self, part: usize, reply: &Json) -> bool {
-        match self.expected.get(part) {
-            Some(Some((ts, _, value))) => {
-                reply.get("type").and_then(Json::as_str) == Some("kv_read_ok")
-                    && (reply.get("value") == Some(value)
-                        || reply
-                            .get("ts")
-                            .and_then(Json::as_f64)
-                            .is_some_and(|seen| seen > *ts))
-            }
-            // Nothing acknowledged on this key: whatever the node holds will do.
-            _ => true,
-        }
-    }
-
-    fn delivered_values(&self, _: bool, _: &str, _: &mut Vec<i64>) {
-        // Writes overwrite: a value arriving twice is not a wasted delivery in the same sense.
-    }
-
-    fn check(&self, history: &[Op], _: &Survivors, _: &Arrivals) -> Checked {
+    fn check(&self, history: &[Op], _: &CheckContext) -> Checked {
         let result = lww::check(history);
         let summary = vec![format!(
             "writes     {} invoked, {} acknowledged, {} lost to a write that did not follow them; keys {} diverged, {} with the wrong winner",
@@ -230,5 +175,60 @@ impl Workload for LwwKv {
                 label: "lost writes",
             },
         ]
+    }
+
+    fn probes(&mut self) -> Option<&mut dyn Probes> {
+        Some(self)
+    }
+}
+
+impl Probes for LwwKv {
+    fn start_convergence(&mut self, history: &[Op], _: &Survivors) -> usize {
+        self.expected = vec![None; self.keys];
+        for (_, completion) in crate::history::paired(history) {
+            let Some(op) = completion.filter(|op| op.f == "write" && op.kind == OpKind::Ok) else {
+                continue;
+            };
+            let (Some(key), Some(ts)) = (op.value["key"].as_str(), op.value["ts"].as_f64()) else {
+                continue;
+            };
+            let Some(index) = key.strip_prefix('k').and_then(|n| n.parse::<usize>().ok()) else {
+                continue;
+            };
+            let node = op.node.clone().unwrap_or_default();
+            let Some(slot) = self.expected.get_mut(index) else {
+                continue;
+            };
+            if slot
+                .as_ref()
+                .is_none_or(|(best, best_node, _)| later_stamp((ts, &node), (*best, best_node)))
+            {
+                *slot = Some((ts, node, op.value["value"].clone()));
+            }
+        }
+        self.expected.iter().flatten().count()
+    }
+
+    fn probe_parts(&self) -> usize {
+        self.keys
+    }
+
+    fn probe_request(&self, part: usize) -> Json {
+        json!({"type": "kv_read", "key": key_name(part)})
+    }
+
+    fn probe_converged(&self, part: usize, reply: &Json) -> bool {
+        match self.expected.get(part) {
+            Some(Some((ts, _, value))) => {
+                reply.get("type").and_then(Json::as_str) == Some("kv_read_ok")
+                    && (reply.get("value") == Some(value)
+                        || reply
+                            .get("ts")
+                            .and_then(Json::as_f64)
+                            .is_some_and(|seen| seen > *ts))
+            }
+            // Nothing acknowledged on this key: whatever the node holds will do.
+            _ => true,
+        }
     }
 }

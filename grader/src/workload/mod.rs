@@ -12,12 +12,15 @@
 mod arrivals;
 pub mod broadcast;
 pub mod concurrent_writers;
+pub mod echo;
 pub mod g_set;
 pub mod kv_bench;
 pub mod lww_kv;
 pub mod two_phase_set;
+pub mod unique_ids;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use rand::rngs::ChaCha8Rng;
 use serde_json::{Map, Value as Json};
@@ -58,6 +61,11 @@ pub const REGISTRY: &[Registered] = &[
         make: concurrent_writers::make,
     },
     Registered {
+        name: "echo",
+        options: &[],
+        make: |_| Ok(Box::new(echo::Echo)),
+    },
+    Registered {
         name: "g-set",
         options: g_set::OPTIONS,
         make: g_set::make,
@@ -76,6 +84,11 @@ pub const REGISTRY: &[Registered] = &[
         name: "two-phase-set",
         options: &[],
         make: |_| Ok(Box::new(two_phase_set::TwoPhaseSet::default())),
+    },
+    Registered {
+        name: "unique-ids",
+        options: &[],
+        make: |_| Ok(Box::new(unique_ids::UniqueIds)),
     },
 ];
 
@@ -225,21 +238,204 @@ pub struct Figure {
     pub label: &'static str,
 }
 
+/// How long a client waits for a reply before the operation times out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcTimeout {
+    /// Always this long (Maelstrom's 5 s for most workloads).
+    Fixed(Duration),
+    /// `factor` times the mean server latency, and at least `floor` (lin-kv's
+    /// `max(10 × latency, 1 s)`).
+    LatencyTimes {
+        /// The multiple of the mean latency.
+        factor: u32,
+        /// The shortest timeout.
+        floor: Duration,
+    },
+}
+
+impl RpcTimeout {
+    /// The timeout for a run whose mean server latency is `mean_latency_ms`.
+    pub fn for_latency(self, mean_latency_ms: f64) -> Duration {
+        match self {
+            RpcTimeout::Fixed(timeout) => timeout,
+            RpcTimeout::LatencyTimes { factor, floor } => {
+                Duration::from_secs_f64(mean_latency_ms * f64::from(factor) / 1000.0).max(floor)
+            }
+        }
+    }
+}
+
+/// How many worker clients a workload can run with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConcurrencyRule {
+    /// Any number, one at least.
+    Any,
+    /// A multiple of twice the node count (lin-kv drives each key with n readers and n
+    /// writers).
+    MultipleOfTwiceNodes,
+}
+
+impl ConcurrencyRule {
+    /// Checks `concurrency` workers on `nodes` nodes for workload `name`: `Err` says what to
+    /// pass instead.
+    pub fn check(self, name: &str, concurrency: usize, nodes: usize) -> Result<(), String> {
+        match self {
+            ConcurrencyRule::Any => Ok(()),
+            ConcurrencyRule::MultipleOfTwiceNodes => {
+                let unit = 2 * nodes;
+                if concurrency.is_multiple_of(unit) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the {name} workload needs --concurrency to be a multiple of twice the node count ({unit} for {nodes} node(s)), not {concurrency}: pass --concurrency 2n"
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// How an error reply or a timeout completes an operation (Jepsen's `with-errors`, or its
+/// absence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorRule {
+    /// `with-errors` with these idempotent operations: a definite error fails the operation;
+    /// an indefinite one or a timeout leaves it `info` (it may have happened), except that an
+    /// idempotent operation (a read) always fails.
+    WithErrors {
+        /// The operations (`f`) that always fail on an error or a timeout.
+        idempotent: &'static [&'static str],
+    },
+    /// No `with-errors`: every error reply and every timeout leaves the operation `info`.
+    AllIndefinite,
+}
+
+impl ErrorRule {
+    /// True when operation `f` certainly did not happen after an error with this
+    /// definiteness (a timeout is indefinite).
+    pub fn fails(self, f: &str, definite: bool) -> bool {
+        match self {
+            ErrorRule::WithErrors { idempotent } => definite || idempotent.contains(&f),
+            ErrorRule::AllIndefinite => false,
+        }
+    }
+}
+
+/// What the harness must know about a workload before it runs it: everything that is not an
+/// operation. [`Declaration::MAELSTROM`] is Maelstrom's usual choice for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declaration {
+    /// The services (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`) its nodes are meant to use. Any
+    /// node may call any service in any workload; this says which ones the exercise is about.
+    pub services: &'static [&'static str],
+    /// How long a client waits for a reply.
+    pub rpc_timeout: RpcTimeout,
+    /// True when the run ends with a final phase: every fault undone, `--recovery` seconds of
+    /// quiet (convergence timed, for workloads with [`Probes`]), then one
+    /// [`Workload::final_operation`] per worker. False: the run stops when the main phase's
+    /// operations are done, with faults still in force (echo, unique-ids, lin-kv).
+    pub final_phase: bool,
+    /// How many workers it can run with.
+    pub concurrency: ConcurrencyRule,
+    /// How error replies and timeouts complete operations.
+    pub errors: ErrorRule,
+    /// True when a worker whose operation ended `info` (it may or may not have happened)
+    /// carries on as a fresh process with a new client id, as Jepsen's workers do; its old
+    /// process never invokes again, so checkers can treat that operation as concurrent with
+    /// everything after it.
+    pub fresh_process_after_info: bool,
+}
+
+impl Declaration {
+    /// Maelstrom's usual choice: no services, a 5 s timeout, a final phase, any concurrency,
+    /// errors as `with-errors` with reads idempotent, and a fresh process after each `info`.
+    pub const MAELSTROM: Declaration = Declaration {
+        services: &[],
+        rpc_timeout: RpcTimeout::Fixed(DEFAULT_RPC_TIMEOUT),
+        final_phase: true,
+        concurrency: ConcurrencyRule::Any,
+        errors: ErrorRule::WithErrors {
+            idempotent: &["read"],
+        },
+        fresh_process_after_info: true,
+    };
+
+    /// Maelstrom's choice for workloads whose operations are judged one by one (echo,
+    /// unique-ids): no final phase, and `with-errors` with no operation idempotent, so a
+    /// timeout leaves an operation `info`.
+    pub const ONE_BY_ONE: Declaration = Declaration {
+        final_phase: false,
+        errors: ErrorRule::WithErrors { idempotent: &[] },
+        ..Declaration::MAELSTROM
+    };
+}
+
+/// Maelstrom's RPC timeout for most workloads.
+pub const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a checker may need beyond the history.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckContext<'a> {
+    /// What crash-stop faults left behind (empty without them).
+    pub survivors: &'a Survivors,
+    /// When each node was first handed each value (empty for workloads that do not
+    /// [`TrackValues`]).
+    pub arrivals: &'a Arrivals,
+}
+
+impl<'a> CheckContext<'a> {
+    /// A context with `survivors` and no arrivals, for judging a history read from a file or
+    /// built by hand.
+    pub fn plain(survivors: &'a Survivors) -> Self {
+        static NONE: std::sync::LazyLock<Arrivals> = std::sync::LazyLock::new(Arrivals::default);
+        Self {
+            survivors,
+            arrivals: &NONE,
+        }
+    }
+}
+
 /// What a workload does; see the module docs.
+///
+/// Four methods are required, because every workload has them: its name, its generator, its
+/// judgement of a reply and its checker. The rest have Maelstrom's usual answers
+/// ([`Declaration::MAELSTROM`], no setup request, a read as the final operation), and two
+/// capabilities are for broadcast-like workloads only: [`TrackValues`] (which values each
+/// message hands a node: duplicate deliveries, survivors of crash-stop) and [`Probes`]
+/// (convergence timed by the harness's own reads).
 pub trait Workload {
     /// Its name, as `-w` takes it.
     fn name(&self) -> &'static str;
 
-    /// The request a node's setup client sends once the node answered `init` (broadcast sends
-    /// the topology), or none.
-    fn setup_request(&self, topology: &NeighbourMap) -> Option<Json>;
-
-    /// Judges the reply to the setup request: `Err` says why it is not acceptable.
-    fn judge_setup_reply(&self, body: &Json) -> Result<(), String>;
-
     /// The generator's next operation in the main phase, for worker `worker` (from 0; a worker
     /// keeps its index when its client is replaced after an `info`).
     fn next_operation(&mut self, worker: usize, rng: &mut ChaCha8Rng) -> Operation;
+
+    /// Judges a reply that is not an `error`: the op's completed value, or why the reply is
+    /// malformed (by Maelstrom's closed schemas).
+    fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String>;
+
+    /// Judges the whole history. Values that went down with a crashed node (see
+    /// [`Survivors::lost_with_node`]) are reported apart, not as lost.
+    fn check(&self, history: &[Op], context: &CheckContext) -> Checked;
+
+    /// What the harness must know before it runs the workload.
+    fn declaration(&self) -> Declaration {
+        Declaration::MAELSTROM
+    }
+
+    /// The request a node's setup client sends once the node answered `init` (broadcast sends
+    /// the topology), or none.
+    fn setup_request(&self, topology: &NeighbourMap) -> Option<Json> {
+        let _ = topology;
+        None
+    }
+
+    /// Judges the reply to the setup request: `Err` says why it is not acceptable.
+    fn judge_setup_reply(&self, body: &Json) -> Result<(), String> {
+        let _ = body;
+        Ok(())
+    }
 
     /// Worker `worker`'s operation `f` completed as `kind` with `value` (what [`judge_reply`]
     /// made of the reply, or the invocation's value when it failed). A workload whose clients
@@ -250,17 +446,53 @@ pub trait Workload {
         let _ = (worker, f, kind, value);
     }
 
-    /// Each worker's final operation after the recovery (a read).
-    fn final_operation(&mut self) -> Operation;
+    /// Each worker's final operation after the recovery, for a workload that declares a
+    /// [`Declaration::final_phase`]: a read.
+    fn final_operation(&mut self) -> Operation {
+        Operation {
+            f: "read",
+            value: Json::Null,
+            body: serde_json::json!({"type": "read"}),
+        }
+    }
 
-    /// True when operation `f` can safely be judged failed on a timeout or any error (a read);
-    /// otherwise a timeout or an indefinite error leaves it `info`.
-    fn is_idempotent(&self, f: &str) -> bool;
+    /// True when operation `f`'s completed value should carry `harness_server_sends`: how many
+    /// messages the answering node had sent to other nodes when it wrote its reply, counted by
+    /// the harness (to hold a node's own count against).
+    fn counts_sends(&self, f: &str) -> bool {
+        let _ = f;
+        false
+    }
 
-    /// Judges a reply that is not an `error`: the op's completed value, or why the reply is
-    /// malformed (by Maelstrom's closed schemas).
-    fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String>;
+    /// The figures a grade table shows for runs of this workload (beyond Maelstrom's
+    /// msgs-per-op and latencies, which every workload has).
+    fn headline_figures(&self) -> &'static [Figure] {
+        &[]
+    }
 
+    /// Its value tracking, if it tracks values (broadcast-like workloads).
+    fn tracks_values(&self) -> Option<&dyn TrackValues> {
+        None
+    }
+
+    /// Its convergence probes, if the harness can time its convergence.
+    fn probes(&mut self) -> Option<&mut dyn Probes> {
+        None
+    }
+}
+
+/// A capability: the workload's values are integers that messages carry, so the harness can
+/// count duplicate deliveries, know which values each node was handed (and when), and judge
+/// the survivors of crash-stop faults.
+pub trait TrackValues {
+    /// The values a message body hands to a node: from a server, what it carries; from a
+    /// client, what the request adds. Appended to `values`.
+    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>);
+}
+
+/// A capability: the harness times convergence by reading every node after the last fault,
+/// until each holds what was acknowledged by then.
+pub trait Probes {
     /// Starts timing convergence from `history` (what is acknowledged so far, less what went
     /// down with a crashed node); returns how many values the surviving nodes must all hold.
     fn start_convergence(&mut self, history: &[Op], survivors: &Survivors) -> usize;
@@ -277,33 +509,13 @@ pub trait Workload {
     /// True when a probe's reply to part `part` shows the node holds what it must.
     fn probe_converged(&self, part: usize, reply: &Json) -> bool;
 
-    /// [`Workload::probe_converged`] of a reply as it came, JSON text (a body that is not
+    /// [`Probes::probe_converged`] of a reply as it came, JSON text (a body that is not
     /// JSON reads as null). A workload whose probes read back large bodies reads only what it
     /// checks here.
     fn probe_converged_text(&self, part: usize, reply: &str) -> bool {
         let reply = serde_json::from_str(reply).unwrap_or(Json::Null);
         self.probe_converged(part, &reply)
     }
-
-    /// The values a message body hands to a node, for counting duplicate deliveries: from a
-    /// server, what it carries; from a client, what the request adds. Appended to `values`.
-    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>);
-
-    /// Judges the whole history; values that went down with a crashed node (see
-    /// [`Survivors::lost_with_node`]) are reported apart, not as lost. `arrivals` says when each
-    /// node was first handed each value.
-    fn check(&self, history: &[Op], survivors: &Survivors, arrivals: &Arrivals) -> Checked;
-
-    /// True when operation `f`'s completed value should carry `harness_server_sends`: how many
-    /// messages the answering node had sent to other nodes when it wrote its reply, counted by
-    /// the harness (to hold a node's own count against).
-    fn counts_sends(&self, f: &str) -> bool {
-        let _ = f;
-        false
-    }
-
-    /// The figures a grade table shows for runs of this workload.
-    fn headline_figures(&self) -> &'static [Figure];
 }
 
 /// Maelstrom's closed reply schemas: `body` must have type `expected` and no keys but `type`,
@@ -334,11 +546,14 @@ pub fn closed_reply<'a>(
     }
 }
 
-/// What [`Workload::delivered_values`] finds in `body`, for tests.
+/// What [`TrackValues::delivered_values`] finds in `body`, for tests.
 #[cfg(test)]
 pub(crate) fn delivered(workload: &dyn Workload, from_client: bool, body: &str) -> Vec<i64> {
     let mut values = Vec::new();
-    workload.delivered_values(from_client, body, &mut values);
+    workload
+        .tracks_values()
+        .expect("the workload tracks values")
+        .delivered_values(from_client, body, &mut values);
     values
 }
 
@@ -378,6 +593,69 @@ mod tests {
             .err()
             .unwrap();
         assert!(bad.contains("value or elements"), "{bad}");
+    }
+
+    #[test]
+    fn timeouts_scale_with_latency_only_when_declared_so() {
+        let fixed = RpcTimeout::Fixed(Duration::from_secs(5));
+        assert_eq!(fixed.for_latency(400.0), Duration::from_secs(5));
+        let scaled = RpcTimeout::LatencyTimes {
+            factor: 10,
+            floor: Duration::from_secs(1),
+        };
+        assert_eq!(scaled.for_latency(0.0), Duration::from_secs(1));
+        assert_eq!(scaled.for_latency(250.0), Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn the_concurrency_rule_names_the_flag_to_pass() {
+        assert!(ConcurrencyRule::Any.check("echo", 3, 5).is_ok());
+        let rule = ConcurrencyRule::MultipleOfTwiceNodes;
+        assert!(rule.check("lin-kv", 10, 5).is_ok());
+        assert!(rule.check("lin-kv", 20, 5).is_ok());
+        let error = rule.check("lin-kv", 5, 5).unwrap_err();
+        assert!(
+            error.contains("multiple of twice the node count (10 for 5 node(s)), not 5")
+                && error.contains("--concurrency 2n"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn error_rules_decide_which_failures_are_certain() {
+        let with_errors = ErrorRule::WithErrors {
+            idempotent: &["read"],
+        };
+        assert!(with_errors.fails("add", true));
+        assert!(!with_errors.fails("add", false));
+        assert!(with_errors.fails("read", false));
+        let none_idempotent = ErrorRule::WithErrors { idempotent: &[] };
+        assert!(!none_idempotent.fails("read", false));
+        assert!(!ErrorRule::AllIndefinite.fails("read", true));
+    }
+
+    #[test]
+    fn every_workload_declares_known_services_and_has_its_capabilities_whole() {
+        for entry in REGISTRY {
+            let mut workload = (entry.make)(&Options::new()).unwrap();
+            assert_eq!(workload.name(), entry.name);
+            let declaration = workload.declaration();
+            for service in declaration.services {
+                assert!(
+                    crate::service::NAMES.contains(service),
+                    "{} declares an unknown service {service}",
+                    entry.name
+                );
+            }
+            // Convergence is timed in the recovery, which only a final phase has.
+            if workload.probes().is_some() {
+                assert!(
+                    declaration.final_phase,
+                    "{} probes without a final phase",
+                    entry.name
+                );
+            }
+        }
     }
 
     #[test]

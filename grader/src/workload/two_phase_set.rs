@@ -10,7 +10,10 @@ use rand::rngs::ChaCha8Rng;
 use serde_json::{Value as Json, json};
 
 use super::broadcast::{carried_values_in, format_quantiles};
-use super::{Arrivals, Checked, Figure, Operation, Survivors, Workload, closed_reply};
+use super::{
+    CheckContext, Checked, Figure, Operation, Probes, Survivors, TrackValues, Workload,
+    closed_reply,
+};
 use crate::checker::Validity;
 use crate::checker::two_phase;
 use crate::history::{Op, OpKind};
@@ -85,10 +88,6 @@ impl Workload for TwoPhaseSet {
         read()
     }
 
-    fn is_idempotent(&self, f: &str) -> bool {
-        f == READ
-    }
-
     fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String> {
         match f {
             READ => {
@@ -111,60 +110,7 @@ impl Workload for TwoPhaseSet {
         }
     }
 
-    fn start_convergence(&mut self, history: &[Op], _: &Survivors) -> usize {
-        // What every node must come to: acknowledged adds no remove may have touched, and none
-        // of the acknowledged removes.
-        let mut added = BTreeSet::new();
-        let mut maybe_removed = BTreeSet::new();
-        let mut removed = BTreeSet::new();
-        for (invocation, completion) in crate::history::paired(history) {
-            let Some(element) = invocation.value.as_i64() else {
-                continue;
-            };
-            match (invocation.f, completion.map(|op| op.kind)) {
-                (ADD, Some(OpKind::Ok)) => {
-                    added.insert(element);
-                }
-                (REMOVE, Some(OpKind::Ok)) => {
-                    removed.insert(element);
-                    maybe_removed.insert(element);
-                }
-                // Removes that timed out, or are still in flight, may take effect too.
-                (REMOVE, Some(OpKind::Info) | None) => {
-                    maybe_removed.insert(element);
-                }
-                _ => {}
-            }
-        }
-        self.must_hold = added.difference(&maybe_removed).copied().collect();
-        self.must_not_hold = removed;
-        self.must_hold.len() + self.must_not_hold.len()
-    }
-
-    fn probe_request(&self, _: usize) -> Json {
-        json!({"type": "read"})
-    }
-
-    fn probe_converged(&self, _: usize, reply: &Json) -> bool {
-        let seen: BTreeSet<i64> = reply
-            .get("elements")
-            .and_then(Json::as_array)
-            .map(|values| values.iter().filter_map(Json::as_i64).collect())
-            .unwrap_or_default();
-        self.must_hold.is_subset(&seen) && self.must_not_hold.is_disjoint(&seen)
-    }
-
-    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>) {
-        if from_client {
-            if body.contains("\"add\"") {
-                carried_values_in(body, &["element"], values);
-            }
-            return;
-        }
-        carried_values_in(body, CARRIED, values);
-    }
-
-    fn check(&self, history: &[Op], _: &Survivors, _: &Arrivals) -> Checked {
+    fn check(&self, history: &[Op], _: &CheckContext) -> Checked {
         let result = two_phase::check(history);
         let summary = vec![
             format!(
@@ -248,5 +194,70 @@ impl Workload for TwoPhaseSet {
                 label: "remove seen ms",
             },
         ]
+    }
+
+    fn probes(&mut self) -> Option<&mut dyn Probes> {
+        Some(self)
+    }
+
+    fn tracks_values(&self) -> Option<&dyn TrackValues> {
+        Some(self)
+    }
+}
+
+impl Probes for TwoPhaseSet {
+    fn start_convergence(&mut self, history: &[Op], _: &Survivors) -> usize {
+        // What every node must come to: acknowledged adds no remove may have touched, and none
+        // of the acknowledged removes.
+        let mut added = BTreeSet::new();
+        let mut maybe_removed = BTreeSet::new();
+        let mut removed = BTreeSet::new();
+        for (invocation, completion) in crate::history::paired(history) {
+            let Some(element) = invocation.value.as_i64() else {
+                continue;
+            };
+            match (invocation.f, completion.map(|op| op.kind)) {
+                (ADD, Some(OpKind::Ok)) => {
+                    added.insert(element);
+                }
+                (REMOVE, Some(OpKind::Ok)) => {
+                    removed.insert(element);
+                    maybe_removed.insert(element);
+                }
+                // Removes that timed out, or are still in flight, may take effect too.
+                (REMOVE, Some(OpKind::Info) | None) => {
+                    maybe_removed.insert(element);
+                }
+                _ => {}
+            }
+        }
+        self.must_hold = added.difference(&maybe_removed).copied().collect();
+        self.must_not_hold = removed;
+        self.must_hold.len() + self.must_not_hold.len()
+    }
+
+    fn probe_request(&self, _: usize) -> Json {
+        json!({"type": "read"})
+    }
+
+    fn probe_converged(&self, _: usize, reply: &Json) -> bool {
+        let seen: BTreeSet<i64> = reply
+            .get("elements")
+            .and_then(Json::as_array)
+            .map(|values| values.iter().filter_map(Json::as_i64).collect())
+            .unwrap_or_default();
+        self.must_hold.is_subset(&seen) && self.must_not_hold.is_disjoint(&seen)
+    }
+}
+
+impl TrackValues for TwoPhaseSet {
+    fn delivered_values(&self, from_client: bool, body: &str, values: &mut Vec<i64>) {
+        if from_client {
+            if body.contains("\"add\"") {
+                carried_values_in(body, &["element"], values);
+            }
+            return;
+        }
+        carried_values_in(body, CARRIED, values);
     }
 }
