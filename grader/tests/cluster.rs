@@ -273,11 +273,11 @@ fn a_node_that_acknowledges_after_a_majority_stays_valid_under_pause_partition_a
     let config = TestConfig {
         node_count: 5,
         concurrency: 5,
-        time_limit: Duration::from_secs(8),
+        time_limit: Duration::from_secs(5),
         rate: 10.0,
         faults: BTreeSet::from([Fault::Partition, Fault::Kill, Fault::Pause]),
-        nemesis_interval: Duration::from_millis(1500),
-        recovery: Duration::from_secs(3),
+        nemesis_interval: Duration::from_millis(1000),
+        recovery: Duration::from_secs(2),
         seed: 6,
         ..TestConfig::default()
     };

@@ -145,13 +145,25 @@ fn every_invalid_verdict_says_why_with_the_offending_reply() {
     if !have_python() {
         return;
     }
-    let cases: [(&str, &str); 3] = [
+    let cases: [(&str, &str); 4] = [
         ("--extra-key-ok", "no `broadcast` ever succeeded"),
         ("--null-messages", "no `read` ever succeeded"),
         ("--ignore-reads", "net-timeout"),
+        ("--bad-in-reply-to", "no `read` ever succeeded"),
     ];
-    for (flag, why) in cases {
-        let (run, _store) = run_node(&config(2, 2.0), &[flag]);
+    // The runs are independent and mostly wait on timeouts: side by side, they take the time
+    // of the slowest.
+    let runs: Vec<(TestRun, tempfile::TempDir)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|(flag, _)| scope.spawn(move || run_node(&config(2, 2.0), &[flag])))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect()
+    });
+    for ((flag, why), (run, _store)) in cases.iter().zip(&runs) {
         assert_ne!(run.report.valid, Validity::Valid, "{flag}: {}", run.summary);
         assert!(
             run.summary.contains("why        "),
@@ -169,19 +181,23 @@ fn every_invalid_verdict_says_why_with_the_offending_reply() {
             "{flag}: reasons in results.json"
         );
     }
-    let (run, _store) = run_node(&config(2, 2.0), &["--extra-key-ok"]);
+    let extra_key = &runs[0].0;
     assert!(
-        run.summary.contains(r#"the reply: {"#) && run.summary.contains(r#""extra":true"#),
+        extra_key.summary.contains(r#"the reply: {"#)
+            && extra_key.summary.contains(r#""extra":true"#),
         "the first offending reply is quoted: {}",
-        run.summary
+        extra_key.summary
     );
-    let (run, _store) = run_node(&config(2, 2.0), &["--bad-in-reply-to"]);
-    assert!(run.report.net.unmatched_replies > 0, "{}", run.summary);
+    let bad_in_reply_to = &runs[3].0;
     assert!(
-        run.summary.contains("matched no request")
-            && run.summary.contains("no `read` ever succeeded"),
+        bad_in_reply_to.report.net.unmatched_replies > 0,
         "{}",
-        run.summary
+        bad_in_reply_to.summary
+    );
+    assert!(
+        bad_in_reply_to.summary.contains("matched no request"),
+        "{}",
+        bad_in_reply_to.summary
     );
 }
 

@@ -184,6 +184,8 @@ fn a_node_that_never_exits_is_killed_at_the_timeout() {
         hung.to_str().unwrap(),
         "--timeout",
         "0.3",
+        "--only",
+        "fixtures",
     ]);
     let report = text(&output);
     assert_eq!(output.status.code(), Some(1), "{report}");

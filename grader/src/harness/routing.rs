@@ -67,6 +67,12 @@ impl Harness<'_> {
                         format!("; its last stderr line: {line}")
                     });
                     self.abort(format!("{id} {exit} during setup{last}"));
+                } else if self.phase != Phase::Done {
+                    // A node that dies on its own fails the run whatever happens next
+                    // (Maelstrom throws at teardown): stop here rather than wait out the time
+                    // limit and the timeouts of every request it will never answer.
+                    self.note(format!("stopping the run: {id} {exit}"));
+                    self.enter(Phase::Done);
                 }
             }
         }

@@ -48,7 +48,10 @@ impl Harness<'_> {
                 .map(|crash| crash.node.as_str())
                 .collect();
             error.get_or_insert_with(|| {
-                format!("node(s) exited during the run: {}", names.join(", "))
+                format!(
+                    "node(s) exited during the run: {}; the run stopped at the first exit (a node must keep running until its stdin closes)",
+                    names.join(", ")
+                )
             });
         }
         if error.is_some() {
