@@ -4,9 +4,11 @@
 
 use common::{Context, Message, NoTimer, Node, RpcError};
 use grader::checker::Validity;
-use grader::config::TestConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+
+mod nodes;
+use nodes::config;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -68,11 +70,6 @@ impl Node for Glomer {
         }
         Ok(())
     }
-}
-
-fn config(flags: &str) -> TestConfig {
-    let words: Vec<String> = flags.split_whitespace().map(str::to_owned).collect();
-    TestConfig::parse(&words).unwrap()
 }
 
 fn run(flags: &str, node_flags: &[&str]) -> grader::sim::SimRun {

@@ -286,3 +286,76 @@ fn every_stages_learn_toml_fixtures_and_readme_name_the_same_messages_and_fields
     }
     assert_no_problems(problems);
 }
+
+/// A grader source file's name for a registered name: `g-set` is `g_set.rs`.
+fn source_file(name: &str) -> String {
+    format!("{}.rs", name.replace('-', "_"))
+}
+
+#[test]
+fn every_workload_and_fault_has_its_file_its_readme_row_and_its_layout_line() {
+    let grader = workspace_root().join("grader");
+    let readme = std::fs::read_to_string(grader.join("README.md")).unwrap();
+    let layout = readme
+        .split("## Layout, and how to extend it")
+        .nth(1)
+        .expect("the grader README has a layout section");
+    let mut problems = Vec::new();
+    // A workload's file is the one (besides the registry) that spells its name; two
+    // workloads may share one (g-counter and pn-counter).
+    let workload_files: Vec<(String, String)> = std::fs::read_dir(grader.join("src/workload"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_owned();
+            let text = std::fs::read_to_string(entry.path()).ok()?;
+            (name.ends_with(".rs") && name != "mod.rs").then_some((name, text))
+        })
+        .collect();
+    for entry in grader::workload::REGISTRY {
+        let spelled = format!("\"{}\"", entry.name);
+        let Some((file, _)) = workload_files
+            .iter()
+            .find(|(_, text)| text.contains(&spelled))
+        else {
+            problems.push(format!(
+                "workload {}: no file in grader/src/workload/ names it (a workload is one file, such as {})",
+                entry.name,
+                source_file(entry.name)
+            ));
+            continue;
+        };
+        if !readme.contains(&format!("| `{}` |", entry.name)) {
+            problems.push(format!(
+                "workload {}: no row in the grader README's workload table (`| `{}` | operations | checker | results.json |`)",
+                entry.name, entry.name
+            ));
+        }
+        if !layout.contains(file.as_str()) {
+            problems.push(format!(
+                "workload {}: {file} is not in the grader README's layout section",
+                entry.name
+            ));
+        }
+    }
+    for fault in grader::nemesis::Fault::ALL {
+        let file = source_file(fault.name());
+        if !grader.join("src/nemesis").join(&file).exists() {
+            problems.push(format!(
+                "fault {}: no grader/src/nemesis/{file} (a fault is one file)",
+                fault.name()
+            ));
+        }
+        if !layout.contains(&file) {
+            problems.push(format!(
+                "fault {}: {file} is not in the grader README's layout section",
+                fault.name()
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the grader's registries and its README disagree:\n- {}",
+        problems.join("\n- ")
+    );
+}

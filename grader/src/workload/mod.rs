@@ -12,6 +12,7 @@
 mod arrivals;
 pub mod broadcast;
 pub mod concurrent_writers;
+pub mod counter;
 pub mod echo;
 pub mod g_set;
 pub mod kv_bench;
@@ -66,6 +67,11 @@ pub const REGISTRY: &[Registered] = &[
         make: |_| Ok(Box::new(echo::Echo)),
     },
     Registered {
+        name: "g-counter",
+        options: &[],
+        make: |_| Ok(Box::new(counter::Counter::grow_only())),
+    },
+    Registered {
         name: "g-set",
         options: g_set::OPTIONS,
         make: g_set::make,
@@ -79,6 +85,11 @@ pub const REGISTRY: &[Registered] = &[
         name: "lww-kv",
         options: lww_kv::OPTIONS,
         make: lww_kv::make,
+    },
+    Registered {
+        name: "pn-counter",
+        options: &[],
+        make: |_| Ok(Box::new(counter::Counter::positive_negative())),
     },
     Registered {
         name: "two-phase-set",

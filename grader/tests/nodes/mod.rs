@@ -88,3 +88,11 @@ pub fn service_config(seed: u64, partitions: bool) -> grader::config::TestConfig
         ..grader::config::TestConfig::default()
     }
 }
+
+/// A run configuration from `grader test`'s flags (`"-w echo --node-count 3 --seed 1"`),
+/// validated as the command line is.
+#[allow(dead_code)] // Not every test crate that includes this module uses it.
+pub fn config(flags: &str) -> grader::config::TestConfig {
+    let words: Vec<String> = flags.split_whitespace().map(str::to_owned).collect();
+    grader::config::TestConfig::parse(&words).unwrap_or_else(|error| panic!("{flags}: {error}"))
+}
