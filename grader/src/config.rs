@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use serde::Serialize;
 
+use crate::checker::availability::Availability;
 use crate::nemesis::{Fault, Targets, parse_faults};
 use crate::net::{Delivery, Latency, LatencyDistribution};
 use crate::topology::Topology;
@@ -59,6 +60,41 @@ pub struct TestConfig {
     /// How long nodes get to answer `init` (Maelstrom's 10 s; shorter in tests; no flag).
     #[serde(serialize_with = "seconds")]
     pub init_timeout: Duration,
+    /// What fraction of operations must succeed (`--availability`; default: none required).
+    #[serde(
+        serialize_with = "display_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub availability: Option<Availability>,
+    /// The nodes' ids, when `--nodes` named them (default `n0 … n(N-1)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_names: Option<Vec<String>>,
+    /// What is echoed to the console as the run goes (no effect on the run; not repeated by
+    /// the reproduce command).
+    #[serde(skip)]
+    pub console: ConsoleLog,
+}
+
+/// What a run echoes to the console as it goes: Maelstrom's `--log-stderr`, `--log-net-send`
+/// and `--log-net-recv`. Everything is kept in the store either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsoleLog {
+    /// Each node's stderr lines, as they are written.
+    pub stderr: bool,
+    /// Every message as it is sent.
+    pub net_send: bool,
+    /// Every message as it is delivered.
+    pub net_recv: bool,
+}
+
+fn display_option<S: serde::Serializer, T: std::fmt::Display>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => serializer.collect_str(value),
+        None => serializer.serialize_none(),
+    }
 }
 
 fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -163,6 +199,23 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub recovery: f64,
+    /// What fraction of operations must succeed: `total` (every one, as Fly.io's unique-ids
+    /// and transaction challenges ask) or a number from 0 to 1. Without it none is required.
+    #[arg(long, value_name = "total|FRACTION")]
+    pub availability: Option<String>,
+    /// The nodes' ids, comma-separated (`n1,n2,n3`), instead of `--node-count`'s n0, n1, ….
+    #[arg(long, value_name = "ID,ID,…")]
+    pub nodes: Option<String>,
+    /// Echo every node's stderr to the console as it is written (it is always kept in the
+    /// store's node-logs/).
+    #[arg(long)]
+    pub log_stderr: bool,
+    /// Print every message as it is sent (the store's journal.jsonl always has them).
+    #[arg(long)]
+    pub log_net_send: bool,
+    /// Print every message as it is delivered.
+    #[arg(long)]
+    pub log_net_recv: bool,
 }
 
 /// A parser for the run flags alone, for reading settings back.
@@ -191,9 +244,18 @@ impl TestConfig {
             None => crate::workload::Options::new(),
         };
         let declaration = crate::workload::build(&args.workload, &workload_options)?.declaration();
-        if args.node_count == 0 {
+        let node_names = args.nodes.as_deref().map(parse_node_names).transpose()?;
+        let node_count = match &node_names {
+            Some(names) => names.len(),
+            None => args.node_count,
+        };
+        if node_count == 0 {
             return Err("--node-count must be at least 1".into());
         }
+        let args = &RunArgs {
+            node_count,
+            ..args.clone()
+        };
         if !(args.rate.is_finite() && args.rate >= 0.0) {
             return Err(format!("--rate must be 0 or more (got {})", args.rate));
         }
@@ -277,6 +339,13 @@ impl TestConfig {
             seed: args.seed.unwrap_or_else(rand::random),
             recovery: seconds_of(args.recovery, "--recovery")?,
             init_timeout: INIT_TIMEOUT,
+            availability: args.availability.as_deref().map(str::parse).transpose()?,
+            node_names,
+            console: ConsoleLog {
+                stderr: args.log_stderr,
+                net_send: args.log_net_send,
+                net_recv: args.log_net_recv,
+            },
         })
     }
 
@@ -339,6 +408,12 @@ impl TestConfig {
         if self.nemesis_targets != Targets::Random {
             words.extend(["--nemesis-targets".into(), self.nemesis_targets.to_string()]);
         }
+        if let Some(availability) = self.availability {
+            words.extend(["--availability".into(), availability.to_string()]);
+        }
+        if let Some(names) = &self.node_names {
+            words.extend(["--nodes".into(), names.join(",")]);
+        }
         words.extend([
             "--recovery".into(),
             self.recovery.as_secs_f64().to_string(),
@@ -360,10 +435,44 @@ impl TestConfig {
         format!("{program} {}", settings.join(" "))
     }
 
-    /// The node ids: `n0 … n(N-1)`.
+    /// The node ids: `--nodes`' names, or `n0 … n(N-1)`.
     pub fn node_ids(&self) -> Vec<String> {
-        crate::topology::node_names(self.node_count)
+        match &self.node_names {
+            Some(names) => names.clone(),
+            None => crate::topology::node_names(self.node_count),
+        }
     }
+}
+
+/// Reads `--nodes n1,n2,n3`: unique ids that cannot be taken for a client (`c…`) or a service.
+fn parse_node_names(text: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        return Err("--nodes takes node ids separated by commas, such as n1,n2,n3".into());
+    }
+    for name in &names {
+        if name.starts_with('c') || crate::service::NAMES.contains(&name.as_str()) {
+            return Err(format!(
+                "--nodes: `{name}` cannot be a node id: ids starting with c are clients', and {} are services'; use ids such as n1,n2,n3",
+                crate::service::NAMES.join(", ")
+            ));
+        }
+        if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "--nodes: `{name}` has spaces or control characters"
+            ));
+        }
+    }
+    let unique: BTreeSet<&String> = names.iter().collect();
+    if unique.len() != names.len() {
+        return Err(format!("--nodes names a node twice: {text}"));
+    }
+    Ok(names)
 }
 
 /// Quotes a word for a POSIX shell when it needs it.
@@ -542,6 +651,8 @@ mod tests {
             "--node-count 5 --nemesis pause,kill --nemesis-targets n0,n4 --seed 9",
             "--delivery ideal --latency 100 --seed 4",
             "--rate 0 --time-limit 0.1 --latency 30 --latency-dist exponential --seed 2",
+            "-w unique-ids --availability total --nodes n1,n2,n3 --seed 5",
+            "-w g-counter --availability 0.95 --seed 6",
         ] {
             let config = TestConfig::parse(&words(flags)).unwrap();
             let again = TestConfig::parse(&config.to_args()).unwrap();
@@ -577,6 +688,27 @@ mod tests {
         assert!(error("--nemesis pause --nemesis-targets hub").contains("node ids such as n0"));
         assert!(error("--latency-dist exponential").contains("needs a mean"));
         assert!(error("--delivery fast").contains("maelstrom or ideal"));
+        assert!(error("--availability most").contains("`total`"));
+        assert!(error("--nodes n1,c2").contains("`c2` cannot be a node id"));
+        assert!(error("--nodes n1,seq-kv").contains("services'"));
+        assert!(error("--nodes n1,n1").contains("names a node twice"));
+    }
+
+    #[test]
+    fn nodes_named_on_the_command_line_set_the_count_and_the_ids() {
+        let config = TestConfig::parse(&words("--nodes n1,n2,n3 --concurrency 2n")).unwrap();
+        assert_eq!(config.node_count, 3);
+        assert_eq!(config.concurrency, 6);
+        assert_eq!(config.node_ids(), ["n1", "n2", "n3"]);
+        let logged = TestConfig::parse(&words("--log-stderr --log-net-recv")).unwrap();
+        assert!(logged.console.stderr && logged.console.net_recv && !logged.console.net_send);
+        assert!(
+            !logged
+                .to_args()
+                .iter()
+                .any(|word| word.starts_with("--log")),
+            "what is echoed is not part of the run"
+        );
     }
 
     #[test]

@@ -92,6 +92,10 @@ struct TestArgs {
     /// Where runs are stored: <store>/<workload>/<timestamp>/, and <store>/latest.
     #[arg(long, default_value = "store", value_name = "DIR")]
     store: PathBuf,
+    /// Run the test this many times (each with the next seed), stopping at the first run that
+    /// is not valid.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    test_count: u32,
     /// Arguments for the node binary (after `--`).
     #[arg(last = true, value_name = "NODE_ARGS")]
     node_args: Vec<String>,
@@ -106,7 +110,72 @@ fn main() -> ExitCode {
     code
 }
 
+/// Maelstrom's (and Jepsen's) flags this grader does not take, each with what to do instead.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "--nodes-file",
+        "name the nodes with --nodes n1,n2,n3, or count them with --node-count N",
+    ),
+    (
+        "--leave-db-running",
+        "nodes are always stopped when the run ends; their stderr is kept in the store's node-logs/",
+    ),
+    (
+        "--logging-json",
+        "the store is JSON already: results.json, history.jsonl and journal.jsonl",
+    ),
+    (
+        "--consistency-models",
+        "it belongs to the txn-rw-register and txn-list-append workloads, which this grader does not run yet",
+    ),
+    (
+        "--max-txn-length",
+        "it belongs to the transaction workloads, which this grader does not run yet",
+    ),
+    (
+        "--max-writes-per-key",
+        "it belongs to the transaction workloads, which this grader does not run yet",
+    ),
+    (
+        "--key-count",
+        "it belongs to the transaction and kafka workloads, which this grader does not run yet",
+    ),
+    (
+        "--ssh-private-key",
+        "nodes run as local processes; there is no SSH",
+    ),
+    (
+        "--username",
+        "nodes run as local processes; there is no SSH",
+    ),
+    ("--no-ssh", "nodes run as local processes already"),
+];
+
+/// The first Maelstrom flag in `words` this grader does not take, said with what to do.
+fn unsupported_flag(words: &[String]) -> Option<String> {
+    let node_args = words
+        .iter()
+        .position(|word| word == "--")
+        .unwrap_or(words.len());
+    words[..node_args].iter().find_map(|word| {
+        let flag = word.split('=').next().unwrap_or(word);
+        UNSUPPORTED
+            .iter()
+            .find(|(name, _)| *name == flag)
+            .map(|(name, instead)| format!("Maelstrom's {name} is not supported here: {instead}"))
+    })
+}
+
 fn run() -> ExitCode {
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(message) = unsupported_flag(&words) {
+        return bad_arguments(message);
+    }
+    if words.first().is_some_and(|word| word == "serve") {
+        return bad_arguments(
+            "Maelstrom's `serve` is not needed here: every run writes report.html into its store folder (open store/latest/report.html); `grader report STORE_DIR` draws it again".into(),
+        );
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -190,26 +259,71 @@ fn test(args: TestArgs) -> ExitCode {
         Ok(config) => config,
         Err(message) => return bad_arguments(message),
     };
-    let bin = match check_bin(&args.bin) {
-        Ok(bin) => bin,
-        Err(message) => return bad_arguments(message),
-    };
+    if args.test_count == 0 {
+        return bad_arguments("--test-count must be at least 1".into());
+    }
     let flag = Arc::new(AtomicBool::new(false));
     let which = Arc::new(AtomicI32::new(0));
     catch_signals(flag.clone(), which.clone());
+    let mut code = ExitCode::SUCCESS;
+    for round in 0..args.test_count {
+        let mut config = config.clone();
+        config.seed = config.seed.wrapping_add(u64::from(round));
+        if args.test_count > 1 {
+            eprintln!("test {} of {}", round + 1, args.test_count);
+        }
+        let (exit, valid) = test_once(&args, &config, (&flag, &which));
+        code = exit;
+        if !valid {
+            if args.test_count > 1 && !flag.load(Ordering::SeqCst) {
+                eprintln!(
+                    "stopped at test {} of {}: it was not valid",
+                    round + 1,
+                    args.test_count
+                );
+            }
+            break;
+        }
+    }
+    code
+}
+
+/// One run of `grader test`: its exit code, and whether it was valid. `flag` is set when a
+/// signal asks the run to stop, and `which` says which signal it was.
+fn test_once(
+    args: &TestArgs,
+    config: &TestConfig,
+    (flag, which): (&AtomicBool, &AtomicI32),
+) -> (ExitCode, bool) {
+    let fail = |code: ExitCode| (code, false);
+    let bin = match check_bin(&args.bin) {
+        Ok(bin) => bin,
+        Err(message) => return fail(bad_arguments(message)),
+    };
+    let final_phase = grader::workload::build(&config.workload, &config.workload_options)
+        .is_ok_and(|workload| workload.declaration().final_phase);
+    let recovery = if final_phase {
+        config.recovery
+    } else {
+        std::time::Duration::ZERO
+    };
     eprintln!(
-        "running {} on {} nodes for {} s (+{} s recovery), seed {}",
+        "running {} on {} nodes for {} s{}, seed {}",
         config.workload,
         config.node_count,
         config.time_limit.as_secs_f64(),
-        config.recovery.as_secs_f64(),
+        if final_phase {
+            format!(" (+{} s recovery)", recovery.as_secs_f64())
+        } else {
+            String::new()
+        },
         config.seed
     );
     let display = std::io::stderr()
         .is_terminal()
-        .then(|| ProgressDisplay::start(config.time_limit + config.recovery));
+        .then(|| ProgressDisplay::start(config.time_limit + recovery));
     let outcome =
-        grader::run::run_process_test(&config, &bin, &args.node_args, &args.store, Some(&flag));
+        grader::run::run_process_test(config, &bin, &args.node_args, &args.store, Some(flag));
     if let Some(display) = display {
         display.stop();
     }
@@ -222,17 +336,18 @@ fn test(args: TestArgs) -> ExitCode {
                     "stopped by signal {signal}: the nodes were stopped and the results so far are in {}",
                     run.store.display()
                 );
-                ExitCode::from(u8::try_from(128 + signal).unwrap_or(130))
+                fail(ExitCode::from(u8::try_from(128 + signal).unwrap_or(130)))
             } else {
-                ExitCode::from(run.report.valid.exit_code())
+                let valid = run.report.valid == grader::checker::Validity::Valid;
+                (ExitCode::from(run.report.valid.exit_code()), valid)
             }
         }
         Err(error) if error.downcast_ref::<grader::run::NodeWontStart>().is_some() => {
-            bad_arguments(format!("{error:#}"))
+            fail(bad_arguments(format!("{error:#}")))
         }
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(EXIT_INTERNAL)
+            fail(ExitCode::from(EXIT_INTERNAL))
         }
     }
 }

@@ -58,6 +58,7 @@ pub fn run_in_store<C: Cluster>(
     let journal_file = File::create(&journal_path)
         .with_context(|| format!("cannot create {}", journal_path.display()))?;
     let mut journal = Journal::new(Box::new(BufWriter::with_capacity(1 << 20, journal_file)));
+    journal.echo(config.console);
     let logs = store.join("node-logs");
     let mut cluster = match start(&logs) {
         Ok(cluster) => cluster,
@@ -137,7 +138,7 @@ pub fn run_process_test_as(
         store_root,
         reproduce,
         interrupt,
-        |logs| ProcessCluster::start(bin, args, &ids, logs, config.seed),
+        |logs| ProcessCluster::start(bin, args, &ids, logs, config.seed, config.console.stderr),
         |_, _| Ok(()),
     )
 }

@@ -28,6 +28,9 @@ struct Flags {
     /// node: wrong).
     #[arg(long, default_value = "node-counter")]
     ids: String,
+    /// Leave every Nth generate unanswered (0: answer all).
+    #[arg(long, default_value_t = 0)]
+    ignore_every: u64,
 }
 
 struct Glomer {
@@ -60,6 +63,10 @@ impl Node for Glomer {
             }
             Payload::Generate => {
                 self.next += 1;
+                if self.flags.ignore_every > 0 && self.next.is_multiple_of(self.flags.ignore_every)
+                {
+                    return Ok(());
+                }
                 let id = match self.flags.ids.as_str() {
                     "counter" => Json::from(self.next),
                     _ => Json::from(format!("{}-{}", ctx.node_id(), self.next)),
@@ -155,4 +162,31 @@ fn a_counter_kept_only_in_memory_repeats_its_ids_after_a_kill() {
         "{:?}",
         run.report.reasons
     );
+}
+
+#[test]
+fn availability_total_fails_a_run_with_one_unanswered_operation_and_says_which() {
+    let flags = "-w unique-ids --node-count 3 --time-limit 3 --rate 50 --seed 6";
+    let lenient = run(flags, &["--ignore-every", "40"]);
+    assert_eq!(lenient.report.valid, Validity::Valid, "{}", lenient.summary);
+    assert!(lenient.report.availability.is_none());
+    let strict = run(
+        &format!("{flags} --availability total"),
+        &["--ignore-every", "40"],
+    );
+    assert_eq!(strict.report.valid, Validity::Invalid, "{}", strict.summary);
+    let reason = strict.report.reasons.join("\n");
+    assert!(
+        reason.contains(
+            "but --availability total asks for every one; the first that did not: `generate` on n"
+        ) && reason.contains("net-timeout"),
+        "{reason}"
+    );
+    assert!(strict.summary.contains("available  "), "{}", strict.summary);
+    assert_eq!(strict.results["availability"]["required"], 1.0);
+    let most = run(
+        &format!("{flags} --availability 0.9"),
+        &["--ignore-every", "40"],
+    );
+    assert_eq!(most.report.valid, Validity::Valid, "{}", most.summary);
 }

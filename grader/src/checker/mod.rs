@@ -2,6 +2,7 @@
 //! (broadcast and g-set judge with it); this module holds the verdict type, Jepsen's quantiles
 //! and the `stats` checker every workload's history goes through.
 
+pub mod availability;
 pub mod counter;
 pub mod echo;
 pub mod lww;

@@ -93,6 +93,8 @@ pub struct RunReport {
     pub workload: Checked,
     /// The stats checker's result.
     pub stats: StatsResult,
+    /// The availability check's result, when `--availability` asked for one.
+    pub availability: Option<checker::availability::AvailabilityResult>,
     /// Traffic figures.
     pub net: NetStats,
     /// Time to agreement after the last fault.

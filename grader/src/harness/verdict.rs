@@ -36,9 +36,16 @@ impl Harness<'_> {
         };
         let workload = self.workload.check(ops, &context);
         let stats = checker::stats(ops);
+        let availability = self
+            .config
+            .availability
+            .map(|asked| (asked, checker::availability::check(ops, asked)));
         let mut net = self.net.stats;
         net.finish(self.history.client_invocations(), &self.nodes);
         let mut valid = workload.valid.and(stats.valid);
+        if let Some((_, result)) = &availability {
+            valid = valid.and(result.valid);
+        }
         let mut error = self.failure.take();
         if !self.crashed.is_empty() {
             valid = Validity::Invalid;
@@ -75,6 +82,11 @@ impl Harness<'_> {
             }));
             reasons.extend(workload.reasons.iter().cloned());
             reasons.extend(never_succeeded(ops, &stats));
+            if let Some((asked, result)) = &availability
+                && result.valid == Validity::Invalid
+            {
+                reasons.push(checker::availability::reason(result, *asked));
+            }
             reasons
         };
         let mut warnings: Vec<String> = net
@@ -96,6 +108,7 @@ impl Harness<'_> {
             interrupted,
             workload,
             stats,
+            availability: availability.map(|(_, result)| result),
             net,
             convergence,
             crashed: self.crashed,

@@ -15,6 +15,10 @@ pub struct Journal {
     keep: bool,
     /// The line being formatted, reused from line to line.
     line: Vec<u8>,
+    /// What is also printed to the console (`--log-net-send`, `--log-net-recv`).
+    echo: crate::config::ConsoleLog,
+    /// With `--log-net-recv`, each message sent and not yet delivered or dropped, by id.
+    in_flight: std::collections::HashMap<u64, String>,
 }
 
 impl Journal {
@@ -25,7 +29,14 @@ impl Journal {
             error: None,
             keep: true,
             line: Vec::new(),
+            echo: crate::config::ConsoleLog::default(),
+            in_flight: std::collections::HashMap::new(),
         }
+    }
+
+    /// Also prints sends and deliveries to stderr, as `echo` asks, as `at send {message}`.
+    pub fn echo(&mut self, echo: crate::config::ConsoleLog) {
+        self.echo = echo;
     }
 
     /// A journal that keeps nothing, and spends nothing formatting lines (for benchmarks).
@@ -43,6 +54,12 @@ impl Journal {
             return;
         }
         let wire = packet.wire_line();
+        if self.echo.net_send {
+            eprintln!("{:>10.3} s  send {wire}", at.as_secs_f64());
+        }
+        if self.echo.net_recv {
+            self.in_flight.insert(packet.id, wire.to_string());
+        }
         self.start(at, "send");
         self.line.push(b',');
         self.line.extend_from_slice(&wire.as_bytes()[1..]);
@@ -55,6 +72,9 @@ impl Journal {
         if !self.keep {
             return;
         }
+        if let Some(wire) = self.in_flight.remove(&id) {
+            eprintln!("{:>10.3} s  recv {wire}", at.as_secs_f64());
+        }
         self.start(at, "recv");
         self.push_id(id);
         self.line.extend_from_slice(b"}\n");
@@ -66,6 +86,7 @@ impl Journal {
         if !self.keep {
             return;
         }
+        self.in_flight.remove(&id);
         self.start(at, "drop");
         self.push_id(id);
         self.line.extend_from_slice(b",\"reason\":");

@@ -7,6 +7,7 @@ pub mod summary;
 
 use serde::Serialize;
 
+use crate::checker::availability::AvailabilityResult;
 use crate::checker::{StatsResult, Validity};
 use crate::config::TestConfig;
 use crate::harness::{Convergence, CrashReport, RunReport};
@@ -41,6 +42,8 @@ struct Results<'a> {
     reasons: &'a [String],
     warnings: &'a [String],
     stats: &'a StatsResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    availability: Option<&'a AvailabilityResult>,
     net: &'a NetStats,
     convergence: &'a Convergence,
     crashed: &'a [CrashReport],
@@ -64,6 +67,7 @@ pub fn results_json(
         reasons: &report.reasons,
         warnings: &report.warnings,
         stats: &report.stats,
+        availability: report.availability.as_ref(),
         net: &report.net,
         convergence: &report.convergence,
         crashed: &report.crashed,

@@ -31,6 +31,18 @@ pub fn summary(report: &RunReport, config: &TestConfig, reproduce: &str, store: 
             }
         ),
     );
+    if let Some(availability) = &report.availability {
+        line(
+            &mut out,
+            format!(
+                "available  {:.1}% of operations succeeded ({} of {}); --availability asks for {:.1}%",
+                availability.ok_fraction * 100.0,
+                availability.ok_count,
+                availability.invoke_count,
+                availability.required * 100.0
+            ),
+        );
+    }
     for text in &workload.summary {
         line(&mut out, text.clone());
     }

@@ -96,3 +96,10 @@ pub fn config(flags: &str) -> grader::config::TestConfig {
     let words: Vec<String> = flags.split_whitespace().map(str::to_owned).collect();
     grader::config::TestConfig::parse(&words).unwrap_or_else(|error| panic!("{flags}: {error}"))
 }
+
+/// `ids.py`, a unique-ids (and echo) node numbering its messages as Maelstrom's Python demos
+/// do, with ids from its node id and a counter kept in memory.
+#[allow(dead_code)] // Not every test crate that includes this module uses it.
+pub fn ids_node() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/ids.py")
+}

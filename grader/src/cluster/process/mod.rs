@@ -105,6 +105,8 @@ pub struct ProcessCluster {
     ids: Vec<String>,
     log_dir: PathBuf,
     seed: u64,
+    /// True when each node's stderr lines are also printed to the console (`--log-stderr`).
+    echo_stderr: bool,
     started: Instant,
     /// Scratch for reads.
     buffer: Vec<u8>,
@@ -119,6 +121,7 @@ impl ProcessCluster {
         node_ids: &[String],
         log_dir: &Path,
         seed: u64,
+        echo_stderr: bool,
     ) -> anyhow::Result<ProcessCluster> {
         std::fs::create_dir_all(log_dir)
             .with_context(|| format!("cannot create {}", log_dir.display()))?;
@@ -131,6 +134,7 @@ impl ProcessCluster {
             ids: node_ids.to_vec(),
             log_dir: log_dir.to_owned(),
             seed,
+            echo_stderr,
             started: Instant::now(),
             buffer: vec![0; READ_CHUNK],
         };
@@ -150,7 +154,7 @@ impl ProcessCluster {
             &self.bin,
             &self.args,
             generation,
-            (id, &self.tag),
+            (id, &self.tag, self.echo_stderr),
             &log,
             seed,
         )
@@ -523,6 +527,7 @@ mod tests {
             &["n0".to_owned()],
             logs.path(),
             1,
+            false,
         )
         .expect("sh starts");
         (cluster, logs)

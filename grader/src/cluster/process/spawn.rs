@@ -36,12 +36,13 @@ pub(super) fn exit_of(status: std::process::ExitStatus) -> NodeExit {
 }
 
 /// Starts node `id` (its `generation`-th process) in its own process group, tagged `tag`, with
-/// its pipes' harness ends non-blocking and its stderr copied to `log` and kept as a tail.
+/// its pipes' harness ends non-blocking and its stderr copied to `log` and kept as a tail (and
+/// printed to the console, `id: line`, when `echo` is set).
 pub(super) fn spawn_node(
     bin: &Path,
     args: &[String],
     generation: u64,
-    (id, tag): (&str, &str),
+    (id, tag, echo): (&str, &str, bool),
     log: &Path,
     seed: u64,
 ) -> anyhow::Result<ProcessNode> {
@@ -74,9 +75,10 @@ pub(super) fn spawn_node(
     };
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     let tail = Arc::clone(&stderr_tail);
+    let echo = echo.then(|| id.to_owned());
     thread::Builder::new()
         .name(format!("{id}-stderr"))
-        .spawn(move || copy_stderr(stderr, log, &tail))?;
+        .spawn(move || copy_stderr(stderr, log, &tail, echo.as_deref()))?;
     Ok(ProcessNode {
         generation,
         child,
@@ -92,7 +94,7 @@ pub(super) fn spawn_node(
     })
 }
 
-fn copy_stderr(stderr: impl Read, log: File, tail: &Mutex<VecDeque<String>>) {
+fn copy_stderr(stderr: impl Read, log: File, tail: &Mutex<VecDeque<String>>, echo: Option<&str>) {
     let mut log = BufWriter::new(log);
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
@@ -104,6 +106,9 @@ fn copy_stderr(stderr: impl Read, log: File, tail: &Mutex<VecDeque<String>>) {
                 let _ = log.write_all(&line);
                 let _ = log.flush();
                 let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+                if let Some(id) = echo {
+                    eprintln!("{id}: {text}");
+                }
                 let mut tail = tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if tail.len() == STDERR_TAIL {
                     tail.pop_front();
