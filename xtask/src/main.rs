@@ -100,11 +100,11 @@ enum Task {
         /// Also write the results (stages, fixtures, runs, figures, thresholds) as JSON here.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
-        /// Cluster runs that may share the machine at once. Runs whose checks cap a latency or
-        /// the convergence time always run alone; the others (validity, message counts,
-        /// coverage) run up to this many side by side.
-        #[arg(long, default_value_t = 1, value_name = "N")]
-        jobs: usize,
+        /// Cluster runs that may share the machine at once (default: one per core). Runs whose
+        /// checks cap a latency or the convergence time always run alone; the others
+        /// (validity, message counts, coverage) run up to this many side by side.
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
         /// How fixtures compare the node's own msg_ids: `track` (by value, one counter from 0
         /// at init_ok) or `maelstrom` (present and unique per node, any values; init_ok may
         /// leave it out), for nodes written with Maelstrom's own libraries.
@@ -265,7 +265,9 @@ fn dispatch(cli: Cli) -> ExitCode {
                 timeout: Duration::from_secs_f64(timeout.max(0.1)),
                 part,
                 json: json.as_deref(),
-                jobs,
+                jobs: jobs.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+                }),
                 conventions,
                 interrupt: grade::catch_interrupts(),
             };
