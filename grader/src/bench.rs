@@ -7,6 +7,10 @@
 //!   of harness could sustain follows.
 //! - **Wall time**: a full broadcast run (25 nodes, 20 s, rate 100, latency 100 by default)
 //!   against its planned time limit + recovery; the difference is what the harness adds.
+//! - **Client rate** (`cargo xtask bench-rate`): unique-ids on 3 trivial nodes at a fixed rate
+//!   (Fly.io's 1,000 ops/s and more): the rate achieved, and how long operations took from
+//!   invocation to completion, which with a trivial node is what the harness and the pipes
+//!   add.
 //! - **Simulation speed** (`cargo xtask bench-sim`): virtual seconds per wall second of the
 //!   simulated cluster, for a node type, at several cluster sizes. The journal is discarded
 //!   so that the figure is the simulation's, not the disk's.
@@ -16,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde::Serialize;
+use serde_json::Value as Json;
 
 use crate::config::TestConfig;
 use crate::run::run_process_test;
@@ -155,6 +160,57 @@ pub fn throughput(
         harness_cpu_seconds: cpu,
         cpu_us_per_message,
         capacity_per_core: 1e6 / cpu_us_per_message,
+    })
+}
+
+/// What one unique-ids run at a fixed rate achieved (see [`rate_point`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct RatePoint {
+    /// The rate asked for, operations per second.
+    pub rate: f64,
+    /// Operations acknowledged per second of the main phase.
+    pub achieved: f64,
+    /// Operation latency quantiles, microseconds from invocation to completion as the harness
+    /// saw them: with a trivial node, the time the harness and the pipes add.
+    pub latency_us: [u64; 3],
+    /// The run's verdict.
+    pub valid: Json,
+}
+
+/// Runs unique-ids against `node` (a trivial one) on 3 nodes at `rate` for `seconds` and
+/// measures what rate it achieved and how long operations took (median, 99th percentile,
+/// max, in µs).
+pub fn rate_point(node: &Path, rate: f64, seconds: f64, store: &Path) -> anyhow::Result<RatePoint> {
+    let config = TestConfig {
+        workload: "unique-ids".into(),
+        node_count: 3,
+        concurrency: 3,
+        time_limit: Duration::from_secs_f64(seconds),
+        rate,
+        seed: 1,
+        ..TestConfig::default()
+    };
+    let run = run_process_test(&config, node, &["--tokens".into(), "0".into()], store, None)?;
+    let ops = run.report.history.ops();
+    let mut latencies: Vec<u64> = crate::history::paired(ops)
+        .into_iter()
+        .filter_map(|(invoke, done)| {
+            let done = done.filter(|done| done.kind == crate::history::OpKind::Ok)?;
+            Some(done.time_ns.saturating_sub(invoke.time_ns) / 1000)
+        })
+        .collect();
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    Ok(RatePoint {
+        rate,
+        achieved: latencies.len() as f64 / seconds,
+        latency_us: [at(0.5), at(0.99), at(1.0)],
+        valid: serde_json::to_value(run.report.valid).unwrap_or_default(),
     })
 }
 

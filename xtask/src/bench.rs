@@ -97,3 +97,46 @@ pub fn bench_harness(
     );
     Ok(())
 }
+
+/// Prints the client rate the harness sustains with trivial nodes, run by run, and the spread.
+pub fn bench_rate(rates: &[f64], runs: usize, seconds: f64) -> anyhow::Result<()> {
+    let root = crate::workspace_root();
+    let chatter = crate::grade::build_binary(&root, "grader", "chatter-node")?;
+    let store = root.join("store").join("bench-rate");
+    println!(
+        "client rate: unique-ids on 3 trivial nodes (chatter-node), 3 workers (1n), {seconds} s per run; {}",
+        machine()
+    );
+    println!("  asked/s  run  achieved/s  latency µs p50  p99     max  valid");
+    for &rate in rates {
+        let mut achieved = Vec::new();
+        let mut medians = Vec::new();
+        for run in 1..=runs {
+            let point = grader::bench::rate_point(&chatter, rate, seconds, &store)?;
+            println!(
+                "  {:>7.0}  {:>3}  {:>10.0}  {:>14}  {:>5}  {:>6}  {}",
+                rate,
+                run,
+                point.achieved,
+                point.latency_us[0],
+                point.latency_us[1],
+                point.latency_us[2],
+                point.valid
+            );
+            achieved.push(point.achieved);
+            medians.push(point.latency_us[0] as f64);
+        }
+        let spread = |values: &[f64]| {
+            let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{low:.0} to {high:.0}")
+        };
+        println!(
+            "  {:>7.0}  all  achieved {} ops/s; median latency {} µs",
+            rate,
+            spread(&achieved),
+            spread(&medians)
+        );
+    }
+    Ok(())
+}

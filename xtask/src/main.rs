@@ -214,6 +214,20 @@ enum Task {
         #[arg(long, value_name = "PNG")]
         keep_screenshot: Option<PathBuf>,
     },
+    /// Measure the client rate the harness sustains: unique-ids on 3 trivial nodes at 1,000,
+    /// 5,000 and 10,000 operations per second, several runs each; prints the rate achieved
+    /// and operation latency (median, 99th percentile, max) per run and their spread.
+    BenchRate {
+        /// The rates asked for, operations per second.
+        #[arg(long, value_delimiter = ',', default_values_t = [1000.0, 5000.0, 10000.0])]
+        rates: Vec<f64>,
+        /// Runs per rate.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// Measure the harness's own cost: messages routed per second and CPU per message with
     /// trivial nodes, and the wall time a full 25-node run adds to time limit + recovery.
     BenchHarness {
@@ -356,6 +370,11 @@ fn dispatch(cli: Cli) -> ExitCode {
             time_limit,
             recovery,
         } => report(bench::bench_harness(nodes, seconds, time_limit, recovery)),
+        Task::BenchRate {
+            rates,
+            runs,
+            seconds,
+        } => report(bench::bench_rate(&rates, runs, seconds)),
     }
 }
 

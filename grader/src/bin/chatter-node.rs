@@ -1,6 +1,7 @@
 //! A trivial node for benchmarking the harness: it keeps `--tokens` messages per node bouncing
-//! between random peers, forever, and answers the broadcast workload by storing values
-//! (without spreading them). Its own work per message is tiny, so a run measures the harness.
+//! between random peers, forever, answers the broadcast workload by storing values (without
+//! spreading them) and answers unique-ids with its id and a counter. Its own work per message
+//! is tiny, so a run measures the harness.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ enum Payload {
     BroadcastOk,
     Read,
     ReadOk { messages: Vec<Value> },
+    Generate,
+    GenerateOk { id: String },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -30,6 +33,7 @@ struct Flags {
 struct Chatter {
     tokens: u64,
     values: BTreeSet<Value>,
+    generated: u64,
 }
 
 impl Chatter {
@@ -49,6 +53,7 @@ impl Node for Chatter {
         Self {
             tokens: flags.tokens,
             values: BTreeSet::new(),
+            generated: 0,
         }
     }
 
@@ -71,6 +76,11 @@ impl Node for Chatter {
             Payload::Broadcast { message } => {
                 self.values.insert(message.clone());
                 ctx.reply(&msg, Payload::BroadcastOk);
+            }
+            Payload::Generate => {
+                self.generated += 1;
+                let id = format!("{}-{}", ctx.node_id(), self.generated);
+                ctx.reply(&msg, Payload::GenerateOk { id });
             }
             Payload::Read => {
                 let messages = self.values.iter().cloned().collect();

@@ -258,6 +258,8 @@ struct Harness<'a> {
     phase: Phase,
     awaiting: BTreeSet<usize>,
     generator_waiting: bool,
+    /// When the generator's pending tick is due.
+    next_tick_at: Duration,
     /// The values each node has been handed, with when it was first handed each: for counting
     /// duplicate deliveries, for judging survivors and for the workload's checker.
     arrivals: Arrivals,
@@ -315,6 +317,7 @@ impl<'a> Harness<'a> {
             phase: Phase::Init,
             awaiting: BTreeSet::new(),
             generator_waiting: false,
+            next_tick_at: Duration::ZERO,
             probing: None,
             crashed: Vec::new(),
             failure: None,
@@ -441,7 +444,7 @@ impl<'a> Harness<'a> {
                     match self.free_worker() {
                         Some(worker) => {
                             self.issue(worker);
-                            self.schedule_tick();
+                            self.schedule_tick(self.next_tick_at);
                         }
                         None => self.generator_waiting = true,
                     }

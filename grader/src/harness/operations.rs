@@ -4,12 +4,15 @@
 use super::*;
 
 impl Harness<'_> {
-    pub(super) fn schedule_tick(&mut self) {
+    /// Schedules the generator's next tick one random gap after `from`: after the tick just
+    /// handled's own time when it found a free worker, so that a loop that wakes a little late
+    /// does not slow the rate down (Jepsen's `stagger` counts from the scheduled time too), or
+    /// after now when the generator had to wait for a worker.
+    pub(super) fn schedule_tick(&mut self, from: Duration) {
         let gap = self.rng.random_range(0.0..2.0 / self.config.rate);
-        self.schedule(
-            self.now + Duration::from_secs_f64(gap),
-            Event::GeneratorTick,
-        );
+        let at = from + Duration::from_secs_f64(gap);
+        self.next_tick_at = at;
+        self.schedule(at, Event::GeneratorTick);
     }
 
     /// A free worker: under Maelstrom's rule the first at or after Jepsen's next thread index
@@ -107,7 +110,7 @@ impl Harness<'_> {
             self.generator_waiting = false;
             if let Some(free) = self.free_worker() {
                 self.issue(free);
-                self.schedule_tick();
+                self.schedule_tick(self.now);
             }
         }
     }

@@ -108,6 +108,7 @@ impl Harness<'_> {
         }
         self.schedule(self.now + self.config.time_limit, Event::MainEnd);
         if self.config.rate > 0.0 && !self.workers.is_empty() {
+            self.next_tick_at = self.now;
             self.schedule(self.now, Event::GeneratorTick);
         }
         // Each fault flips on its own schedule, the first time at once (crash: one interval in).
