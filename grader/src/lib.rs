@@ -39,6 +39,7 @@ pub mod history;
 pub mod manifest;
 pub mod nemesis;
 pub mod net;
+pub mod node_bin;
 pub mod plan;
 pub mod procs;
 pub mod results;
