@@ -355,6 +355,13 @@ impl TestConfig {
         TestConfig::from_args(&parsed.run)
     }
 
+    /// [`TestConfig::parse`] on a command line as one string, split on whitespace: the flags
+    /// as Maelstrom's `test` takes them (`"-w g-counter --node-count 3 --rate 100"`).
+    pub fn parse_command(flags: &str) -> Result<TestConfig, String> {
+        let words: Vec<String> = flags.split_whitespace().map(str::to_owned).collect();
+        TestConfig::parse(&words)
+    }
+
     /// The flags that give this configuration back through [`TestConfig::parse`], every
     /// setting spelled out, the seed included.
     pub fn to_args(&self) -> Vec<String> {

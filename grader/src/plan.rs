@@ -269,7 +269,9 @@ impl Check {
 /// What a figure measures, in words; a pointer without words is shown by its short name.
 pub fn figure_in_words(pointer: &str) -> String {
     let words = match pointer {
-        "/net/servers/msgs_per_op" => "messages between nodes per client operation",
+        "/net/servers/msgs_per_op" => {
+            "messages between nodes, and between nodes and services, per client operation"
+        }
         "/net/all/msgs_per_op" => "messages per client operation, clients' included",
         "/net/duplicate_deliveries" => "deliveries of a value the node already held",
         "/convergence/after_ms" => {
@@ -293,6 +295,13 @@ pub fn figure_in_words(pointer: &str) -> String {
         "/workload/convergence_ms/0.5" => "median ms from a write until every node held it",
         "/workload/convergence_ms/0.99" => {
             "99th-percentile ms from a write until every node held it"
+        }
+        "/workload/duplicated_count" => "ids handed out to more than one operation",
+        "/workload/altered_count" => "echoes answered with another payload",
+        "/workload/unanswered_count" => "echoes that got no answer (Maelstrom fails any)",
+        "/workload/error_count" => "acknowledged final reads outside the totals the adds allow",
+        "/workload/unchecked_final_reads" => {
+            "final reads that failed, which Maelstrom's checker never looks at"
         }
         other => return short_figure(other),
     };

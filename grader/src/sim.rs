@@ -109,6 +109,15 @@ pub fn simulate<N: Node>(config: &TestConfig, flags: &[String]) -> anyhow::Resul
     simulate_inspect::<N, ()>(config, flags, |_| ()).map(|(run, ())| run)
 }
 
+/// [`simulate`] with the configuration given as Maelstrom's `test` flags in one string (as
+/// Fly.io's pages write them: `"-w g-counter --node-count 3 --rate 100 --time-limit 20"`) and
+/// no node flags. Panics on flags that do not parse, saying which: it is for tests.
+pub fn simulate_command<N: Node>(flags: &str) -> SimRun {
+    let config =
+        TestConfig::parse_command(flags).unwrap_or_else(|error| panic!("{flags}: {error}"));
+    simulate::<N>(&config, &[]).unwrap_or_else(|error| panic!("{flags}: {error:#}"))
+}
+
 /// [`simulate`], then `inspect` looks at the nodes as the run left them (the survivors of a
 /// kill or crash): for tests that hold a node's own counters against the harness's.
 pub fn simulate_inspect<N: Node, T>(

@@ -329,7 +329,7 @@ fn dispatch(cli: Cli) -> ExitCode {
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                print!("{}", learn::render_progress(&rows, &dir));
+                print!("{}", learn::render_progress(&manifest, &rows, &dir));
             }
             Ok(())
         })),
@@ -395,8 +395,9 @@ fn start(
         .unwrap_or_default();
     println!("wrote {} ({:?})", started.main.display(), started.lang);
     if let Some(from) = from {
-        let from = manifest.resolve(from)?.name.clone();
-        let (messages, flags) = learn::new_since(&root, &from, &name)?;
+        let from = manifest.resolve(from)?;
+        let (messages, flags) = learn::new_since(&root, from, manifest.resolve(&name)?)?;
+        let from = &from.name;
         println!(
             "copied your {from} node; the new stage's starter is in {}/starter/ for reference",
             started.dir.display()
@@ -417,7 +418,7 @@ fn start(
         }
     }
     let short = learn::starter::short_name(&name);
-    println!("the stage: stages/{name}/README.md");
+    println!("the exercise: {}/README.md", manifest.resolve(&name)?.dir);
     println!(
         "next: edit {}, then `{}` (regrades on every save) or `{}`",
         started.main.display(),

@@ -56,6 +56,10 @@ registry! {
     "stage-17-lww-kv" => stage_17_lww_kv::LwwKv,
     "stage-18-version-vectors" => stage_18_version_vectors::VersionVectors,
     "stage-19-kv-bench" => stage_19_kv_bench::KvBench,
+    "glomers-1-echo" => glomers_1_echo::Echo,
+    "glomers-2-unique-ids" => glomers_2_unique_ids::UniqueIds,
+    "glomers-4-g-counter" => glomers_4_g_counter::SeqCounter,
+    "guide-4-pn-counter" => guide_4_pn_counter::PnCounter,
 }
 
 /// Runs a stage's node in the simulated cluster and prints the summary.

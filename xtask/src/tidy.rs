@@ -1,6 +1,6 @@
-//! The consistency test: the stage crates, their fixture folders, the grading plan, the stage
-//! manifest, the README's stage table and the simulation registry must all tell the same story.
-//! Each failure says what to add where.
+//! The consistency test: the exercise crates of every track, their fixture folders, the grading
+//! plan, the manifest, the README's tables and the simulation registry must all tell the same
+//! story. Each failure says what to add where.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -44,37 +44,62 @@ fn assert_no_problems(problems: Vec<Option<String>>) {
 #[test]
 fn every_stage_crate_and_fixture_folder_is_in_the_manifest_and_back() {
     let root = workspace_root();
-    let listed: BTreeSet<String> = manifest().names().into_iter().collect();
-    let crates = folders(&root.join("stages"), "Cargo.toml");
+    let manifest = manifest();
+    let listed: BTreeSet<String> = manifest
+        .stages
+        .iter()
+        .map(|stage| stage.dir.clone())
+        .collect();
+    let crates: BTreeSet<String> = manifest
+        .tracks
+        .iter()
+        .flat_map(|track| {
+            folders(&root.join(&track.dir), "Cargo.toml")
+                .into_iter()
+                .map(move |name| format!("{}/{name}", track.dir))
+        })
+        .collect();
     let fixtures = folders(&root.join("fixtures"), "");
+    let names: BTreeSet<String> = manifest.names().into_iter().collect();
     assert_no_problems(vec![
         missing(
             &crates,
             &listed,
-            "crates under stages/ with no entry in stages/stages.toml (add a [[stage]])",
+            "crates in a track's folder with no entry in stages/stages.toml (add a [[stage]] with that track)",
         ),
         missing(
             &listed,
             &crates,
-            "stages in stages/stages.toml with no crate (add stages/<name>/ with Cargo.toml)",
+            "exercises in stages/stages.toml with no crate (add <track dir>/<name>/ with Cargo.toml)",
         ),
         missing(
-            &listed,
+            &names,
             &fixtures,
-            "stages with no fixture folder (add fixtures/<name>/ with at least one .jsonl)",
+            "exercises with no fixture folder (add fixtures/<name>/ with at least one .jsonl)",
         ),
         missing(
             &fixtures,
-            &listed,
-            "fixture folders with no stage in stages/stages.toml (rename or remove them)",
+            &names,
+            "fixture folders with no exercise in stages/stages.toml (rename or remove them)",
         ),
     ]);
-    let names = manifest().names();
-    let mut sorted = names.clone();
+    // Track by track, in the tracks' order, and within a track by name.
+    let order: Vec<(usize, String)> = manifest
+        .stages
+        .iter()
+        .map(|stage| {
+            let track = manifest
+                .tracks
+                .iter()
+                .position(|track| track.name == stage.track);
+            (track.unwrap_or(usize::MAX), stage.name.clone())
+        })
+        .collect();
+    let mut sorted = order.clone();
     sorted.sort();
     assert_eq!(
-        names, sorted,
-        "stages/stages.toml lists the stages in order"
+        order, sorted,
+        "stages/stages.toml lists the exercises track by track, each track's in order"
     );
 }
 
@@ -148,16 +173,25 @@ fn the_simulation_registry_holds_exactly_the_stages_marked_simulated() {
 }
 
 #[test]
-fn the_readme_stage_table_lists_every_stage_with_its_summary() {
+fn the_readme_tables_list_every_exercise_with_its_summary() {
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
-    // Rows look like: | 01 | [`stage-01-flooding`](stages/…) | what it teaches | … |
+    let names: BTreeSet<String> = manifest().names().into_iter().collect();
+    // Rows look like: | 01 | [`stage-01-flooding`](stages/…) | what it teaches | … |, one
+    // table per track.
     let rows: Vec<(String, String)> = readme
         .lines()
-        .filter(|line| line.starts_with("| ") && line.contains("[`stage-"))
+        .filter(|line| line.starts_with("| "))
         .filter_map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-            let name = cells.get(2)?.split('`').nth(1)?.to_owned();
-            Some((name, cells.get(3)?.to_string()))
+            let name = cells
+                .get(2)?
+                .strip_prefix("[`")?
+                .split('`')
+                .next()?
+                .to_owned();
+            names
+                .contains(&name)
+                .then(|| Some((name, cells.get(3)?.to_string())))?
         })
         .collect();
     let expected: Vec<(String, String)> = manifest()
@@ -167,7 +201,7 @@ fn the_readme_stage_table_lists_every_stage_with_its_summary() {
         .collect();
     assert_eq!(
         rows, expected,
-        "README.md's stage table must list every stage of stages/stages.toml, in order, with its summary as the third column"
+        "README.md's tables must list every exercise of stages/stages.toml, track by track, in order, with its summary as the third column"
     );
 }
 
@@ -227,12 +261,13 @@ fn fixture_messages(
 fn every_stages_learn_toml_fixtures_and_readme_name_the_same_messages_and_fields() {
     use crate::learn::starter::LearnData;
     let root = workspace_root();
-    let first = LearnData::load(&root.join("stages").join(&manifest().stages[0].name))
-        .expect("stage 01's learn.toml loads");
+    let manifest = manifest();
     let mut problems = Vec::new();
-    for stage in &manifest().stages {
-        let data =
-            LearnData::load(&root.join("stages").join(&stage.name)).expect("learn.toml loads");
+    for stage in &manifest.stages {
+        let first_of_track = manifest.track(&stage.track).next().expect("its own track");
+        let first = LearnData::load(&root.join(&first_of_track.dir))
+            .expect("the track's first learn.toml loads");
+        let data = LearnData::load(&root.join(&stage.dir)).expect("learn.toml loads");
         let declared: std::collections::BTreeMap<&str, &toml::Table> = data
             .messages
             .iter()
@@ -241,8 +276,8 @@ fn every_stages_learn_toml_fixtures_and_readme_name_the_same_messages_and_fields
         for (kind, uses) in fixture_messages(&root, &stage.name) {
             let Some(fields) = declared.get(kind.as_str()) else {
                 problems.push(Some(format!(
-                    "{}: the fixtures use `{kind}`, which stages/{}/learn.toml does not declare (add a [[message]], so the starter has it)",
-                    stage.name, stage.name
+                    "{}: the fixtures use `{kind}`, which {}/learn.toml does not declare (add a [[message]], so the starter has it)",
+                    stage.name, stage.dir
                 )));
                 continue;
             };
@@ -261,11 +296,10 @@ fn every_stages_learn_toml_fixtures_and_readme_name_the_same_messages_and_fields
                 }
             }
         }
-        // A message the track has not met in stage 01 is this stage's protocol: its README
-        // must name it.
-        let readme =
-            std::fs::read_to_string(root.join("stages").join(&stage.name).join("README.md"))
-                .expect("the stage has a README");
+        // A message the track has not met in its first exercise is this one's protocol: its
+        // README must name it.
+        let readme = std::fs::read_to_string(root.join(&stage.dir).join("README.md"))
+            .expect("the exercise has a README");
         for message in &data.messages {
             let new = !first.messages.iter().any(|old| old.kind == message.kind);
             let named = readme

@@ -93,8 +93,8 @@ pub fn service_config(seed: u64, partitions: bool) -> grader::config::TestConfig
 /// validated as the command line is.
 #[allow(dead_code)] // Not every test crate that includes this module uses it.
 pub fn config(flags: &str) -> grader::config::TestConfig {
-    let words: Vec<String> = flags.split_whitespace().map(str::to_owned).collect();
-    grader::config::TestConfig::parse(&words).unwrap_or_else(|error| panic!("{flags}: {error}"))
+    grader::config::TestConfig::parse_command(flags)
+        .unwrap_or_else(|error| panic!("{flags}: {error}"))
 }
 
 /// `ids.py`, a unique-ids (and echo) node numbering its messages as Maelstrom's Python demos

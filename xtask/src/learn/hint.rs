@@ -11,7 +11,7 @@ use super::starter::LearnData;
 /// used up) and remembers how many were shown. Returns the text.
 pub fn hint(root: &Path, manifest: &Manifest, stage: &str, dir: &Path) -> anyhow::Result<String> {
     let stage = manifest.resolve(stage)?;
-    let data = LearnData::load(&root.join("stages").join(&stage.name))?;
+    let data = LearnData::load(&root.join(&stage.dir))?;
     let mut progress = Progress::load(dir)?;
     let seen = progress.hints.get(&stage.name).copied().unwrap_or(0);
     let shown = (seen + 1).min(data.hints.len());
@@ -26,8 +26,8 @@ pub fn hint(root: &Path, manifest: &Manifest, stage: &str, dir: &Path) -> anyhow
     }
     if seen >= data.hints.len() {
         out.push_str(&format!(
-            "that was the last hint; the reference node's README explains its design: stages/{}/README.md\n",
-            stage.name
+            "that was the last hint; the reference node's README explains its design: {}/README.md\n",
+            stage.dir
         ));
     } else if shown < data.hints.len() {
         out.push_str("ask again for a more specific one\n");

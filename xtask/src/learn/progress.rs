@@ -2,6 +2,7 @@
 //! the hints shown (`progress.json`), and the table of every stage made from them.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -73,12 +74,17 @@ impl Progress {
 /// One row of `cargo xtask progress`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ProgressRow {
-    /// `01`.
-    pub number: u32,
-    /// The stage's full name.
+    /// The track it belongs to.
+    pub track: String,
+    /// Its short name: `stage-01`, `glomers-4`.
+    pub short: String,
+    /// The exercise's full name (for one another track teaches, its short name).
     pub stage: String,
     /// What it teaches.
     pub topic: String,
+    /// For an exercise another track's stage teaches (Glomers 3a–3e): that stage, and the
+    /// cluster run that grades what it asks, if one does. Its figures are that stage's.
+    pub taught_by: Option<(String, Option<String>)>,
     /// The learner's language, if started.
     pub lang: Option<Lang>,
     /// Fixtures passed at the last grade, if graded.
@@ -91,11 +97,13 @@ pub struct ProgressRow {
     pub runs_total: usize,
     /// `passed`, `failed`, `started` (never graded) or `not started`.
     pub status: String,
-    /// The first stage, in order, not passed yet.
+    /// The first exercise of its track, in order, not passed yet.
     pub next: bool,
 }
 
-/// Every stage's row, from the learner folder and its remembered grades.
+/// Every exercise's row, track by track, from the learner folder and its remembered grades;
+/// each track's exercises that another track teaches sit in their place, with that stage's
+/// figures.
 pub fn progress_rows(
     root: &Path,
     manifest: &Manifest,
@@ -103,9 +111,7 @@ pub fn progress_rows(
 ) -> anyhow::Result<Vec<ProgressRow>> {
     let progress = Progress::load(dir)?;
     let plan = grader::plan::Plan::load(&root.join("grading.toml"))?;
-    let mut rows = Vec::new();
-    let mut next_marked = false;
-    for stage in &manifest.stages {
+    let row_of = |stage: &grader::manifest::Stage| {
         let node = find_node(dir, &stage.name);
         let result = progress.stages.get(&stage.name);
         let fixtures_total =
@@ -117,12 +123,12 @@ pub fn progress_rows(
             (None, Some(_)) => "started",
             (None, None) => "not started",
         };
-        let next = status != "passed" && !next_marked;
-        next_marked |= next;
-        rows.push(ProgressRow {
-            number: stage.number().unwrap_or(0),
+        ProgressRow {
+            track: stage.track.clone(),
+            short: stage.short_name(),
             stage: stage.name.clone(),
             topic: stage.summary.clone(),
+            taught_by: None,
             lang: node.map(|node| node.lang),
             fixtures_passed: result.map(|result| result.fixtures_passed),
             fixtures_total,
@@ -131,54 +137,132 @@ pub fn progress_rows(
                 .map(|result| result.runs_passed),
             runs_total: plan.runs_for(&stage.name).len(),
             status: status.to_owned(),
-            next,
-        });
+            next: false,
+        }
+    };
+    let mut rows = Vec::new();
+    for track in &manifest.tracks {
+        let mut entries: Vec<((usize, u32, String), ProgressRow)> = Vec::new();
+        let mut next_marked = false;
+        for stage in manifest.track(&track.name) {
+            let mut row = row_of(stage);
+            row.next = row.status != "passed" && !next_marked;
+            next_marked |= row.next;
+            entries.push((track.order_of(&stage.name).unwrap_or_default(), row));
+        }
+        for elsewhere in &track.elsewhere {
+            let Ok(stage) = manifest.resolve(&elsewhere.stage) else {
+                continue;
+            };
+            let row = ProgressRow {
+                track: track.name.clone(),
+                short: elsewhere.name.clone(),
+                stage: elsewhere.name.clone(),
+                topic: elsewhere.summary.clone(),
+                taught_by: Some((stage.name.clone(), elsewhere.run.clone())),
+                next: false,
+                ..row_of(stage)
+            };
+            entries.push((track.order_of(&elsewhere.name).unwrap_or_default(), row));
+        }
+        entries.sort_by(|left, right| left.0.cmp(&right.0));
+        rows.extend(entries.into_iter().map(|(_, row)| row));
     }
     Ok(rows)
 }
 
-/// The progress table as text.
-pub fn render_progress(rows: &[ProgressRow], dir: &Path) -> String {
-    let mut out = String::from(
-        "    stage                        topic                                              fixtures  cluster runs  status\n",
-    );
-    for row in rows {
-        let fixtures = match row.fixtures_passed {
-            Some(passed) => format!("{passed}/{}", row.fixtures_total),
-            None => format!("-/{}", row.fixtures_total),
-        };
-        let runs = match (row.runs_total, row.runs_passed) {
-            (0, _) => "none".to_owned(),
-            (total, Some(passed)) => format!("{passed}/{total}"),
-            (total, None) => format!("-/{total}"),
-        };
-        let mut topic = row.topic.clone();
-        if topic.chars().count() > 50 {
-            topic = topic.chars().take(49).collect::<String>() + "…";
+/// The progress table as text, one part per track.
+pub fn render_progress(manifest: &Manifest, rows: &[ProgressRow], dir: &Path) -> String {
+    let mut out = String::new();
+    for track in &manifest.tracks {
+        let _ = writeln!(out, "{}", track.title);
+        out.push_str(
+            "    exercise                     topic                                              fixtures  cluster runs  status\n",
+        );
+        for row in rows.iter().filter(|row| row.track == track.name) {
+            let mut topic = row.topic.clone();
+            if topic.chars().count() > 50 {
+                topic = topic.chars().take(49).collect::<String>() + "…";
+            }
+            if let Some((stage, run)) = &row.taught_by {
+                let run = run
+                    .as_ref()
+                    .map_or(String::new(), |run| format!(", its run `{run}`"));
+                let _ = writeln!(
+                    out,
+                    "   {:<28} {:<50} = {}{run}: {} (`{}`)",
+                    row.stage,
+                    topic,
+                    stage,
+                    row.status,
+                    command(&format!("grade {}", starter::short_name(stage)), dir),
+                );
+                continue;
+            }
+            let fixtures = match row.fixtures_passed {
+                Some(passed) => format!("{passed}/{}", row.fixtures_total),
+                None => format!("-/{}", row.fixtures_total),
+            };
+            let runs = match (row.runs_total, row.runs_passed) {
+                (0, _) => "none".to_owned(),
+                (total, Some(passed)) => format!("{passed}/{total}"),
+                (total, None) => format!("-/{total}"),
+            };
+            let _ = writeln!(
+                out,
+                "{} {:<28} {:<50} {:>8}  {:>12}  {}{}",
+                if row.next { "->" } else { "  " },
+                row.stage,
+                topic,
+                fixtures,
+                runs,
+                row.status,
+                row.lang
+                    .map_or(String::new(), |lang| format!(" ({lang:?})").to_lowercase()),
+            );
         }
-        out.push_str(&format!(
-            "{} {:<28} {:<50} {:>8}  {:>12}  {}{}\n",
-            if row.next { "->" } else { "  " },
-            row.stage,
-            topic,
-            fixtures,
-            runs,
-            row.status,
-            row.lang
-                .map_or(String::new(), |lang| format!(" ({lang:?})").to_lowercase()),
-        ));
+        out.push('\n');
     }
-    match rows.iter().find(|row| row.next) {
-        Some(row) if row.status == "not started" => out.push_str(&format!(
-            "next: {}\n",
-            command(&format!("start {}", starter::short_name(&row.stage)), dir)
-        )),
-        Some(row) => out.push_str(&format!(
-            "next: finish {} (`{}`)\n",
-            row.stage,
-            command("watch", dir)
-        )),
-        None => out.push_str("every stage passed\n"),
+    // What to do next: in each track the learner has begun (the first track when none).
+    let begun = |track: &str| {
+        rows.iter()
+            .any(|row| row.track == track && row.taught_by.is_none() && row.status != "not started")
+    };
+    let mut tracks: Vec<&str> = manifest
+        .tracks
+        .iter()
+        .map(|track| track.name.as_str())
+        .filter(|track| begun(track))
+        .collect();
+    if tracks.is_empty() {
+        tracks.extend(manifest.tracks.first().map(|track| track.name.as_str()));
+    }
+    for track in &tracks {
+        let label = if tracks.len() > 1 {
+            format!("next in {track}")
+        } else {
+            "next".to_owned()
+        };
+        match rows.iter().find(|row| row.track == *track && row.next) {
+            Some(row) if row.status == "not started" => {
+                let _ = writeln!(
+                    out,
+                    "{label}: {}",
+                    command(&format!("start {}", row.short), dir)
+                );
+            }
+            Some(row) => {
+                let _ = writeln!(
+                    out,
+                    "{label}: finish {} (`{}`)",
+                    row.stage,
+                    command("watch", dir)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{label}: every exercise of the track passed");
+            }
+        }
     }
     out
 }
@@ -225,16 +309,25 @@ mod tests {
         progress.save(dir.path()).unwrap();
 
         let rows = progress_rows(&root, &manifest, dir.path()).unwrap();
-        assert_eq!(rows.len(), manifest.stages.len());
+        let elsewhere: usize = manifest
+            .tracks
+            .iter()
+            .map(|track| track.elsewhere.len())
+            .sum();
+        assert_eq!(rows.len(), manifest.stages.len() + elsewhere);
         let status: Vec<&str> = rows.iter().take(4).map(|row| row.status.as_str()).collect();
         assert_eq!(status, ["passed", "failed", "started", "not started"]);
-        assert_eq!(rows.iter().filter(|row| row.next).count(), 1);
+        assert_eq!(
+            rows.iter().filter(|row| row.next).count(),
+            manifest.tracks.len(),
+            "one next per track"
+        );
         assert!(rows[1].next, "the first stage not passed is next");
         assert_eq!(rows[0].runs_passed, Some(2));
         assert_eq!(rows[1].fixtures_passed, Some(2));
         assert_eq!(rows[1].runs_passed, None);
         assert_eq!(rows[0].lang, Some(Lang::Python));
-        let text = render_progress(&rows, dir.path());
+        let text = render_progress(&manifest, &rows, dir.path());
         assert!(text.contains("-> stage-02-flat-tree"), "{text}");
         assert!(
             text.contains(&format!(
@@ -244,6 +337,39 @@ mod tests {
             "a learner's own folder is kept in suggested commands: {text}"
         );
         assert!(text.contains("next: finish stage-02-flat-tree"), "{text}");
+        // The Glomers track lists its exercises, with 3a–3e as the stages that teach them and
+        // their figures: stage 01 passed, so 3a and 3b show it passed.
+        let glomers = text
+            .split("Gossip Glomers")
+            .nth(1)
+            .expect("the second track's part");
+        assert!(glomers.contains("-> glomers-1-echo"), "{text}");
+        let line_3a = glomers
+            .lines()
+            .find(|line| line.contains("glomers-3a"))
+            .unwrap();
+        assert!(
+            line_3a.contains("= stage-01-flooding, its run `single-node`: passed"),
+            "{line_3a}"
+        );
+        let order: Vec<&str> = rows
+            .iter()
+            .filter(|row| row.track == "glomers")
+            .map(|row| row.short.as_str())
+            .collect();
+        assert_eq!(
+            &order[..8],
+            [
+                "glomers-1",
+                "glomers-2",
+                "glomers-3a",
+                "glomers-3b",
+                "glomers-3c",
+                "glomers-3d",
+                "glomers-3e",
+                "glomers-4"
+            ]
+        );
         assert_eq!(
             current_stage(&manifest, dir.path()).unwrap(),
             "stage-02-flat-tree"
@@ -253,7 +379,7 @@ mod tests {
         let rows = progress_rows(&root, &manifest, empty.path()).unwrap();
         assert!(rows[0].next && rows[0].status == "not started");
         assert!(
-            render_progress(&rows, Path::new(DEFAULT_DIR))
+            render_progress(&manifest, &rows, Path::new(DEFAULT_DIR))
                 .contains("next: cargo xtask start stage-01\n")
         );
         assert!(current_stage(&manifest, empty.path()).is_err());

@@ -4,6 +4,11 @@
 #
 #   node.reply(request, body)    answer a request (sets in_reply_to)
 #   node.send(dest, body)        send a message to another node (or a client)
+#   node.rpc(dest, body, on_reply, timeout_ms=1000, on_timeout=None)
+#                                send a request (to a node, or a service such as "seq-kv") and
+#                                call on_reply(reply) when its answer arrives, error replies
+#                                included (reply["body"]["type"] == "error"); on_timeout() if
+#                                none comes in time
 #   node.every(ms, fn)           call fn() every ms milliseconds (start timers in on_init)
 #   node.after(ms, fn)           call fn() once, ms milliseconds from now
 #   node.node_id, node.node_ids  who you are and every node in the cluster (after init)
@@ -11,8 +16,9 @@
 #   node.random                  a random.Random seeded from --seed or $GOSSIP_SEED
 #   node.log(text)               a line on stderr (stdout is for messages only)
 #
-# Every message written gets msg_id from one counter that starts at 0 with init_ok. A message
-# type without a handler is answered with error 10, a body without "type" with error 12.
+# Every message written gets msg_id from one counter that starts at 0 with init_ok. A request
+# type without a handler is answered with error 10, a body without "type" with error 12; a
+# reply (a message with in_reply_to) is never answered.
 # Timers run only once every line that has already arrived is handled; at the end of stdin the
 # node exits 0.
 # ---------------------------------------------------------------------------------------------
@@ -42,6 +48,7 @@ class Node:
         self.random = random.Random(seed)
         self.on_init = None
         self._handlers = {}
+        self._waiting = {}
         self._next_msg_id = 0
         self._timers = []
         self._order = itertools.count()
@@ -71,6 +78,17 @@ class Node:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
         return body["msg_id"]
+
+    def rpc(self, dest, body, on_reply, timeout_ms=1000, on_timeout=None):
+        msg_id = self.send(dest, body)
+        self._waiting[msg_id] = on_reply
+
+        def expire():
+            if self._waiting.pop(msg_id, None) is not None and on_timeout is not None:
+                on_timeout()
+
+        self.after(timeout_ms, expire)
+        return msg_id
 
     def reply(self, request, body):
         body = dict(body)
@@ -107,8 +125,12 @@ class Node:
             if self.on_init:
                 self.on_init()
             return
+        answered = body.get("in_reply_to")
+        if answered is not None and answered in self._waiting:
+            self._waiting.pop(answered)(msg)
+            return
         if kind not in self._handlers:
-            if not kind.endswith("_ok"):
+            if not kind.endswith("_ok") and answered is None:
                 self.reply(msg, {"type": "error", "code": 10, "text": f"unsupported type {kind}"})
             return
         function, fields = self._handlers[kind]

@@ -72,19 +72,13 @@ fn write_starter(
                 write(&folder.join("Cargo.lock"), &lock)?;
             }
             let main = folder.join("src").join("main.rs");
-            write(
-                &main,
-                &starter::rust_main(&stage.name, &stage.summary, data),
-            )?;
+            write(&main, &starter::rust_main(stage, data))?;
             rustfmt(&main);
             Ok(main)
         }
         Lang::Python => {
             let main = folder.join("node.py");
-            write(
-                &main,
-                &starter::python_node(&stage.name, &stage.summary, data),
-            )?;
+            write(&main, &starter::python_node(stage, data))?;
             make_executable(&main)?;
             Ok(main)
         }
@@ -170,7 +164,7 @@ pub fn start(
             stage.name
         );
     }
-    let data = LearnData::load(&root.join("stages").join(&stage.name))?;
+    let data = LearnData::load(&root.join(&stage.dir))?;
     let Some(from) = from else {
         let lang = lang.unwrap_or(Lang::Rust);
         let main = write_starter(root, stage, &data, lang, &folder)?;
@@ -201,13 +195,13 @@ pub fn start(
         Lang::Rust => folder.join("src").join("main.rs"),
         Lang::Python => folder.join("node.py"),
     };
-    let old_data = LearnData::load(&root.join("stages").join(&from_stage.name))?;
+    let old_data = LearnData::load(&root.join(&from_stage.dir))?;
     let flags = add_new_flags(&main, previous.lang, &old_data, &data)?;
     let fresh = folder.join("starter");
     std::fs::create_dir_all(&fresh)?;
     let text = match previous.lang {
-        Lang::Rust => starter::rust_main(&stage.name, &stage.summary, &data),
-        Lang::Python => starter::python_node(&stage.name, &stage.summary, &data),
+        Lang::Rust => starter::rust_main(stage, &data),
+        Lang::Python => starter::python_node(stage, &data),
     };
     let name = if previous.lang == Lang::Rust {
         "main.rs"
@@ -226,11 +220,11 @@ pub fn start(
 /// The messages and flags `stage` has that `from` has not, for the `--from` message.
 pub fn new_since(
     root: &Path,
-    from: &str,
-    stage: &str,
+    from: &Stage,
+    stage: &Stage,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let old = LearnData::load(&root.join("stages").join(from))?;
-    let new = LearnData::load(&root.join("stages").join(stage))?;
+    let old = LearnData::load(&root.join(&from.dir))?;
+    let new = LearnData::load(&root.join(&stage.dir))?;
     let messages = new
         .messages
         .iter()
@@ -324,7 +318,7 @@ mod tests {
         let root = root();
         let plan = grader::plan::Plan::load(&root.join("grading.toml")).unwrap();
         for stage in &manifest().stages {
-            let data = LearnData::load(&root.join("stages").join(&stage.name)).unwrap();
+            let data = LearnData::load(&root.join(&stage.dir)).unwrap();
             assert!(
                 data.hints.len() >= 2,
                 "{}: give at least two hints",
@@ -361,9 +355,9 @@ mod tests {
             let missing: Vec<_> = passed.difference(&declared).collect();
             assert!(
                 missing.is_empty(),
-                "{}: the grade passes {missing:?}, which stages/{}/learn.toml does not declare, so a starter would refuse them",
+                "{}: the grade passes {missing:?}, which {}/learn.toml does not declare, so a starter would refuse them",
                 stage.name,
-                stage.name
+                stage.dir
             );
         }
     }
@@ -551,7 +545,12 @@ mod tests {
         );
         assert!(next.dir.join("starter/main.rs").is_file());
         assert_eq!(
-            new_since(&root, "stage-01-flooding", "stage-02-flat-tree").unwrap(),
+            new_since(
+                &root,
+                manifest.resolve("1").unwrap(),
+                manifest.resolve("2").unwrap()
+            )
+            .unwrap(),
             (Vec::new(), vec!["--branching".to_owned()])
         );
 

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
+use grader::manifest::Stage;
 use serde::Deserialize;
 
 /// `stages/<stage>/learn.toml`.
@@ -61,6 +62,7 @@ pub const FIELD_TYPES: &[(&str, &str)] = &[
     ("bool", "bool"),
     ("bool?", "Option<bool>"),
     ("string", "String"),
+    ("string?", "Option<String>"),
     ("nodes", "Vec<NodeId>"),
     ("topology", "BTreeMap<NodeId, Vec<NodeId>>"),
     ("json", "serde_json::Value"),
@@ -188,10 +190,17 @@ pub fn package_name(stage: &str) -> String {
     format!("my-{stage}")
 }
 
-/// What a stage is called in comments: `Stage 01 (flood every neighbour)`.
-fn title(stage: &str, summary: &str) -> String {
-    let number = grader::manifest::stage_number(stage).unwrap_or(0);
-    format!("Stage {number:02} ({summary})")
+/// What an exercise is called in comments: `Stage 01 (flood every neighbour)`, `Glomers 4
+/// (a stateless counter on seq-kv, with compare-and-set)`.
+fn title(stage: &Stage) -> String {
+    let short = stage.short_name();
+    let (prefix, id) = short.split_once('-').unwrap_or((short.as_str(), ""));
+    let mut letters = prefix.chars();
+    let prefix: String = letters
+        .next()
+        .map(|first| first.to_uppercase().chain(letters).collect())
+        .unwrap_or_default();
+    format!("{prefix} {id} ({})", stage.summary)
 }
 
 /// The Rust starter's `Cargo.toml`. `common` is a path dependency on this checkout's runtime;
@@ -224,14 +233,15 @@ debug = "line-tables-only"
 
 /// The Rust starter's `src/main.rs`: the stage's messages as an enum, its flags, and a node
 /// whose every handler is a `todo!` that says what it must do.
-pub fn rust_main(stage: &str, summary: &str, data: &LearnData) -> String {
-    let short = short_name(stage);
+pub fn rust_main(stage: &Stage, data: &LearnData) -> String {
+    let short = stage.short_name();
     let mut out = String::new();
-    let _ = writeln!(out, "//! {}: your node.", title(stage, summary));
+    let _ = writeln!(out, "//! {}: your node.", title(stage));
     let _ = writeln!(out, "//!");
     let _ = writeln!(
         out,
-        "//! The messages below are the stage's interface (stages/{stage}/README.md explains them);"
+        "//! The messages below are the exercise's interface ({}/README.md explains them);",
+        stage.dir
     );
     let _ = writeln!(
         out,
@@ -361,8 +371,8 @@ pub fn rust_main(stage: &str, summary: &str, data: &LearnData) -> String {
     let _ = writeln!(
         out,
         "fn main() -> std::process::ExitCode {{\n    common::main::<MyNode>(\"{}\", \"{}: a learner's node.\")\n}}",
-        package_name(stage),
-        title(stage, summary)
+        package_name(&stage.name),
+        title(stage)
     );
     out
 }
@@ -387,22 +397,21 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// `stage-01-flooding` → `stage-01`.
-pub fn short_name(stage: &str) -> String {
-    stage.splitn(3, '-').take(2).collect::<Vec<_>>().join("-")
-}
+pub use grader::manifest::short_name;
 
 /// The Python starter: one executable file, standard library only, with the tiny runtime
 /// (`runtime.py`) and a handler per request that raises `NotImplementedError` saying what it
 /// must do.
-pub fn python_node(stage: &str, summary: &str, data: &LearnData) -> String {
-    let short = short_name(stage);
+pub fn python_node(stage: &Stage, data: &LearnData) -> String {
+    let short = stage.short_name();
     let mut out = String::new();
     out.push_str("#!/usr/bin/env python3\n");
-    let _ = writeln!(out, "\"\"\"{}: your node.", title(stage, summary));
+    let _ = writeln!(out, "\"\"\"{}: your node.", title(stage));
     out.push('\n');
     let _ = writeln!(
         out,
-        "The handlers at the bottom are the stage's interface (stages/{stage}/README.md explains"
+        "The handlers at the bottom are the exercise's interface ({}/README.md explains",
+        stage.dir
     );
     out.push_str("them); each raises NotImplementedError saying what it must do. Grade it with\n");
     let _ = writeln!(
@@ -416,7 +425,7 @@ pub fn python_node(stage: &str, summary: &str, data: &LearnData) -> String {
     let _ = writeln!(
         out,
         "    parser = argparse.ArgumentParser(description={:?})",
-        format!("{}: a learner's node.", title(stage, summary))
+        format!("{}: a learner's node.", title(stage))
     );
     out.push_str("    seed = os.environ.get(\"GOSSIP_SEED\")\n");
     out.push_str(
