@@ -1,6 +1,7 @@
 //! Behaviour kept across restructures: seeded simulated runs of stages 01, 05 and 10 (with and
-//! without faults) must write the very journal and the very figures recorded in
-//! `equivalence.json`.
+//! without faults), and of the Glomers counters (a stateless node on seq-kv, whose every request
+//! goes to the service, and a gossiped CRDT), must write the very journal and the very figures
+//! recorded in `equivalence.json`.
 //!
 //! The runs go through `cargo xtask sim`, whose flags are the stable interface, so this test
 //! needs no change when the code behind them moves. The record holds each run's journal hash
@@ -61,6 +62,14 @@ const CASES: &[(&str, &str)] = &[
     (
         "stage-10 3e partition exponential",
         "stage-10 --node-count 25 --time-limit 20 --rate 100 --latency 100 --latency-dist exponential --recovery 10 --seed 5 --nemesis partition --delivery ideal -- --fanout 1 --gossip-interval-ms 700 --sync-ms 5000",
+    ),
+    (
+        "glomers-4 seq-kv partition",
+        "glomers-4 -w g-counter --node-count 3 --time-limit 10 --rate 50 --latency 10 --seed 1 --nemesis partition --nemesis-interval 2",
+    ),
+    (
+        "guide-4 pn-counter partition kill",
+        "guide-4 -w pn-counter --node-count 3 --time-limit 10 --rate 50 --latency 10 --seed 2 --nemesis partition,kill --nemesis-interval 2",
     ),
 ];
 
