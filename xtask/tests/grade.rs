@@ -360,3 +360,41 @@ fn a_ctrl_c_during_a_check_stops_the_nodes_writes_the_run_and_exits_130() {
     assert!(!dir.path().join("progress.json").exists());
     fs::remove_dir_all(store).unwrap();
 }
+
+#[test]
+fn a_node_written_in_maelstroms_library_style_passes_the_glomers_fixtures_with_maelstrom_conventions()
+ {
+    if !have_python() {
+        return;
+    }
+    // ids.py numbers its messages from 1 and answers echo, generate and error 10 as Maelstrom's
+    // Python demos do.
+    let bin = nodes::ids_node();
+    for exercise in ["glomers-1", "glomers-2"] {
+        let strict = grade(&[
+            exercise,
+            "--bin",
+            bin.to_str().unwrap(),
+            "--only",
+            "fixtures",
+        ]);
+        let report = text(&strict);
+        assert_eq!(strict.status.code(), Some(1), "{report}");
+        assert!(
+            report.contains("first difference at body.msg_id"),
+            "the first difference is a msg_id: {report}"
+        );
+        let loose = grade(&[
+            exercise,
+            "--bin",
+            bin.to_str().unwrap(),
+            "--only",
+            "fixtures",
+            "--conventions",
+            "maelstrom",
+        ]);
+        let report = text(&loose);
+        assert_eq!(loose.status.code(), Some(0), "{exercise}: {report}");
+        assert!(report.contains("verdict: PASS"), "{report}");
+    }
+}

@@ -4,7 +4,8 @@
 Written for Gossiper's own tests of the unique-ids workload and Maelstrom's command line. Its
 message ids start at 1 and `init_ok` carries one, as Maelstrom's libraries number them, not as
 the track does. An id is the node's id and a counter kept in memory: unique across the cluster,
-but not across a restart (`--nemesis kill` catches that). With `--echo`, it also answers echo.
+but not across a restart (`--nemesis kill` catches that). It answers echo too, and any other
+request with error 10 (not supported), as Maelstrom's libraries do.
 """
 import json
 import sys
@@ -38,3 +39,5 @@ for line in sys.stdin:
         reply(message, {"type": "generate_ok", "id": f"{node_id}-{counter}"})
     elif kind == "echo":
         reply(message, {"type": "echo_ok", "echo": body["echo"]})
+    elif "in_reply_to" not in body:
+        reply(message, {"type": "error", "code": 10, "text": f"{kind} is not supported"})
