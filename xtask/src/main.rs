@@ -34,7 +34,7 @@ use grader::manifest::Manifest;
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
-    about = "Gossiper's project tasks: build, grade, simulate and benchmark stages."
+    about = "Gossiper's project tasks: build, grade, simulate and benchmark the stages and the Glomers track's exercises."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,7 +44,8 @@ struct Cli {
 /// What `check` and `watch` grade, and how.
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// The stage (default: the first one you started and have not passed).
+    /// The stage or exercise: `stage-01`, `1`, `glomers-4` (default: the first one you started
+    /// and have not passed).
     stage: Option<String>,
     /// The learner folder.
     #[arg(long, default_value = learn::DEFAULT_DIR, value_name = "DIR")]
@@ -77,15 +78,16 @@ impl CheckArgs {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Build a stage and grade it: its protocol fixtures and its cluster runs (grading.toml),
-    /// with tables of results and a verdict.
+    /// Build a stage or a Glomers exercise and grade it: its protocol fixtures and its cluster
+    /// runs (grading.toml), with tables of results and a verdict.
     ///
     /// Exit code 0: everything passed; 1: something failed; 2: the grader could not run.
     Grade {
-        /// The stage(s) to grade: `stage-07`, `07`, `7` or the full name `stage-07-min-fanout`.
+        /// What to grade: a stage as `stage-07`, `07`, `7` or `stage-07-min-fanout`; a Glomers
+        /// exercise as `glomers-4`, `guide-4` or its full name (`glomers-3d` is stage 10).
         #[arg(required_unless_present = "all", value_name = "STAGE")]
         stages: Vec<String>,
-        /// Grade every stage in the manifest (stages/stages.toml).
+        /// Grade every stage and exercise in the manifest (stages/stages.toml).
         #[arg(long, conflicts_with = "stages")]
         all: bool,
         /// Grade this executable instead of our reference node (needs exactly one stage).
@@ -111,10 +113,10 @@ enum Task {
         #[arg(long, value_enum, default_value_t = Conventions::Track)]
         conventions: Conventions,
     },
-    /// Start a stage as a learner: write a starter node (the stage's messages, its flags, a
+    /// Start a stage or exercise as a learner: write a starter node (its messages, its flags, a
     /// `todo!` per handler) into the learner folder, outside the reference crates.
     Start {
-        /// The stage: `stage-01`, `01`, `1` or the full name.
+        /// The stage or exercise: `stage-01`, `01`, `1`, `glomers-4`, `guide-4` or the full name.
         stage: String,
         /// The starter's language: a Rust crate on this checkout's runtime, or one Python file
         /// with a tiny runtime (standard library only).
@@ -135,7 +137,8 @@ enum Task {
     Check(CheckArgs),
     /// Check your node of a stage now and again on every save, until Ctrl-C.
     Watch(CheckArgs),
-    /// Every stage with your last results (from the learner folder), and the next one to do.
+    /// Every stage and exercise, track by track, with your last results (from the learner
+    /// folder), and the next one to do.
     Progress {
         /// The learner folder.
         #[arg(long, default_value = learn::DEFAULT_DIR, value_name = "DIR")]
@@ -144,9 +147,9 @@ enum Task {
         #[arg(long)]
         json: bool,
     },
-    /// The stage's hints, one more each time you ask, from general to specific.
+    /// The hints of a stage or exercise, one more each time you ask, from general to specific.
     Hint {
-        /// The stage.
+        /// The stage or exercise: `stage-01`, `glomers-4`, ….
         stage: String,
         /// The learner folder (it remembers how many hints you have seen).
         #[arg(long, default_value = learn::DEFAULT_DIR, value_name = "DIR")]
@@ -157,7 +160,8 @@ enum Task {
     ///
     /// Exit code as `grader test`: 0 valid, 1 invalid, 2 unknown; 254 for bad arguments.
     Sim {
-        /// The stage whose node to simulate: `stage-01`, `01` or the full name.
+        /// The stage or exercise whose node to simulate: `stage-01`, `01`, `glomers-4` or the
+        /// full name.
         stage: String,
         #[command(flatten)]
         run: Box<grader::config::RunArgs>,

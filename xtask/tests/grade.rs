@@ -398,3 +398,101 @@ fn a_node_written_in_maelstroms_library_style_passes_the_glomers_fixtures_with_m
         assert!(report.contains("verdict: PASS"), "{report}");
     }
 }
+
+/// A learner's handlers for glomers-4 on the Python starter's runtime, asking seq-kv with
+/// `node.rpc` (read, cas and retry for an add; a unique write before a read).
+const PYTHON_G_COUNTER: &str = r#"
+TAG = None
+SYNCS = [0]
+
+
+def on_init():
+    global TAG
+    TAG = node.random.getrandbits(64)
+
+
+node.on_init = on_init
+
+
+def add(msg, delta):
+    def got_total(reply):
+        body = reply["body"]
+        current = body["value"] if body["type"] == "read_ok" else 0
+        cas = {"type": "cas", "key": "total", "from": current, "to": current + delta}
+        if body["type"] != "read_ok":
+            cas["create_if_not_exists"] = True
+
+        def cased(answer):
+            if answer["body"]["type"] == "cas_ok":
+                node.reply(msg, {"type": "add_ok"})
+            else:
+                add(msg, delta)
+
+        node.rpc("seq-kv", cas, cased, flags.kv_timeout_ms)
+
+    node.rpc("seq-kv", {"type": "read", "key": "total"}, got_total, flags.kv_timeout_ms,
+             on_timeout=lambda: add(msg, delta))
+
+
+@node.handler("add", fields=["delta"])
+def on_add(msg):
+    add(msg, msg["body"]["delta"])
+
+
+@node.handler("read")
+def on_read(msg):
+    SYNCS[0] += 1
+    unique = f"{TAG:016x}-{SYNCS[0]}"
+
+    def synced(_):
+        def got(reply):
+            body = reply["body"]
+            node.reply(msg, {"type": "read_ok", "value": body["value"] if body["type"] == "read_ok" else 0})
+
+        node.rpc("seq-kv", {"type": "read", "key": "total"}, got, flags.kv_timeout_ms)
+
+    node.rpc("seq-kv", {"type": "write", "key": "sync-" + node.node_id, "value": unique}, synced, flags.kv_timeout_ms)
+"#;
+
+#[test]
+fn a_python_starter_completed_with_rpc_calls_passes_the_seq_kv_fixtures() {
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let started = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["start", "glomers-4", "--lang", "python", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{}", text(&started));
+    let path = dir.path().join("glomers-4-g-counter/node.py");
+    let starter = fs::read_to_string(&path).unwrap();
+    // Keep the starter's runtime and flags; put the handlers in place of its own.
+    let from = starter
+        .find("def on_init():")
+        .expect("the starter's on_init");
+    let to = starter.find("if __name__").expect("the starter's main");
+    fs::write(
+        &path,
+        format!(
+            "{}{PYTHON_G_COUNTER}\n\n{}",
+            &starter[..from],
+            &starter[to..]
+        ),
+    )
+    .unwrap();
+    let output = grade(&[
+        "glomers-4",
+        "--bin",
+        path.to_str().unwrap(),
+        "--only",
+        "fixtures",
+    ]);
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains("verdict: PASS (3 of 3 fixtures"),
+        "{report}"
+    );
+}

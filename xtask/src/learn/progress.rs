@@ -187,15 +187,20 @@ pub fn render_progress(manifest: &Manifest, rows: &[ProgressRow], dir: &Path) ->
             if let Some((stage, run)) = &row.taught_by {
                 let run = run
                     .as_ref()
-                    .map_or(String::new(), |run| format!(", its run `{run}`"));
+                    .map_or(String::new(), |run| format!(" (run {run})"));
+                let verb = if row.status == "not started" {
+                    "start"
+                } else {
+                    "check"
+                };
                 let _ = writeln!(
                     out,
-                    "   {:<28} {:<50} = {}{run}: {} (`{}`)",
+                    "   {:<28} {:<50} = {}{run}: {}, `{}`",
                     row.stage,
                     topic,
-                    stage,
+                    starter::short_name(stage),
                     row.status,
-                    command(&format!("grade {}", starter::short_name(stage)), dir),
+                    command(&format!("{verb} {}", starter::short_name(stage)), dir),
                 );
                 continue;
             }
@@ -349,7 +354,9 @@ mod tests {
             .find(|line| line.contains("glomers-3a"))
             .unwrap();
         assert!(
-            line_3a.contains("= stage-01-flooding, its run `single-node`: passed"),
+            line_3a.contains(
+                "= stage-01 (run single-node): passed, `cargo xtask check stage-01 --dir"
+            ),
             "{line_3a}"
         );
         let order: Vec<&str> = rows

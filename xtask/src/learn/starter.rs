@@ -266,7 +266,15 @@ pub fn rust_main(stage: &Stage, data: &LearnData) -> String {
     );
     let _ = writeln!(
         out,
-        "//! `ctx.every(period, Timer::...)` and `ctx.set_timer(delay, Timer::...)`."
+        "//! `ctx.every(period, Timer::...)`, `ctx.set_timer(delay, Timer::...)`, and"
+    );
+    let _ = writeln!(
+        out,
+        "//! `ctx.rpc(NodeId::new(\"seq-kv\"), payload, timeout)` for a request whose reply comes back to"
+    );
+    let _ = writeln!(
+        out,
+        "//! `on_message` with `in_reply_to` set (no reply in time: `on_rpc_timeout`)."
     );
     out.push('\n');
     let _ = writeln!(
