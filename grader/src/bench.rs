@@ -130,15 +130,10 @@ pub fn throughput(
     seconds: f64,
     store: &Path,
 ) -> anyhow::Result<Throughput> {
-    let config = TestConfig {
-        node_count: nodes,
-        concurrency: nodes,
-        time_limit: Duration::from_secs_f64(seconds),
-        rate: 0.0,
-        recovery: Duration::ZERO,
-        seed: 1,
-        ..TestConfig::default()
-    };
+    let config = TestConfig::parse_command(&format!(
+        "--node-count {nodes} --time-limit {seconds} --rate 0 --recovery 0 --seed 1"
+    ))
+    .expect("valid flags");
     let cpu_before = process_cpu_time()?;
     let run = run_process_test(
         &config,
@@ -181,15 +176,10 @@ pub struct RatePoint {
 /// measures what rate it achieved and how long operations took (median, 99th percentile,
 /// max, in µs).
 pub fn rate_point(node: &Path, rate: f64, seconds: f64, store: &Path) -> anyhow::Result<RatePoint> {
-    let config = TestConfig {
-        workload: "unique-ids".into(),
-        node_count: 3,
-        concurrency: 3,
-        time_limit: Duration::from_secs_f64(seconds),
-        rate,
-        seed: 1,
-        ..TestConfig::default()
-    };
+    let config = TestConfig::parse_command(&format!(
+        "-w unique-ids --node-count 3 --time-limit {seconds} --rate {rate} --seed 1"
+    ))
+    .expect("valid flags");
     let run = run_process_test(&config, node, &["--tokens".into(), "0".into()], store, None)?;
     let ops = run.report.history.ops();
     let mut latencies: Vec<u64> = crate::history::paired(ops)

@@ -21,8 +21,12 @@ use crate::topology::Topology;
 /// How long nodes get to answer `init` (Maelstrom's 10 s).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One run's settings. Build it from flags with [`TestConfig::from_args`] or
-/// [`TestConfig::parse`]; [`TestConfig::default`] is Maelstrom's defaults with seed 0.
+/// One run's settings. It is built only from flags, through their checks: with
+/// [`TestConfig::from_args`], [`TestConfig::parse`] or [`TestConfig::parse_command`] (tests and
+/// benchmarks too: `TestConfig::parse_command("--node-count 5 --rate 10 --seed 1")`);
+/// [`TestConfig::default`] is Maelstrom's defaults with seed 0. Its fields can be read, and a
+/// struct literal outside this module does not compile (a private field), so no configuration
+/// skips the checks or restates a default such as `concurrency: nodes`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TestConfig {
     /// The workload, by name (default broadcast).
@@ -73,7 +77,14 @@ pub struct TestConfig {
     /// the reproduce command).
     #[serde(skip)]
     pub console: ConsoleLog,
+    /// Proof that the flags' checks built it.
+    #[serde(skip)]
+    checked: Checked,
 }
+
+/// Made only by [`TestConfig::from_args`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Checked;
 
 /// What a run echoes to the console as it goes: Maelstrom's `--log-stderr`, `--log-net-send`
 /// and `--log-net-recv`. Everything is kept in the store either way.
@@ -342,17 +353,37 @@ impl TestConfig {
                 net_send: args.log_net_send,
                 net_recv: args.log_net_recv,
             },
+            checked: Checked,
         })
     }
 
     /// Parses and checks run flags (no program name): `["--node-count", "3", …]`.
     pub fn parse(words: &[String]) -> Result<TestConfig, String> {
-        let command = RunOnly::command().no_binary_name(true);
+        TestConfig::parse_words(words, false)
+    }
+
+    /// [`TestConfig::parse`]; with `later_wins`, a flag given twice takes its last value.
+    fn parse_words(words: &[String], later_wins: bool) -> Result<TestConfig, String> {
+        let command = RunOnly::command()
+            .no_binary_name(true)
+            .args_override_self(later_wins);
         let matches = command
             .try_get_matches_from(words)
             .map_err(|error| error.render().to_string().trim().to_owned())?;
         let parsed = RunOnly::from_arg_matches(&matches).map_err(|error| error.to_string())?;
         TestConfig::from_args(&parsed.run)
+    }
+
+    /// This configuration with more flags on top, checked as the command line is (a flag given
+    /// here replaces its value): `config.with("--nemesis partition --nemesis-interval 1")`.
+    /// What has no flag (the init timeout, the console echo) is kept.
+    pub fn with(&self, flags: &str) -> Result<TestConfig, String> {
+        let mut words = self.to_args();
+        words.extend(flags.split_whitespace().map(str::to_owned));
+        let mut config = TestConfig::parse_words(&words, true)?;
+        config.init_timeout = self.init_timeout;
+        config.console = self.console;
+        Ok(config)
     }
 
     /// [`TestConfig::parse`] on a command line as one string, split on whitespace: the flags
@@ -537,6 +568,19 @@ mod tests {
 
     fn words(text: &str) -> Vec<String> {
         text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn with_lays_flags_over_a_configuration_and_checks_them_as_the_command_line_does() {
+        let base = TestConfig::parse_command("--node-count 4 --rate 10 --seed 2").unwrap();
+        let partitioned = base.with("--nemesis partition --rate 20").unwrap();
+        assert_eq!(partitioned.rate, 20.0, "a later flag wins");
+        assert_eq!(partitioned.node_count, 4, "the rest is kept");
+        assert_eq!(partitioned.seed, 2);
+        assert_eq!(partitioned.faults, BTreeSet::from([Fault::Partition]));
+        let error = base.with("--nemesis-targets interior").unwrap_err();
+        assert!(error.contains("add --nemesis kill, pause or crash"), "{error}");
+        assert!(base.with("--rate -1").is_err());
     }
 
     #[test]

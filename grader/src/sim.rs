@@ -57,7 +57,7 @@
 //!     }
 //! }
 //!
-//! let config = TestConfig { node_count: 5, time_limit: Duration::from_secs(5), rate: 10.0, seed: 7, ..TestConfig::default() };
+//! let config = TestConfig::parse_command("--node-count 5 --time-limit 5 --rate 10 --seed 7").unwrap();
 //! let run = grader::sim::simulate::<ToEveryone>(&config, &[]).unwrap();
 //! assert_eq!(run.results["valid"], true);
 //! // Each broadcast costs four server messages; about half the operations are broadcasts.
@@ -192,7 +192,6 @@ mod tests {
     use super::*;
     use crate::checker::Validity;
     use crate::cluster::{Cluster, DeliveryError, NodeEvent};
-    use crate::nemesis::Fault;
 
     #[derive(Debug, Clone, Serialize, Deserialize)]
     #[serde(tag = "type", rename_all = "snake_case")]
@@ -388,17 +387,7 @@ mod tests {
     #[test]
     fn a_node_that_acknowledges_after_a_majority_stays_valid_under_pause_partition_and_kill() {
         for seed in 1..=4 {
-            let config = TestConfig {
-                node_count: 5,
-                concurrency: 5,
-                time_limit: Duration::from_secs(20),
-                rate: 10.0,
-                faults: BTreeSet::from([Fault::Partition, Fault::Kill, Fault::Pause]),
-                nemesis_interval: Duration::from_millis(1500),
-                recovery: Duration::from_secs(3),
-                seed,
-                ..TestConfig::default()
-            };
+            let config = TestConfig::parse_command(&format!("--node-count 5 --time-limit 20 --rate 10 --nemesis partition,kill,pause --nemesis-interval 1.5 --recovery 3 --seed {seed}")).expect("valid flags");
             let run = simulate::<QuorumGossip>(&config, &[]).unwrap();
             assert_eq!(
                 run.report.valid,
@@ -429,17 +418,7 @@ mod tests {
 
     #[test]
     fn crashed_nodes_stay_down_and_the_survivors_alone_are_read_and_waited_for() {
-        let config = TestConfig {
-            node_count: 10,
-            concurrency: 10,
-            time_limit: Duration::from_secs(10),
-            rate: 40.0,
-            faults: BTreeSet::from([Fault::Crash]),
-            nemesis_interval: Duration::from_secs(2),
-            recovery: Duration::from_secs(2),
-            seed: 3,
-            ..TestConfig::default()
-        };
+        let config = TestConfig::parse_command("--node-count 10 --time-limit 10 --rate 40 --nemesis crash --nemesis-interval 2 --recovery 2 --seed 3").expect("valid flags");
         let run = simulate::<PeriodicGossip>(&config, &[]).unwrap();
         assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
         let ops = run.report.history.ops();
@@ -473,21 +452,7 @@ mod tests {
     }
 
     fn config(seed: u64) -> TestConfig {
-        TestConfig {
-            node_count: 4,
-            concurrency: 4,
-            time_limit: Duration::from_secs(10),
-            rate: 10.0,
-            latency: crate::net::Latency {
-                mean_ms: 20.0,
-                distribution: crate::net::LatencyDistribution::Uniform,
-            },
-            faults: BTreeSet::from([Fault::Partition]),
-            nemesis_interval: Duration::from_secs(2),
-            recovery: Duration::from_secs(2),
-            seed,
-            ..TestConfig::default()
-        }
+        TestConfig::parse_command(&format!("--node-count 4 --time-limit 10 --rate 10 --latency 20 --latency-dist uniform --nemesis partition --nemesis-interval 2 --recovery 2 --seed {seed}")).expect("valid flags")
     }
 
     #[test]

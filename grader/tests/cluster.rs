@@ -9,22 +9,16 @@ use std::time::Duration;
 
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
 use grader::run::{TestRun, run_process_test};
 
 mod nodes;
 use nodes::{gset_node, have_python, python_node, quorum_node};
 
 fn quick(node_count: usize, seconds: f64, rate: f64) -> TestConfig {
-    TestConfig {
-        node_count,
-        concurrency: node_count,
-        time_limit: Duration::from_secs_f64(seconds),
-        rate,
-        recovery: Duration::from_millis(500),
-        seed: 11,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!(
+        "--node-count {node_count} --time-limit {seconds} --rate {rate} --recovery 0.5 --seed 11"
+    ))
+    .expect("valid flags")
 }
 
 fn run(config: &TestConfig, args: &[&str]) -> (TestRun, tempfile::TempDir) {
@@ -151,9 +145,9 @@ fn a_node_that_never_retries_loses_values_under_partitions() {
     if !have_python() {
         return;
     }
-    let mut config = quick(5, 3.0, 30.0);
-    config.faults = BTreeSet::from([Fault::Partition]);
-    config.nemesis_interval = Duration::from_secs(1);
+    let config = quick(5, 3.0, 30.0)
+        .with("--nemesis partition --nemesis-interval 1")
+        .unwrap();
     let (run, _store) = run(&config, &[]);
     assert_eq!(run.report.valid, Validity::Invalid, "{}", run.summary);
     assert!(run.report.figure_u64("/workload/lost_count").unwrap() > 0);
@@ -270,17 +264,7 @@ fn a_node_that_acknowledges_after_a_majority_stays_valid_under_pause_partition_a
     if !have_python() {
         return;
     }
-    let config = TestConfig {
-        node_count: 5,
-        concurrency: 5,
-        time_limit: Duration::from_secs(5),
-        rate: 10.0,
-        faults: BTreeSet::from([Fault::Partition, Fault::Kill, Fault::Pause]),
-        nemesis_interval: Duration::from_millis(1000),
-        recovery: Duration::from_secs(2),
-        seed: 6,
-        ..TestConfig::default()
-    };
+    let config = TestConfig::parse_command("--node-count 5 --time-limit 5 --rate 10 --nemesis partition,kill,pause --nemesis-interval 1 --recovery 2 --seed 6").expect("valid flags");
     let store = tempfile::tempdir().unwrap();
     let run = run_process_test(&config, &quorum_node(), &[], store.path(), None).unwrap();
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
@@ -307,20 +291,7 @@ fn maelstroms_delivery_grades_a_correct_node_valid_as_processes_too() {
     if !have_python() {
         return;
     }
-    let config = TestConfig {
-        node_count: 5,
-        concurrency: 5,
-        time_limit: Duration::from_secs(4),
-        rate: 20.0,
-        latency: grader::net::Latency {
-            mean_ms: 20.0,
-            distribution: grader::net::LatencyDistribution::Uniform,
-        },
-        delivery: grader::net::Delivery::Maelstrom,
-        recovery: Duration::from_secs(1),
-        seed: 3,
-        ..TestConfig::default()
-    };
+    let config = TestConfig::parse_command("--node-count 5 --time-limit 4 --rate 20 --latency 20 --latency-dist uniform --delivery maelstrom --recovery 1 --seed 3").expect("valid flags");
     let store = tempfile::tempdir().unwrap();
     let run = run_process_test(&config, &quorum_node(), &[], store.path(), None).unwrap();
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
@@ -334,8 +305,7 @@ fn the_g_set_workload_is_maelstroms_reading_value_and_can_be_told_to_read_elemen
     if !have_python() {
         return;
     }
-    let mut config = quick(3, 2.0, 20.0);
-    config.workload = "g-set".into();
+    let config = quick(3, 2.0, 20.0).with("-w g-set").unwrap();
     let store = tempfile::tempdir().unwrap();
     let maelstrom = run_process_test(&config, &gset_node(), &[], store.path(), None).unwrap();
     assert_eq!(
@@ -350,7 +320,9 @@ fn the_g_set_workload_is_maelstroms_reading_value_and_can_be_told_to_read_elemen
         .unwrap();
     assert!(attempted > 5, "{attempted} elements added");
     // Told to read the track's field, the same node's reads are malformed, and say why.
-    config.workload_options = [("read_field".to_owned(), "elements".to_owned())].into();
+    let config = config
+        .with("--workload-options read_field=elements")
+        .unwrap();
     let track = run_process_test(&config, &gset_node(), &[], store.path(), None).unwrap();
     assert_ne!(track.report.valid, Validity::Valid, "{}", track.summary);
     assert!(

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
 use grader::run::{TestRun, run_process_test};
 use serde_json::Value as Json;
 
@@ -16,15 +15,10 @@ mod nodes;
 use nodes::{have_python, python_node, write_executable};
 
 fn config(node_count: usize, seconds: f64) -> TestConfig {
-    TestConfig {
-        node_count,
-        concurrency: node_count,
-        time_limit: Duration::from_secs_f64(seconds),
-        rate: 20.0,
-        recovery: Duration::from_millis(500),
-        seed: 5,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!(
+        "--node-count {node_count} --time-limit {seconds} --rate 20 --recovery 0.5 --seed 5"
+    ))
+    .expect("valid flags")
 }
 
 fn run_with(config: &TestConfig, bin: &Path, args: &[&str]) -> (TestRun, tempfile::TempDir) {
@@ -221,8 +215,7 @@ fn invented_values_are_counted_and_warned_about_but_keep_maelstroms_verdict() {
     if !have_python() {
         return;
     }
-    let mut invented = config(3, 2.0);
-    invented.faults = [Fault::Partition].into();
+    let invented = config(3, 2.0).with("--nemesis partition").unwrap();
     let (run, _store) = run_node(&invented, &["--invent"]);
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
     let unexpected = run.report.figure_u64("/workload/unexpected_count").unwrap();
@@ -249,9 +242,9 @@ fn descendants_that_leave_the_group_are_killed_by_the_end_of_the_run() {
             python_node().display()
         ),
     );
-    let mut killing = config(3, 3.0);
-    killing.faults = [Fault::Kill].into();
-    killing.nemesis_interval = Duration::from_secs(1);
+    let killing = config(3, 3.0)
+        .with("--nemesis kill --nemesis-interval 1")
+        .unwrap();
     let (run, _store) = run_with(&killing, &wrapper, &[]);
     let pids = logged_pids(&run.store);
     assert!(pids.len() >= 6, "nodes and escapees: {pids:?}");

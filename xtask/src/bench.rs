@@ -1,26 +1,19 @@
 //! `cargo xtask bench-sim` and `bench-harness`: the simulation's and the harness's own speed,
 //! printed as tables a README can quote.
 
-use std::time::Duration;
-
 use grader::config::TestConfig;
-use grader::net::{Latency, LatencyDistribution};
 
 /// The 3d-style configuration the benchmarks use: rate 100, latency 100 ms, seed 1.
 pub(crate) fn three_d(nodes: usize, time_limit: f64, recovery: f64) -> TestConfig {
-    TestConfig {
-        node_count: nodes,
-        concurrency: nodes,
-        time_limit: Duration::from_secs_f64(time_limit),
-        rate: 100.0,
-        latency: Latency {
-            mean_ms: 100.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        recovery: Duration::from_secs_f64(recovery),
-        seed: 1,
-        ..TestConfig::default()
-    }
+    three_d_at(nodes, time_limit, recovery, 100.0)
+}
+
+/// [`three_d`] at another rate.
+fn three_d_at(nodes: usize, time_limit: f64, recovery: f64, rate: f64) -> TestConfig {
+    TestConfig::parse_command(&format!(
+        "--node-count {nodes} --time-limit {time_limit} --rate {rate} --latency 100 --recovery {recovery} --seed 1"
+    ))
+    .expect("the benchmark's flags are valid")
 }
 
 /// The machine, for a benchmark's heading: its cores (as this process may use them).
@@ -37,10 +30,7 @@ pub fn bench_sim(sizes: &[usize], rate: f64, time_limit: f64) -> anyhow::Result<
     );
     println!("  nodes  virtual s  wall s   speed-up  messages    msgs per wall s  valid");
     for &nodes in sizes {
-        let config = TestConfig {
-            rate,
-            ..three_d(nodes, time_limit, 10.0)
-        };
+        let config = three_d_at(nodes, time_limit, 10.0, rate);
         let speed = grader::bench::sim_speed::<stage_01_flooding::Flooding>(&config, &[])?;
         println!(
             "  {:>5}  {:>9.1}  {:>6.2}  {:>8.1}x  {:>9}  {:>15.0}  {}",

@@ -4,12 +4,9 @@
 //! against cluster size) under `store/bench-kv/`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -52,26 +49,15 @@ pub struct Row {
 /// The benchmark's configuration at one size: rate 100 (half writes), latency 50 ms constant,
 /// one client per node, 10 s + 5 s recovery, partitions every 2 s when asked, seed 1.
 fn config(nodes: usize, partitions: bool, time_limit: f64) -> TestConfig {
-    TestConfig {
-        workload: "kv-bench".into(),
-        node_count: nodes,
-        concurrency: nodes,
-        time_limit: Duration::from_secs_f64(time_limit),
-        rate: 100.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: if partitions {
-            [Fault::Partition].into()
-        } else {
-            Default::default()
-        },
-        nemesis_interval: Duration::from_secs(2),
-        recovery: Duration::from_secs(5),
-        seed: 1,
-        ..TestConfig::default()
-    }
+    let nemesis = if partitions {
+        " --nemesis partition"
+    } else {
+        ""
+    };
+    TestConfig::parse_command(&format!(
+        "-w kv-bench --node-count {nodes} --time-limit {time_limit} --rate 100 --latency 50 --nemesis-interval 2 --recovery 5 --seed 1{nemesis}"
+    ))
+    .expect("the benchmark's flags are valid")
 }
 
 fn row(nodes: usize, cluster: &'static str, partitions: bool, results: &Json, wall: f64) -> Row {

@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution};
 
 /// How long Chromium may take for one page.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
@@ -144,21 +142,7 @@ pub fn check_report(keep_screenshot: Option<&Path>) -> anyhow::Result<()> {
     let browser = chromium()?;
     let root = crate::workspace_root();
     let store = root.join("store").join("check-report");
-    let config = TestConfig {
-        node_count: 5,
-        concurrency: 5,
-        time_limit: Duration::from_secs(10),
-        rate: 20.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: [Fault::Partition].into(),
-        nemesis_interval: Duration::from_secs(2),
-        recovery: Duration::from_secs(3),
-        seed: 1,
-        ..TestConfig::default()
-    };
+    let config = TestConfig::parse_command("--node-count 5 --time-limit 10 --rate 20 --latency 50 --latency-dist constant --nemesis partition --nemesis-interval 2 --recovery 3 --seed 1").expect("valid flags");
     let reproduce = config.reproduce_command("cargo xtask sim stage-05", &[]);
     let run = grader::sim::simulate_to_store::<stage_05_partition_healing::PartitionHealing>(
         &config,

@@ -67,26 +67,14 @@ pub fn interrupt(child: &std::process::Child) {
 /// configuration the service tests judge a service-backed node in, in both clusters.
 #[allow(dead_code)] // Not every test crate that includes this module uses it.
 pub fn service_config(seed: u64, partitions: bool) -> grader::config::TestConfig {
-    use std::time::Duration;
-    grader::config::TestConfig {
-        node_count: 3,
-        concurrency: 3,
-        time_limit: Duration::from_secs(3),
-        rate: 20.0,
-        latency: grader::net::Latency {
-            mean_ms: 5.0,
-            distribution: grader::net::LatencyDistribution::Constant,
-        },
-        recovery: Duration::from_millis(500),
-        seed,
-        faults: if partitions {
-            [grader::nemesis::Fault::Partition].into()
-        } else {
-            Default::default()
-        },
-        nemesis_interval: Duration::from_millis(700),
-        ..grader::config::TestConfig::default()
-    }
+    let nemesis = if partitions {
+        " --nemesis partition"
+    } else {
+        ""
+    };
+    config(&format!(
+        "--node-count 3 --time-limit 3 --rate 20 --latency 5 --recovery 0.5 --seed {seed} --nemesis-interval 0.7{nemesis}"
+    ))
 }
 
 /// A run configuration from `grader test`'s flags (`"-w echo --node-count 3 --seed 1"`),

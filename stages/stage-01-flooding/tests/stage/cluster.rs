@@ -1,7 +1,6 @@
 //! Stage 01 as a cluster: the real binary, five processes on a grid, graded by the harness.
 
 use std::path::Path;
-use std::time::Duration;
 
 use grader::checker::Validity;
 use grader::config::TestConfig;
@@ -9,15 +8,10 @@ use grader::run::run_process_test;
 
 #[test]
 fn five_flooding_nodes_on_a_grid_are_valid_and_cost_six_messages_per_broadcast() {
-    let config = TestConfig {
-        node_count: 5,
-        concurrency: 5,
-        time_limit: Duration::from_secs(2),
-        rate: 20.0,
-        recovery: Duration::from_millis(300),
-        seed: 1,
-        ..TestConfig::default()
-    };
+    let config = TestConfig::parse_command(
+        "--node-count 5 --time-limit 2 --rate 20 --recovery 0.3 --seed 1",
+    )
+    .expect("valid flags");
     let store = tempfile::tempdir().unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_stage-01-flooding"));
     let run = run_process_test(&config, bin, &[], store.path(), None).unwrap();

@@ -1,26 +1,18 @@
 //! Stage 01 in the simulated cluster: the same harness in virtual time, nodes in memory.
 
-use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::Duration;
 
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
 use grader::run::run_process_test;
 use grader::sim::simulate;
 use stage_01_flooding::Flooding;
 
 fn config(node_count: usize, seconds: u64, rate: f64, seed: u64) -> TestConfig {
-    TestConfig {
-        node_count,
-        concurrency: node_count,
-        time_limit: Duration::from_secs(seconds),
-        rate,
-        recovery: Duration::from_secs(2),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!(
+        "--node-count {node_count} --time-limit {seconds} --rate {rate} --recovery 2 --seed {seed}"
+    ))
+    .expect("valid flags")
 }
 
 #[test]
@@ -39,8 +31,7 @@ fn five_nodes_on_a_grid_are_valid() {
 #[test]
 fn flooding_loses_values_sent_across_a_partition() {
     // Flooding never re-sends, so what a partition drops is gone: the check must fail.
-    let mut config = config(5, 20, 10.0, 3);
-    config.faults = BTreeSet::from([Fault::Partition]);
+    let config = config(5, 20, 10.0, 3).with("--nemesis partition").unwrap();
     let run = simulate::<Flooding>(&config, &[]).unwrap();
     assert_eq!(run.report.valid, Validity::Invalid, "{}", run.summary);
     assert!(run.report.figure_u64("/workload/lost_count").unwrap() > 0);
@@ -55,9 +46,9 @@ fn flooding_loses_values_sent_across_a_partition() {
 
 #[test]
 fn a_killed_flooding_node_comes_back_empty_and_its_reads_miss_values() {
-    let mut config = config(5, 20, 10.0, 4);
-    config.faults = BTreeSet::from([Fault::Kill]);
-    config.nemesis_interval = Duration::from_secs(3);
+    let config = config(5, 20, 10.0, 4)
+        .with("--nemesis kill --nemesis-interval 3")
+        .unwrap();
     let run = simulate::<Flooding>(&config, &[]).unwrap();
     let kills = run
         .report
@@ -79,16 +70,15 @@ fn a_killed_flooding_node_comes_back_empty_and_its_reads_miss_values() {
 
 #[test]
 fn the_same_seed_replays_byte_for_byte_and_another_seed_does_not() {
-    let mut first = config(5, 10, 20.0, 42);
-    first.faults = BTreeSet::from([Fault::Partition]);
-    first.latency.mean_ms = 30.0;
-    first.latency.distribution = grader::net::LatencyDistribution::Exponential;
+    let first = config(5, 10, 20.0, 42)
+        .with("--nemesis partition --latency 30 --latency-dist exponential")
+        .unwrap();
     let a = simulate::<Flooding>(&first, &[]).unwrap();
     let b = simulate::<Flooding>(&first, &[]).unwrap();
     assert!(!a.journal.is_empty());
     assert!(a.journal == b.journal, "same seed, different journal");
     assert_eq!(a.results, b.results);
-    let other = TestConfig { seed: 43, ..first };
+    let other = first.with("--seed 43").unwrap();
     let c = simulate::<Flooding>(&other, &[]).unwrap();
     assert!(
         a.journal != c.journal,

@@ -1,30 +1,14 @@
 //! Stage 02 in the simulated cluster.
 
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use grader::topology::Topology;
 use stage_02_flat_tree::FlatTree;
 
 /// The 3d settings (25 nodes, rate 100, latency 100) on a shorter clock.
 fn three_d(topology: Topology) -> TestConfig {
-    TestConfig {
-        node_count: 25,
-        concurrency: 25,
-        time_limit: Duration::from_secs(10),
-        rate: 100.0,
-        latency: Latency {
-            mean_ms: 100.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        topology,
-        recovery: Duration::from_secs(2),
-        seed: 1,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("--node-count 25 --time-limit 10 --rate 100 --latency 100 --latency-dist constant --topology {topology} --recovery 2 --seed 1")).expect("valid flags")
 }
 
 #[test]
@@ -58,12 +42,9 @@ fn on_a_grid_the_heap_tree_is_used_and_still_sends_no_duplicates() {
 #[test]
 fn a_tree_breaks_under_partitions() {
     // One cut edge strands a whole subtree, and nothing is re-sent: values are lost.
-    let mut config = three_d(Topology::Tree(4));
-    config.node_count = 10;
-    config.concurrency = 10;
-    config.rate = 20.0;
-    config.faults = [grader::nemesis::Fault::Partition].into();
-    config.nemesis_interval = Duration::from_secs(2);
+    let config = three_d(Topology::Tree(4))
+        .with("--node-count 10 --concurrency 10 --rate 20 --nemesis partition --nemesis-interval 2")
+        .unwrap();
     let run = simulate::<FlatTree>(&config, &[]).unwrap();
     assert_eq!(run.report.valid, Validity::Invalid, "{}", run.summary);
 }

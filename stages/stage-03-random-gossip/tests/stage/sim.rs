@@ -1,25 +1,19 @@
 //! Stage 03 in the simulated cluster: random gossip survives partitions.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
 use grader::sim::simulate;
 use stage_03_random_gossip::RandomGossip;
 
 fn partitioned(node_count: usize, seed: u64) -> TestConfig {
-    TestConfig {
-        node_count,
-        concurrency: node_count,
-        time_limit: Duration::from_secs(20),
-        rate: 10.0,
-        faults: BTreeSet::from([Fault::Partition]),
-        recovery: Duration::from_secs(3),
-        seed,
-        ..TestConfig::default()
-    }
+    config(node_count, seed, " --nemesis partition")
+}
+
+fn config(node_count: usize, seed: u64, more: &str) -> TestConfig {
+    TestConfig::parse_command(&format!(
+        "--node-count {node_count} --time-limit 20 --rate 10 --recovery 3 --seed {seed}{more}"
+    ))
+    .expect("valid flags")
 }
 
 #[test]
@@ -49,19 +43,14 @@ fn five_nodes_stay_valid_under_partitions_on_several_seeds() {
 
 #[test]
 fn twenty_five_nodes_on_a_grid_with_latency_stay_valid_under_partitions() {
-    let mut config = partitioned(25, 9);
-    config.latency.mean_ms = 50.0;
-    config.rate = 50.0;
+    let config = partitioned(25, 9).with("--latency 50 --rate 50").unwrap();
     let run = simulate::<RandomGossip>(&config, &[]).unwrap();
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
 }
 
 #[test]
 fn a_fanout_flag_changes_the_traffic() {
-    let config = TestConfig {
-        faults: BTreeSet::new(),
-        ..partitioned(10, 2)
-    };
+    let config = config(10, 2, "");
     let fanout = |k: &str| {
         let run = simulate::<RandomGossip>(&config, &["--fanout".into(), k.into()]).unwrap();
         assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);

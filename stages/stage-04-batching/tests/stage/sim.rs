@@ -1,28 +1,13 @@
 //! Stage 04 in the simulated cluster: the 3e bar, and the flush interval's trade-off.
 
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
 use grader::harness::RunReport;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_04_batching::Batching;
 
 fn three_e() -> TestConfig {
-    TestConfig {
-        node_count: 25,
-        concurrency: 25,
-        time_limit: Duration::from_secs(10),
-        rate: 100.0,
-        latency: Latency {
-            mean_ms: 100.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        recovery: Duration::from_secs(2),
-        seed: 1,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command("--node-count 25 --time-limit 10 --rate 100 --latency 100 --latency-dist constant --recovery 2 --seed 1").expect("valid flags")
 }
 
 fn run(flush_ms: u64) -> RunReport {

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
 use grader::nemesis::pause::{paused_spells, sends_while_paused};
 use grader::run::run_process_test;
 use grader::sim::simulate;
@@ -19,17 +18,7 @@ use serde_json::Value as Json;
 use stage_05_partition_healing::PartitionHealing;
 
 fn config(seed: u64, time_limit: u64, recovery: f64) -> TestConfig {
-    TestConfig {
-        node_count: 5,
-        concurrency: 5,
-        time_limit: Duration::from_secs(time_limit),
-        rate: 10.0,
-        faults: BTreeSet::from([Fault::Pause]),
-        nemesis_interval: Duration::from_millis(1500),
-        recovery: Duration::from_secs_f64(recovery),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("--node-count 5 --time-limit {time_limit} --rate 10 --nemesis pause --nemesis-interval 1.5 --recovery {recovery} --seed {seed}")).expect("valid flags")
 }
 
 #[test]

@@ -1,25 +1,15 @@
 //! Stage 05 in the simulated cluster: valid under partitions, and how fast it heals.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
 use grader::sim::simulate;
 use stage_05_partition_healing::PartitionHealing;
 
 fn three_c(seed: u64) -> TestConfig {
-    TestConfig {
-        node_count: 5,
-        concurrency: 5,
-        time_limit: Duration::from_secs(20),
-        rate: 10.0,
-        faults: BTreeSet::from([Fault::Partition]),
-        recovery: Duration::from_secs(3),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!(
+        "--node-count 5 --time-limit 20 --rate 10 --nemesis partition --recovery 3 --seed {seed}"
+    ))
+    .expect("valid flags")
 }
 
 #[test]
@@ -44,8 +34,7 @@ fn valid_under_partitions_and_converged_soon_after_the_heal() {
 
 #[test]
 fn valid_when_nodes_are_killed_too_because_reconciliation_refills_them() {
-    let mut config = three_c(7);
-    config.faults = BTreeSet::from([Fault::Partition, Fault::Kill]);
+    let config = three_c(7).with("--nemesis partition,kill").unwrap();
     let run = simulate::<PartitionHealing>(&config, &[]).unwrap();
     assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
 }
@@ -59,8 +48,7 @@ fn slower_reconciliation_heals_more_slowly() {
         (1..=5)
             .map(|seed| {
                 let flags = ["--sync-ms".to_owned(), sync_ms.to_owned()];
-                let mut config = three_c(seed);
-                config.nemesis_interval = Duration::from_secs(2);
+                let config = three_c(seed).with("--nemesis-interval 2").unwrap();
                 let run = simulate::<PartitionHealing>(&config, &flags).unwrap();
                 run.report.convergence.after_ms.expect("converged")
             })

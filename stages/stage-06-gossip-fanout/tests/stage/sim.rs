@@ -5,22 +5,15 @@
 //! predicts +0.061 at K = 2 and +0.011 at K = 4), and one run's coverage varies by about 0.004
 //! between seeds.
 
-use std::time::Duration;
-
 use grader::config::TestConfig;
 use grader::sim::simulate;
 use stage_06_gossip_fanout::{GossipFanout, reach_fraction, reach_fraction_in};
 
 fn coverage(fanout: usize, seed: u64) -> f64 {
-    let config = TestConfig {
-        node_count: 25,
-        concurrency: 25,
-        time_limit: Duration::from_secs(20),
-        rate: 100.0,
-        recovery: Duration::from_secs(1),
-        seed,
-        ..TestConfig::default()
-    };
+    let config = TestConfig::parse_command(&format!(
+        "--node-count 25 --time-limit 20 --rate 100 --recovery 1 --seed {seed}"
+    ))
+    .expect("valid flags");
     let run = simulate::<GossipFanout>(&config, &["--fanout".into(), fanout.to_string()]).unwrap();
     assert!(
         run.report.figure_u64("/coverage/values").unwrap() > 900,

@@ -1,31 +1,13 @@
 //! Stage 08 in the simulated cluster: valid under partitions, converging after the heal.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_08_gossip_timer::GossipTimer;
 
 /// The stage's check: 10 nodes, rate 50, latency 50, partitions.
 pub fn config(seed: u64) -> TestConfig {
-    TestConfig {
-        node_count: 10,
-        concurrency: 10,
-        time_limit: Duration::from_secs(20),
-        rate: 50.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: BTreeSet::from([Fault::Partition]),
-        recovery: Duration::from_secs(5),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("--node-count 10 --time-limit 20 --rate 50 --latency 50 --latency-dist constant --nemesis partition --recovery 5 --seed {seed}")).expect("valid flags")
 }
 
 #[test]

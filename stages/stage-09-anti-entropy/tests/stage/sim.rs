@@ -1,33 +1,15 @@
 //! Stage 09 in the simulated cluster: valid under partitions, and cheaper in bytes than stage 08
 //! on the same config and seed.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
 use grader::harness::RunReport;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_08_gossip_timer::GossipTimer;
 use stage_09_anti_entropy::AntiEntropy;
 
 fn config(seed: u64) -> TestConfig {
-    TestConfig {
-        node_count: 10,
-        concurrency: 10,
-        time_limit: Duration::from_secs(20),
-        rate: 50.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: BTreeSet::from([Fault::Partition]),
-        recovery: Duration::from_secs(5),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("--node-count 10 --time-limit 20 --rate 50 --latency 50 --latency-dist constant --nemesis partition --recovery 5 --seed {seed}")).expect("valid flags")
 }
 
 fn bytes_per_op(report: &RunReport) -> f64 {

@@ -2,14 +2,11 @@
 //! partitions and with the hub paused and killed, aligned rounds beat free ones, and the node's
 //! own counters agree with the harness's.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
 use grader::harness;
 use grader::nemesis::{Fault, Targets};
-use grader::net::{Journal, Latency, LatencyDistribution};
+use grader::net::Journal;
 use grader::sim::{SimCluster, simulate};
 use stage_10_tuning::Tuning;
 
@@ -43,21 +40,19 @@ fn config(faults: &[Fault]) -> TestConfig {
 }
 
 fn config_targeting(faults: &[Fault], nemesis_targets: Targets) -> TestConfig {
-    TestConfig {
-        node_count: 25,
-        concurrency: 25,
-        time_limit: Duration::from_secs(20),
-        rate: 100.0,
-        latency: Latency {
-            mean_ms: 100.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: faults.iter().copied().collect::<BTreeSet<_>>(),
-        recovery: Duration::from_secs(10),
-        nemesis_targets,
-        seed: 1,
-        ..TestConfig::default()
-    }
+    let nemesis: Vec<&str> = faults.iter().map(|fault| fault.name()).collect();
+    let nemesis = if nemesis.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " --nemesis {} --nemesis-targets {nemesis_targets}",
+            nemesis.join(",")
+        )
+    };
+    TestConfig::parse_command(&format!(
+        "--node-count 25 --time-limit 20 --rate 100 --latency 100 --recovery 10 --seed 1{nemesis}"
+    ))
+    .expect("valid flags")
 }
 
 fn args(profile: &[&str]) -> Vec<String> {

@@ -1,30 +1,14 @@
 //! Stage 11 in the simulated cluster: on tree4 every value crosses each edge once.
 
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use grader::topology::Topology;
 use stage_11_tree_overlay::TreeOverlay;
 
 /// The stage's check: 25 nodes, tree4, rate 100, latency 100, on a shorter clock.
 fn config() -> TestConfig {
-    TestConfig {
-        node_count: 25,
-        concurrency: 25,
-        time_limit: Duration::from_secs(10),
-        rate: 100.0,
-        latency: Latency {
-            mean_ms: 100.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        topology: Topology::Tree(4),
-        recovery: Duration::from_secs(2),
-        seed: 1,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("--node-count 25 --time-limit 10 --rate 100 --latency 100 --latency-dist constant --topology {} --recovery 2 --seed 1", Topology::Tree(4))).expect("valid flags")
 }
 
 #[test]

@@ -2,35 +2,20 @@
 //! and every survivor still gets every value; the node's own counters agree with the harness's.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::{Fault, Targets};
-use grader::net::{Latency, LatencyDistribution, read_messages};
+use grader::nemesis::Fault;
+use grader::net::read_messages;
 use grader::sim::{SimRun, simulate, simulate_inspect};
-use grader::topology::Topology;
 use stage_12_tree_failure::{FailureStats, TreeFailure};
 
 /// 25 nodes on tree4, rate 100, latency 100; `fault` strikes interior nodes every 3 s or so.
 fn config(fault: Fault, seed: u64) -> TestConfig {
-    TestConfig {
-        node_count: 25,
-        concurrency: 25,
-        time_limit: Duration::from_secs(10),
-        rate: 100.0,
-        latency: Latency {
-            mean_ms: 100.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        topology: Topology::Tree(4),
-        faults: BTreeSet::from([fault]),
-        nemesis_targets: Targets::Interior,
-        nemesis_interval: Duration::from_secs(3),
-        recovery: Duration::from_secs(2),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!(
+        "--node-count 25 --time-limit 10 --rate 100 --latency 100 --topology tree4 --nemesis {fault} --nemesis-targets interior --nemesis-interval 3 --recovery 2 --seed {seed}"
+    ))
+    .expect("valid flags")
 }
 
 /// The nodes below `node` in tree4 over 25 nodes.

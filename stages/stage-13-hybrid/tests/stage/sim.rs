@@ -3,36 +3,30 @@
 //! agree with what the harness delivered.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::{Fault, Targets};
-use grader::net::{Latency, LatencyDistribution, read_messages};
+use grader::nemesis::Fault;
+use grader::net::read_messages;
 use grader::sim::{SimRun, simulate, simulate_inspect};
-use grader::topology::Topology;
 use stage_11_tree_overlay::TreeOverlay;
 use stage_13_hybrid::{Hybrid, HybridStats};
 
 /// 25 nodes on tree4, rate 100, latency 100, with `faults` every 3 s or so (interior nodes).
 fn config(faults: &[Fault], seed: u64) -> TestConfig {
-    TestConfig {
-        node_count: 25,
-        concurrency: 25,
-        time_limit: Duration::from_secs(10),
-        rate: 100.0,
-        latency: Latency {
-            mean_ms: 100.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        topology: Topology::Tree(4),
-        faults: faults.iter().copied().collect(),
-        nemesis_targets: Targets::Interior,
-        nemesis_interval: Duration::from_secs(3),
-        recovery: Duration::from_secs(3),
-        seed,
-        ..TestConfig::default()
-    }
+    let nemesis: Vec<&str> = faults.iter().map(|fault| fault.name()).collect();
+    let nemesis = if nemesis.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " --nemesis {} --nemesis-targets interior",
+            nemesis.join(",")
+        )
+    };
+    TestConfig::parse_command(&format!(
+        "--node-count 25 --time-limit 10 --rate 100 --latency 100 --topology tree4 --nemesis-interval 3 --recovery 3 --seed {seed}{nemesis}"
+    ))
+    .expect("valid flags")
 }
 
 fn median(run: &SimRun) -> u64 {

@@ -2,32 +2,15 @@
 //! few gossip intervals after the heal, and the node's own count of messages agrees with the
 //! harness's when it simulates a partition itself.
 
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution, read_messages};
+use grader::net::read_messages;
 use grader::sim::{simulate, simulate_inspect};
 use stage_14_partition_sim::PartitionSim;
 
 /// The stage's check: 10 nodes, rate 50, latency 50, partitions lasting 5 s on average.
 fn config(seed: u64) -> TestConfig {
-    TestConfig {
-        node_count: 10,
-        concurrency: 10,
-        time_limit: Duration::from_secs(20),
-        rate: 50.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: [Fault::Partition].into(),
-        nemesis_interval: Duration::from_secs(5),
-        recovery: Duration::from_secs(10),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("--node-count 10 --time-limit 20 --rate 50 --latency 50 --latency-dist constant --nemesis partition --nemesis-interval 5 --recovery 10 --seed {seed}")).expect("valid flags")
 }
 
 #[test]
@@ -56,10 +39,10 @@ fn after_the_heal_the_cluster_agrees_within_a_few_gossip_intervals() {
 #[test]
 fn a_node_side_partition_drops_and_counts_what_the_harness_never_sees() {
     // Every node blocks n0 and n1 from the start: nothing may reach them from a server.
-    let mut config = config(3);
-    config.faults.clear();
-    config.time_limit = Duration::from_secs(5);
-    config.recovery = Duration::from_secs(1);
+    let config = TestConfig::parse_command(
+        "--node-count 10 --time-limit 5 --rate 50 --latency 50 --recovery 1 --seed 3",
+    )
+    .unwrap();
     let flags = ["--blocked".to_owned(), "n0,n1".to_owned()];
     let ids = config.node_ids();
     let (run, counts) =

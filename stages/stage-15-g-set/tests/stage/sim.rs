@@ -1,34 +1,14 @@
 //! Stage 15 in the simulated cluster: the g-set workload (track field `elements`) on 5 nodes
 //! with partitions stays valid and converges after the heal.
 
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_15_g_set::GSet;
 
 /// The stage's check: g-set, 5 nodes, rate 20, latency 50, partitions every 2 s or so.
 pub fn config(seed: u64) -> TestConfig {
-    TestConfig {
-        workload: "g-set".into(),
-        workload_options: [("read_field".to_owned(), "elements".to_owned())].into(),
-        node_count: 5,
-        concurrency: 5,
-        time_limit: Duration::from_secs(10),
-        rate: 20.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: [Fault::Partition].into(),
-        nemesis_interval: Duration::from_secs(2),
-        recovery: Duration::from_secs(3),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("-w g-set --workload-options read_field=elements --node-count 5 --time-limit 10 --rate 20 --latency 50 --latency-dist constant --nemesis partition --nemesis-interval 2 --recovery 3 --seed {seed}")).expect("valid flags")
 }
 
 #[test]

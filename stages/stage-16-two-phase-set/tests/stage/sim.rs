@@ -3,34 +3,16 @@
 //! judged invalid.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use common::{Context, Message, Node, RpcError, Value};
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_16_two_phase_set::{Flags, Payload, Round, TwoPhaseSet};
 
 /// The stage's check: two-phase-set, 5 nodes, rate 20, latency 50, partitions every 2 s or so.
 fn config(seed: u64) -> TestConfig {
-    TestConfig {
-        workload: "two-phase-set".into(),
-        node_count: 5,
-        concurrency: 5,
-        time_limit: Duration::from_secs(10),
-        rate: 20.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: [Fault::Partition].into(),
-        nemesis_interval: Duration::from_secs(2),
-        recovery: Duration::from_secs(3),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("-w two-phase-set --node-count 5 --time-limit 10 --rate 20 --latency 50 --latency-dist constant --nemesis partition --nemesis-interval 2 --recovery 3 --seed {seed}")).expect("valid flags")
 }
 
 #[test]

@@ -3,34 +3,15 @@
 //! here: the simulated nodes share one clock and clients wait no time, so a later write is
 //! also a later stamp).
 
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_17_lww_kv::LwwKv;
 
 /// The stage's check: lww-kv on 3 keys, 5 nodes, 15 workers (every node reads every key at
 /// the end), rate 20, latency 50, partitions every 2 s or so.
 fn config(seed: u64) -> TestConfig {
-    TestConfig {
-        workload: "lww-kv".into(),
-        node_count: 5,
-        concurrency: 15,
-        time_limit: Duration::from_secs(10),
-        rate: 20.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: [Fault::Partition].into(),
-        nemesis_interval: Duration::from_secs(2),
-        recovery: Duration::from_secs(3),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("-w lww-kv --node-count 5 --concurrency 15 --time-limit 10 --rate 20 --latency 50 --latency-dist constant --nemesis partition --nemesis-interval 2 --recovery 3 --seed {seed}")).expect("valid flags")
 }
 
 #[test]

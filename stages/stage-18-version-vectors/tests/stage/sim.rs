@@ -2,35 +2,15 @@
 //! partitions, in both modes. In `vv` mode no acknowledged write is lost and concurrent writes
 //! show up as conflicts; in `lww` mode the same workload loses acknowledged writes.
 
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_18_version_vectors::VersionVectors;
 
 /// The stage's check: 2 keys, 5 nodes, 10 workers (every node reads every key at the end),
 /// rate 20, latency 50, partitions every 2 s or so, in `mode`.
 fn config(mode: &str, seed: u64) -> TestConfig {
-    TestConfig {
-        workload: "concurrent-writers".into(),
-        workload_options: [("mode".to_owned(), mode.to_owned())].into(),
-        node_count: 5,
-        concurrency: 10,
-        time_limit: Duration::from_secs(10),
-        rate: 20.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: [Fault::Partition].into(),
-        nemesis_interval: Duration::from_secs(2),
-        recovery: Duration::from_secs(3),
-        seed,
-        ..TestConfig::default()
-    }
+    TestConfig::parse_command(&format!("-w concurrent-writers --workload-options mode={mode} --node-count 5 --concurrency 10 --time-limit 10 --rate 20 --latency 50 --latency-dist constant --nemesis partition --nemesis-interval 2 --recovery 3 --seed {seed}")).expect("valid flags")
 }
 
 #[test]

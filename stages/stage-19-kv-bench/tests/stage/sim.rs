@@ -2,37 +2,22 @@
 //! acknowledged write reaches every node, and each node's own count of the messages it sent
 //! equals the harness's count (the checker fails the run otherwise).
 
-use std::time::Duration;
-
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::nemesis::Fault;
-use grader::net::{Latency, LatencyDistribution};
 use grader::sim::simulate;
 use stage_19_kv_bench::KvBench;
 
 /// `nodes` nodes, one client each, rate 50, latency 50, 10 s, partitions when `partitioned`.
 fn config(nodes: usize, partitioned: bool, seed: u64) -> TestConfig {
-    TestConfig {
-        workload: "kv-bench".into(),
-        node_count: nodes,
-        concurrency: nodes,
-        time_limit: Duration::from_secs(10),
-        rate: 50.0,
-        latency: Latency {
-            mean_ms: 50.0,
-            distribution: LatencyDistribution::Constant,
-        },
-        faults: if partitioned {
-            [Fault::Partition].into()
-        } else {
-            Default::default()
-        },
-        nemesis_interval: Duration::from_secs(2),
-        recovery: Duration::from_secs(3),
-        seed,
-        ..TestConfig::default()
-    }
+    let nemesis = if partitioned {
+        " --nemesis partition"
+    } else {
+        ""
+    };
+    TestConfig::parse_command(&format!(
+        "-w kv-bench --node-count {nodes} --time-limit 10 --rate 50 --latency 50 --nemesis-interval 2 --recovery 3 --seed {seed}{nemesis}"
+    ))
+    .expect("valid flags")
 }
 
 #[test]
