@@ -13,6 +13,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use serde::Serialize;
 
 use crate::checker::availability::Availability;
+use crate::nemesis::schedule::Schedule;
 use crate::nemesis::{Fault, Targets, parse_faults};
 use crate::net::{Delivery, Latency, LatencyDistribution};
 pub use crate::node_bin::check_bin;
@@ -53,6 +54,12 @@ pub struct TestConfig {
     pub nemesis_interval: Duration,
     /// Which nodes kill, pause and crash choose from (default random).
     pub nemesis_targets: Targets,
+    /// A scripted fault schedule instead of the random one (`--nemesis-schedule`).
+    #[serde(
+        serialize_with = "display_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub schedule: Option<Schedule>,
     /// The topology sent to nodes (default grid).
     #[serde(serialize_with = "display")]
     pub topology: Topology,
@@ -196,6 +203,12 @@ pub struct RunArgs {
     /// in the topology), or node ids (`n0`, `n0,n3`).
     #[arg(long, default_value = "random", value_name = "RULE")]
     pub nemesis_targets: String,
+    /// Faults at given times instead of at random: `T=ACTION[:NODES]` steps joined by `;`, T in
+    /// seconds from the start of the main phase, such as
+    /// `1=partition:n0|n1,n2;3=heal;4=kill:n1;6=restart:n1` (actions: partition, heal, kill,
+    /// restart, pause, resume, crash). Not with --nemesis.
+    #[arg(long, value_name = "STEPS")]
+    pub nemesis_schedule: Option<String>,
     /// The topology sent to nodes: grid, line, total, tree (tree2), tree3, tree4.
     #[arg(long, default_value = "grid")]
     pub topology: String,
@@ -304,9 +317,7 @@ impl TestConfig {
         let delivery: Delivery = args.delivery.parse()?;
         let nemesis_targets: Targets = args.nemesis_targets.parse()?;
         if nemesis_targets != Targets::Random
-            && ![Fault::Kill, Fault::Pause, Fault::Crash]
-                .iter()
-                .any(|fault| faults.contains(fault))
+            && !faults.iter().any(|fault| fault.entry().chooses_targets)
         {
             return Err(
                 "--nemesis-targets chooses the nodes kill, pause and crash act on: add --nemesis kill, pause or crash".into(),
@@ -320,6 +331,23 @@ impl TestConfig {
                 node_count,
                 node_count.saturating_sub(1)
             ));
+        }
+        let schedule: Option<Schedule> = args
+            .nemesis_schedule
+            .as_deref()
+            .map(str::parse)
+            .transpose()?;
+        if let Some(schedule) = &schedule {
+            if !faults.is_empty() {
+                return Err(
+                    "--nemesis-schedule replaces the random faults: leave out --nemesis (or the schedule)".into(),
+                );
+            }
+            let names = match &node_names {
+                Some(names) => names.clone(),
+                None => crate::topology::node_names(node_count),
+            };
+            schedule.check(&names)?;
         }
         if nemesis_targets == Targets::Interior && topology.interior(node_count).is_empty() {
             return Err(format!(
@@ -342,6 +370,7 @@ impl TestConfig {
             faults,
             nemesis_interval,
             nemesis_targets,
+            schedule,
             topology,
             seed: args.seed.unwrap_or_else(rand::random),
             recovery: seconds_of(args.recovery, "--recovery")?,
@@ -441,6 +470,9 @@ impl TestConfig {
         }
         if self.nemesis_targets != Targets::Random {
             words.extend(["--nemesis-targets".into(), self.nemesis_targets.to_string()]);
+        }
+        if let Some(schedule) = &self.schedule {
+            words.extend(["--nemesis-schedule".into(), schedule.to_string()]);
         }
         if let Some(availability) = self.availability {
             words.extend(["--availability".into(), availability.to_string()]);
@@ -577,9 +609,15 @@ mod tests {
         assert_eq!(partitioned.rate, 20.0, "a later flag wins");
         assert_eq!(partitioned.node_count, 4, "the rest is kept");
         assert_eq!(partitioned.seed, 2);
-        assert_eq!(partitioned.faults, BTreeSet::from([Fault::Partition]));
+        assert_eq!(
+            partitioned.faults,
+            BTreeSet::from([Fault::named("partition").unwrap()])
+        );
         let error = base.with("--nemesis-targets interior").unwrap_err();
-        assert!(error.contains("add --nemesis kill, pause or crash"), "{error}");
+        assert!(
+            error.contains("add --nemesis kill, pause or crash"),
+            "{error}"
+        );
         assert!(base.with("--rate -1").is_err());
     }
 
@@ -673,7 +711,10 @@ mod tests {
         .unwrap();
         let config = TestConfig::parse(&settings_to_args(&settings).unwrap()).unwrap();
         assert_eq!((config.node_count, config.concurrency), (25, 50));
-        assert_eq!(config.faults, BTreeSet::from([Fault::Partition]));
+        assert_eq!(
+            config.faults,
+            BTreeSet::from([Fault::named("partition").unwrap()])
+        );
         let unknown: BTreeMap<String, toml::Value> = toml::from_str("rated = 1").unwrap();
         let error = settings_to_args(&unknown).unwrap_err();
         assert!(

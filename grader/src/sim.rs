@@ -456,6 +456,54 @@ mod tests {
     }
 
     #[test]
+    fn a_scripted_schedule_strikes_at_its_times_and_what_it_leaves_is_undone_at_the_end() {
+        let config = TestConfig::parse_command(
+            "--node-count 3 --time-limit 6 --rate 10 --recovery 1 --seed 1 --nemesis-schedule 1=partition:n0|n1,n2;2=kill:n1;3=heal;4=pause:n2",
+        )
+        .unwrap();
+        let run = simulate::<PeriodicGossip>(&config, &[]).unwrap();
+        assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+        let moves: Vec<(&str, f64, Json)> = run
+            .report
+            .history
+            .ops()
+            .iter()
+            .filter(|op| !op.is_client())
+            .map(|op| (op.f, op.time_ns as f64 / 1e9, op.value.clone()))
+            .collect();
+        let names: Vec<&str> = moves.iter().map(|(f, _, _)| *f).collect();
+        // The four steps, then what they left in force undone as the main phase ends.
+        assert_eq!(
+            names,
+            [
+                "start_partition",
+                "kill",
+                "stop_partition",
+                "pause",
+                "restart",
+                "resume"
+            ]
+        );
+        let start = moves[0].1;
+        for (step, (f, at, _)) in moves.iter().take(4).enumerate() {
+            let due = start + step as f64;
+            assert!((at - due).abs() < 1e-3, "{f} at {at}, due {due}");
+        }
+        assert!(moves[4].1 >= start + 5.0, "undone after the main phase");
+        assert_eq!(moves[1].2, serde_json::json!(["n1"]));
+        assert_eq!(
+            moves[0].2["components"],
+            serde_json::json!([["n0"], ["n1", "n2"]])
+        );
+        let error =
+            TestConfig::parse_command("--nemesis partition --nemesis-schedule 1=heal").unwrap_err();
+        assert!(error.contains("leave out --nemesis"), "{error}");
+        let error =
+            TestConfig::parse_command("--node-count 2 --nemesis-schedule 1=kill:n5").unwrap_err();
+        assert!(error.contains("n5, which is not a node"), "{error}");
+    }
+
+    #[test]
     fn node_timers_fire_in_virtual_time_so_periodic_gossip_heals_partitions() {
         let run = simulate::<PeriodicGossip>(&config(5), &[]).unwrap();
         assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);

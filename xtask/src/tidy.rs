@@ -372,7 +372,7 @@ fn every_workload_and_fault_has_its_file_its_readme_row_and_its_layout_line() {
             ));
         }
     }
-    for fault in grader::nemesis::Fault::ALL {
+    for fault in grader::nemesis::Fault::all() {
         let file = source_file(fault.name());
         if !grader.join("src/nemesis").join(&file).exists() {
             problems.push(format!(

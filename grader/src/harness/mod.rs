@@ -172,6 +172,8 @@ enum Event {
     MainEnd,
     RecoveryEnd,
     NemesisTick(Fault),
+    /// Step `n` of the scripted fault schedule.
+    ScriptedFault(usize),
     InitDeadline,
     RpcTimeout {
         client: Endpoint,
@@ -476,6 +478,24 @@ impl<'a> Harness<'a> {
                     }
                     let gap = self.nemesis.gap(&mut self.rng);
                     self.schedule(self.now + gap, Event::NemesisTick(fault));
+                }
+            }
+            Event::ScriptedFault(step) => {
+                let step = self
+                    .config
+                    .schedule
+                    .as_ref()
+                    .and_then(|schedule| schedule.0.get(step));
+                if self.phase == Phase::Main
+                    && let Some(step) = step
+                {
+                    match step.action(&self.nodes) {
+                        Ok(action) => {
+                            self.nemesis.record(&action);
+                            self.apply(action);
+                        }
+                        Err(error) => self.abort(error),
+                    }
                 }
             }
             Event::InitDeadline => {

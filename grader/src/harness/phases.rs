@@ -78,11 +78,16 @@ impl Harness<'_> {
                     self.apply(action);
                 }
                 // Crashed nodes are never restarted: a crash-only run has nothing to heal.
-                let from = if self.nemesis.faults().any(|fault| fault != Fault::Crash) {
-                    "heal"
-                } else {
-                    "end of operations"
-                };
+                let heals = self
+                    .nemesis
+                    .faults()
+                    .any(|fault| fault.entry().undone_at_end)
+                    || self
+                        .config
+                        .schedule
+                        .as_ref()
+                        .is_some_and(|schedule| schedule.heals_at_end());
+                let from = if heals { "heal" } else { "end of operations" };
                 self.start_probing(from);
                 self.enter(Phase::Recovery);
                 self.note(format!(
@@ -116,6 +121,16 @@ impl Harness<'_> {
         for fault in faults {
             let at = self.now + self.nemesis.first_delay(fault);
             self.schedule(at, Event::NemesisTick(fault));
+        }
+        // A scripted schedule's steps, each at its time.
+        let steps: Vec<Duration> = self
+            .config
+            .schedule
+            .iter()
+            .flat_map(|schedule| schedule.0.iter().map(|step| step.at))
+            .collect();
+        for (step, at) in steps.into_iter().enumerate() {
+            self.schedule(self.now + at, Event::ScriptedFault(step));
         }
     }
 }

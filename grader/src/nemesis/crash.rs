@@ -4,6 +4,9 @@
 
 use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
+use std::time::Duration;
+
+use super::{Action, FaultEntry, FaultKind, View};
 
 /// The most nodes crash takes in a run with `candidates` candidates: half of them, at least one.
 pub fn budget(candidates: usize) -> usize {
@@ -24,6 +27,34 @@ pub fn targets(
     }
     let size = rng.random_range(1..=room);
     super::kill::pick(up, size, rng)
+}
+
+/// Crash's registry entry.
+pub const ENTRY: FaultEntry = FaultEntry {
+    name: "crash",
+    window: ("crash", None),
+    shade: (90, 90, 90),
+    chooses_targets: true,
+    undone_at_end: false,
+    make: || Box::new(Crash),
+};
+
+/// Kills some nodes for good, a few at a time, never more than half the candidates in all.
+#[derive(Debug)]
+pub struct Crash;
+
+impl FaultKind for Crash {
+    /// One interval in, so that it strikes mid-run.
+    fn first_delay(&self, interval: Duration) -> Duration {
+        interval
+    }
+
+    fn act(&mut self, view: &View<'_>, rng: &mut ChaCha8Rng) -> Option<Action> {
+        // A paused node is left alone: it would have to be resumed to die cleanly.
+        let up = view.up(|node| !view.paused.contains(&node));
+        let targets = targets(&up, view.crashed.len(), view.candidates.len(), rng);
+        (!targets.is_empty()).then_some(Action::Crash(targets))
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
 
+use super::{Action, FaultEntry, FaultKind, View};
+
 /// Picks the nodes to crash among `candidates`: one, a third (rounded down, at least one) or a
 /// minority of them, at random; returned sorted.
 pub fn targets(candidates: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
@@ -28,6 +30,33 @@ pub fn pick(candidates: &[usize], size: usize, rng: &mut ChaCha8Rng) -> Vec<usiz
     let mut targets = order[..size.min(order.len())].to_vec();
     targets.sort_unstable();
     targets
+}
+
+/// Kill's registry entry.
+pub const ENTRY: FaultEntry = FaultEntry {
+    name: "kill",
+    window: ("kill", Some("restart")),
+    shade: (200, 40, 40),
+    chooses_targets: true,
+    undone_at_end: true,
+    make: || Box::new(Kill),
+};
+
+/// Kills some nodes, then restarts every node it killed, alternately.
+#[derive(Debug)]
+pub struct Kill;
+
+impl FaultKind for Kill {
+    fn act(&mut self, view: &View<'_>, rng: &mut ChaCha8Rng) -> Option<Action> {
+        if let Some(restart) = self.undo(view) {
+            return Some(restart);
+        }
+        Some(Action::Kill(targets(&view.up(|_| true), rng)))
+    }
+
+    fn undo(&mut self, view: &View<'_>) -> Option<Action> {
+        (!view.killed.is_empty()).then(|| Action::Restart(view.killed.iter().copied().collect()))
+    }
 }
 
 #[cfg(test)]

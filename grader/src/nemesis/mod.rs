@@ -1,5 +1,12 @@
 //! The nemesis: which faults a run injects, when, and to which nodes.
 //!
+//! A fault is one file here: a type implementing [`FaultKind`] (when it first acts, its next
+//! move, what it undoes at the end) and a [`FaultEntry`] in [`REGISTRY`] (its `--nemesis` name,
+//! the history entries that open and close its window in the report, its colour there, and
+//! whether it honours `--nemesis-targets`). A fault moves with [`Action`]s, the harness's
+//! vocabulary for what can happen to the cluster and the network; a fault that needs a new kind
+//! of action adds it there and to the harness's `apply`.
+//!
 //! Each fault flips on its own schedule, the first time as the main phase starts and then after
 //! gaps uniform on `[0, 2·interval)`, as Maelstrom's `flip-flop` does:
 //!
@@ -11,13 +18,15 @@
 //!   checkers judge the survivors.
 //!
 //! Kill, pause and crash choose their nodes by a [`Targets`] rule: at random, among the
-//! interior nodes of the run's topology, or among nodes named by id. After the main phase every fault but crash is undone:
-//! the network heals, killed nodes restart and paused nodes resume; crashed nodes stay down.
+//! interior nodes of the run's topology, or among nodes named by id. After the main phase every
+//! fault but crash is undone: the network heals, killed nodes restart and paused nodes resume;
+//! crashed nodes stay down. [`schedule`] replaces the random schedule with a scripted one.
 
 pub mod crash;
 pub mod kill;
 pub mod partition;
 pub mod pause;
+pub mod schedule;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -31,33 +40,115 @@ use serde_json::{Value as Json, json};
 
 pub use partition::{Grudge, GrudgeKind};
 
-/// A kind of fault (`--nemesis`). The order is the order in which they first act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fault {
-    /// Cut the network into pieces, then heal it, alternately.
-    Partition,
-    /// Kill some nodes, then restart them empty, alternately.
-    Kill,
-    /// Pause some nodes, then resume them, alternately.
-    Pause,
-    /// Kill some nodes for good (crash-stop), a few at a time, never more than half the
-    /// candidates in all.
-    Crash,
+/// Every fault, in the order in which they first act (and are undone at the end).
+pub const REGISTRY: &[FaultEntry] = &[partition::ENTRY, kill::ENTRY, pause::ENTRY, crash::ENTRY];
+
+/// What the harness and the report need to know of a fault, beside its behaviour.
+#[derive(Debug, Clone, Copy)]
+pub struct FaultEntry {
+    /// Its `--nemesis` name.
+    pub name: &'static str,
+    /// The history entry (`f`) that opens its window in the report, and the one that closes it
+    /// (none: the window lasts until the end of the run).
+    pub window: (&'static str, Option<&'static str>),
+    /// Its shade in the report's charts (red, green, blue).
+    pub shade: (u8, u8, u8),
+    /// Whether it chooses nodes by `--nemesis-targets`.
+    pub chooses_targets: bool,
+    /// Whether the end of the main phase undoes it (crash is never undone).
+    pub undone_at_end: bool,
+    /// A fresh instance for one run.
+    pub make: fn() -> Box<dyn FaultKind>,
 }
 
+/// What a fault sees of the cluster when it moves.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// Every node's id.
+    pub nodes: &'a [String],
+    /// The nodes kill, pause and crash may choose from (`--nemesis-targets`).
+    pub candidates: &'a [usize],
+    /// Whether the network is cut now.
+    pub partitioned: bool,
+    /// Killed and not restarted yet.
+    pub killed: &'a BTreeSet<usize>,
+    /// Paused and not resumed yet.
+    pub paused: &'a BTreeSet<usize>,
+    /// Crashed for good.
+    pub crashed: &'a BTreeSet<usize>,
+    /// The mean time between moves (`--nemesis-interval`).
+    pub interval: Duration,
+}
+
+impl View<'_> {
+    /// The candidates neither killed nor crashed that pass `keep`.
+    pub fn up(&self, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+        self.candidates
+            .iter()
+            .copied()
+            .filter(|node| {
+                !self.killed.contains(node) && !self.crashed.contains(node) && keep(*node)
+            })
+            .collect()
+    }
+}
+
+/// A fault's behaviour in one run: when it first acts, its next move on its schedule, and what
+/// it undoes when the main phase ends.
+pub trait FaultKind: fmt::Debug + Send {
+    /// When it first acts, from the start of the main phase (at once, by default).
+    fn first_delay(&self, _interval: Duration) -> Duration {
+        Duration::ZERO
+    }
+
+    /// Its next move: strike, or undo what it struck; `None` when it has nothing to do now.
+    fn act(&mut self, view: &View<'_>, rng: &mut ChaCha8Rng) -> Option<Action>;
+
+    /// What it undoes at the end of the main phase, if anything is in force.
+    fn undo(&mut self, _view: &View<'_>) -> Option<Action> {
+        None
+    }
+}
+
+/// A registered fault (`--nemesis`), by its place in [`REGISTRY`]; faults order as they first
+/// act.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fault(usize);
+
 impl Fault {
-    /// Every fault, by name.
-    pub const ALL: [Fault; 4] = [Fault::Partition, Fault::Kill, Fault::Pause, Fault::Crash];
+    /// Every registered fault.
+    pub fn all() -> impl Iterator<Item = Fault> {
+        (0..REGISTRY.len()).map(Fault)
+    }
+
+    /// The fault called `name`, if one is.
+    pub fn named(name: &str) -> Option<Fault> {
+        REGISTRY
+            .iter()
+            .position(|entry| entry.name == name)
+            .map(Fault)
+    }
+
+    /// Its registry entry.
+    pub fn entry(self) -> &'static FaultEntry {
+        &REGISTRY[self.0]
+    }
 
     /// Its `--nemesis` name.
     pub fn name(self) -> &'static str {
-        match self {
-            Fault::Partition => "partition",
-            Fault::Kill => "kill",
-            Fault::Pause => "pause",
-            Fault::Crash => "crash",
-        }
+        self.entry().name
+    }
+}
+
+impl fmt::Debug for Fault {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+impl Serialize for Fault {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
@@ -65,12 +156,13 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Fault::ALL
-            .into_iter()
-            .find(|fault| fault.name() == text)
-            .ok_or_else(|| {
-                format!("unknown nemesis `{text}`; the faults on offer are: partition, kill, pause, crash")
-            })
+        Fault::named(text).ok_or_else(|| {
+            let names: Vec<&str> = REGISTRY.iter().map(|entry| entry.name).collect();
+            format!(
+                "unknown nemesis `{text}`; the faults on offer are: {}",
+                names.join(", ")
+            )
+        })
     }
 }
 
@@ -140,7 +232,8 @@ impl fmt::Display for Targets {
     }
 }
 
-/// One thing the nemesis does; the harness carries it out.
+/// One thing a fault does; the harness carries it out. This is the harness's vocabulary: a
+/// fault that needs another kind of move adds it here and to the harness's `apply`.
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Cut the network.
@@ -176,12 +269,13 @@ impl Action {
     }
 }
 
-/// The nemesis's schedule and what it has done that is not undone yet.
-#[derive(Debug, Clone)]
+/// The nemesis: the run's faults, their schedule, and what they have done that is not undone
+/// yet (kept from the actions themselves, so every fault sees the same cluster).
+#[derive(Debug)]
 pub struct Nemesis {
-    faults: BTreeSet<Fault>,
+    faults: Vec<(Fault, Box<dyn FaultKind>)>,
     interval: Duration,
-    /// The nodes kill and pause choose from.
+    /// The nodes kill, pause and crash choose from.
     candidates: Vec<usize>,
     partitioned: bool,
     killed: BTreeSet<usize>,
@@ -194,7 +288,10 @@ impl Nemesis {
     /// among `candidates` (every node, or the topology's interior nodes).
     pub fn new(faults: BTreeSet<Fault>, interval: Duration, candidates: Vec<usize>) -> Self {
         Self {
-            faults,
+            faults: faults
+                .into_iter()
+                .map(|fault| (fault, (fault.entry().make)()))
+                .collect(),
             interval,
             candidates,
             partitioned: false,
@@ -206,7 +303,7 @@ impl Nemesis {
 
     /// The faults, in the order they first act.
     pub fn faults(&self) -> impl Iterator<Item = Fault> + '_ {
-        self.faults.iter().copied()
+        self.faults.iter().map(|(fault, _)| *fault)
     }
 
     /// True when `node` is down on the nemesis's orders: killed and not yet restarted, or
@@ -225,99 +322,96 @@ impl Nemesis {
         self.crashed.iter().copied()
     }
 
-    /// When `fault` first acts, from the start of the main phase: at once, except crash, which
-    /// waits one interval so that it strikes mid-run.
+    /// When `fault` first acts, from the start of the main phase.
     pub fn first_delay(&self, fault: Fault) -> Duration {
-        match fault {
-            Fault::Crash => self.interval,
-            _ => Duration::ZERO,
-        }
+        self.faults
+            .iter()
+            .find(|(mine, _)| *mine == fault)
+            .map_or(Duration::ZERO, |(_, kind)| kind.first_delay(self.interval))
     }
 
-    /// The next action of `fault`: it starts when its last one is undone, and undoes it
-    /// otherwise. Crash only ever strikes, and does nothing (`None`) once half the candidates
-    /// are down.
+    /// The next action of `fault` (none when it has nothing to do now), taken into the
+    /// nemesis's picture of the cluster.
     pub fn act(&mut self, fault: Fault, nodes: &[String], rng: &mut ChaCha8Rng) -> Option<Action> {
-        let action = match fault {
-            Fault::Partition if self.partitioned => self.heal(),
-            Fault::Partition => {
-                self.partitioned = true;
-                Action::Partition(Grudge::random(nodes, rng))
-            }
-            Fault::Kill if !self.killed.is_empty() => self.restart(),
-            Fault::Kill => {
-                let targets = kill::targets(&self.up(|_| true), rng);
-                self.killed.extend(&targets);
-                Action::Kill(targets)
-            }
-            Fault::Pause if !self.paused.is_empty() => self.resume(),
-            Fault::Pause => {
-                // A killed node cannot be paused; it is paused again only after its restart.
-                let targets = pause::targets(&self.up(|_| true), rng);
-                self.paused.extend(&targets);
-                Action::Pause(targets)
-            }
-            Fault::Crash => {
-                // A paused node is left alone: it would have to be resumed to die cleanly.
-                let paused = self.paused.clone();
-                let up = self.up(|node| !paused.contains(&node));
-                let targets = crash::targets(&up, self.crashed.len(), self.candidates.len(), rng);
-                if targets.is_empty() {
-                    return None;
-                }
-                self.crashed.extend(&targets);
-                Action::Crash(targets)
-            }
+        let index = self.faults.iter().position(|(mine, _)| *mine == fault)?;
+        let view = View {
+            nodes,
+            candidates: &self.candidates,
+            partitioned: self.partitioned,
+            killed: &self.killed,
+            paused: &self.paused,
+            crashed: &self.crashed,
+            interval: self.interval,
         };
+        let action = self.faults[index].1.act(&view, rng)?;
+        self.record(&action);
         Some(action)
     }
 
-    /// The candidates neither killed nor crashed that pass `keep`.
-    fn up(&self, keep: impl Fn(usize) -> bool) -> Vec<usize> {
-        self.candidates
-            .iter()
-            .copied()
-            .filter(|node| !self.is_killed(*node) && keep(*node))
-            .collect()
-    }
-
-    /// How long until `fault` acts again: uniform on `[0, 2·interval)`.
+    /// How long until a fault acts again: uniform on `[0, 2·interval)`.
     pub fn gap(&self, rng: &mut ChaCha8Rng) -> Duration {
         let gap = rng.random_range(0.0..2.0 * self.interval.as_secs_f64().max(1e-3));
         Duration::from_secs_f64(gap)
     }
 
-    /// Undoes whatever is in force at the end of the main phase: heal, then restart, then
-    /// resume. Crashed nodes stay down.
+    /// Undoes whatever is in force at the end of the main phase, fault by fault in their
+    /// order: heal, then restart, then resume. Crashed nodes stay down.
     pub fn undo_all(&mut self) -> Vec<Action> {
         let mut actions = Vec::new();
+        for index in 0..self.faults.len() {
+            let view = View {
+                nodes: &[],
+                candidates: &self.candidates,
+                partitioned: self.partitioned,
+                killed: &self.killed,
+                paused: &self.paused,
+                crashed: &self.crashed,
+                interval: self.interval,
+            };
+            if let Some(action) = self.faults[index].1.undo(&view) {
+                self.record(&action);
+                actions.push(action);
+            }
+        }
+        // What a scripted schedule left in force, in the same order.
+        let mut rest = Vec::new();
         if self.partitioned {
-            actions.push(self.heal());
+            rest.push(Action::Heal);
         }
         if !self.killed.is_empty() {
-            actions.push(self.restart());
+            rest.push(Action::Restart(self.killed.iter().copied().collect()));
         }
         if !self.paused.is_empty() {
-            actions.push(self.resume());
+            rest.push(Action::Resume(self.paused.iter().copied().collect()));
+        }
+        for action in rest {
+            self.record(&action);
+            actions.push(action);
         }
         actions
     }
 
-    fn heal(&mut self) -> Action {
-        self.partitioned = false;
-        Action::Heal
-    }
-
-    fn restart(&mut self) -> Action {
-        let killed = std::mem::take(&mut self.killed);
-        // A restarted node starts awake, whatever it was when it was killed.
-        self.paused.retain(|node| !killed.contains(node));
-        Action::Restart(killed.into_iter().collect())
-    }
-
-    fn resume(&mut self) -> Action {
-        let paused = std::mem::take(&mut self.paused);
-        Action::Resume(paused.into_iter().collect())
+    /// Takes in what `action` does to the cluster.
+    pub fn record(&mut self, action: &Action) {
+        match action {
+            Action::Partition(_) => self.partitioned = true,
+            Action::Heal => self.partitioned = false,
+            Action::Kill(nodes) => self.killed.extend(nodes),
+            Action::Restart(nodes) => {
+                for node in nodes {
+                    self.killed.remove(node);
+                    // A restarted node starts awake, whatever it was when it was killed.
+                    self.paused.remove(node);
+                }
+            }
+            Action::Pause(nodes) => self.paused.extend(nodes),
+            Action::Resume(nodes) => {
+                for node in nodes {
+                    self.paused.remove(node);
+                }
+            }
+            Action::Crash(nodes) => self.crashed.extend(nodes),
+        }
     }
 }
 
@@ -328,15 +422,19 @@ mod tests {
     use super::*;
     use crate::topology::node_names;
 
+    fn fault(name: &str) -> Fault {
+        Fault::named(name).unwrap()
+    }
+
     #[test]
     fn faults_parse_by_name_and_unknown_ones_list_the_choices() {
         assert_eq!(
             parse_faults("partition").unwrap(),
-            BTreeSet::from([Fault::Partition])
+            BTreeSet::from([fault("partition")])
         );
         assert_eq!(
             parse_faults("pause, kill,partition").unwrap(),
-            BTreeSet::from([Fault::Partition, Fault::Kill, Fault::Pause])
+            BTreeSet::from([fault("partition"), fault("kill"), fault("pause")])
         );
         let error = parse_faults("flood").unwrap_err();
         assert!(
@@ -360,17 +458,17 @@ mod tests {
     fn each_fault_alternates_and_the_end_undoes_everything_in_order() {
         let nodes = node_names(7);
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let faults = BTreeSet::from([Fault::Partition, Fault::Kill, Fault::Pause]);
+        let faults = BTreeSet::from([fault("partition"), fault("kill"), fault("pause")]);
         let mut nemesis = Nemesis::new(faults, Duration::from_secs(1), (0..7).collect());
         assert!(matches!(
-            nemesis.act(Fault::Partition, &nodes, &mut rng).unwrap(),
+            nemesis.act(fault("partition"), &nodes, &mut rng).unwrap(),
             Action::Partition(_)
         ));
-        let Action::Kill(killed) = nemesis.act(Fault::Kill, &nodes, &mut rng).unwrap() else {
+        let Action::Kill(killed) = nemesis.act(fault("kill"), &nodes, &mut rng).unwrap() else {
             panic!("kill first")
         };
         assert!(killed.iter().all(|node| nemesis.is_killed(*node)));
-        let Action::Pause(paused) = nemesis.act(Fault::Pause, &nodes, &mut rng).unwrap() else {
+        let Action::Pause(paused) = nemesis.act(fault("pause"), &nodes, &mut rng).unwrap() else {
             panic!("pause first")
         };
         assert!(
@@ -378,7 +476,7 @@ mod tests {
             "killed nodes are not paused: {killed:?} {paused:?}"
         );
         assert!(
-            matches!(nemesis.act(Fault::Pause, &nodes, &mut rng).unwrap(), Action::Resume(back) if back == paused)
+            matches!(nemesis.act(fault("pause"), &nodes, &mut rng).unwrap(), Action::Resume(back) if back == paused)
         );
         let ends: Vec<&'static str> = nemesis
             .undo_all()
@@ -394,10 +492,10 @@ mod tests {
         let nodes = node_names(25);
         let interior = vec![0, 1, 2, 3, 4, 5];
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let faults = BTreeSet::from([Fault::Kill, Fault::Pause]);
+        let faults = BTreeSet::from([fault("kill"), fault("pause")]);
         let mut nemesis = Nemesis::new(faults, Duration::from_secs(1), interior.clone());
         for _ in 0..40 {
-            for fault in [Fault::Kill, Fault::Pause] {
+            for fault in [fault("kill"), fault("pause")] {
                 match nemesis.act(fault, &nodes, &mut rng).unwrap() {
                     Action::Kill(targets) | Action::Pause(targets) => {
                         assert!(!targets.is_empty());
@@ -417,17 +515,17 @@ mod tests {
         let nodes = node_names(25);
         let interior = vec![0, 1, 2, 3, 4, 5];
         let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let faults = BTreeSet::from([Fault::Crash, Fault::Pause, Fault::Kill]);
+        let faults = BTreeSet::from([fault("crash"), fault("pause"), fault("kill")]);
         let mut nemesis = Nemesis::new(faults, Duration::from_secs(1), interior.clone());
-        assert_eq!(nemesis.first_delay(Fault::Crash), Duration::from_secs(1));
-        assert_eq!(nemesis.first_delay(Fault::Kill), Duration::ZERO);
+        assert_eq!(nemesis.first_delay(fault("crash")), Duration::from_secs(1));
+        assert_eq!(nemesis.first_delay(fault("kill")), Duration::ZERO);
         let mut crashed = BTreeSet::new();
         for _ in 0..20 {
-            if let Some(Action::Crash(targets)) = nemesis.act(Fault::Crash, &nodes, &mut rng) {
+            if let Some(Action::Crash(targets)) = nemesis.act(fault("crash"), &nodes, &mut rng) {
                 assert!(targets.iter().all(|node| !crashed.contains(node)));
                 crashed.extend(targets);
             }
-            for fault in [Fault::Pause, Fault::Kill] {
+            for fault in [fault("pause"), fault("kill")] {
                 if let Some(Action::Pause(targets) | Action::Kill(targets)) =
                     nemesis.act(fault, &nodes, &mut rng)
                 {

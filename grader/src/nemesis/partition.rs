@@ -5,6 +5,8 @@ use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
 use serde_json::{Value as Json, json};
 
+use super::{Action, FaultEntry, FaultKind, View};
+
 /// The four grudges Maelstrom's partition nemesis picks from (`:primaries` is excluded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrudgeKind {
@@ -119,6 +121,33 @@ impl Grudge {
             .iter()
             .map(|row| row.iter().filter(|cut| !**cut).count())
             .collect()
+    }
+}
+
+/// Partition's registry entry.
+pub const ENTRY: FaultEntry = FaultEntry {
+    name: "partition",
+    window: ("start_partition", Some("stop_partition")),
+    shade: (230, 120, 30),
+    chooses_targets: false,
+    undone_at_end: true,
+    make: || Box::new(Partition),
+};
+
+/// Cuts the network with one of Maelstrom's grudges, at random, then heals it, alternately.
+#[derive(Debug)]
+pub struct Partition;
+
+impl FaultKind for Partition {
+    fn act(&mut self, view: &View<'_>, rng: &mut ChaCha8Rng) -> Option<Action> {
+        if let Some(heal) = self.undo(view) {
+            return Some(heal);
+        }
+        Some(Action::Partition(Grudge::random(view.nodes, rng)))
+    }
+
+    fn undo(&mut self, view: &View<'_>) -> Option<Action> {
+        view.partitioned.then_some(Action::Heal)
     }
 }
 

@@ -14,6 +14,8 @@ use serde_json::Value as Json;
 use crate::history::Op;
 use crate::net::JournalEvent;
 
+use super::{Action, FaultEntry, FaultKind, View};
+
 /// Picks the nodes to pause among `candidates`, by the same rule as kill: one, a third or a
 /// minority of them; returned sorted.
 pub fn targets(candidates: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
@@ -69,4 +71,32 @@ pub fn sends_while_paused(history: &[Op], journal: &[u8], grace: Duration) -> Ve
             paused.then(|| format!("{src} -> {dest} at {at} ns"))
         })
         .collect()
+}
+
+/// Pause's registry entry.
+pub const ENTRY: FaultEntry = FaultEntry {
+    name: "pause",
+    window: ("pause", Some("resume")),
+    shade: (120, 80, 200),
+    chooses_targets: true,
+    undone_at_end: true,
+    make: || Box::new(Pause),
+};
+
+/// Pauses some nodes, then resumes every paused node, alternately.
+#[derive(Debug)]
+pub struct Pause;
+
+impl FaultKind for Pause {
+    fn act(&mut self, view: &View<'_>, rng: &mut ChaCha8Rng) -> Option<Action> {
+        if let Some(resume) = self.undo(view) {
+            return Some(resume);
+        }
+        // A killed node cannot be paused; it is paused again only after its restart.
+        Some(Action::Pause(targets(&view.up(|_| true), rng)))
+    }
+
+    fn undo(&mut self, view: &View<'_>) -> Option<Action> {
+        (!view.paused.is_empty()).then(|| Action::Resume(view.paused.iter().copied().collect()))
+    }
 }

@@ -2,11 +2,13 @@
 //! and traffic counters.
 //!
 //! Every routed message gets a network-wide `id` (from 0), is journalled as `send`, and is
-//! delivered (`recv`) or dropped at its deadline. The [`Network`] decides each message's fate:
-//! its latency when it is sent, and at its deadline whether a partition cuts it (checked at
-//! delivery, as Maelstrom does, so a message in flight when a partition starts is dropped and
-//! one sent during a partition but due after the heal gets through), or whether it waits
-//! because its destination is paused.
+//! delivered (`recv`) or dropped at its deadline. The [`Network`] decides each message's fate,
+//! always in this order: its latency when it is sent ([`Network::send`]); at its deadline, a
+//! service or a client gets it, then a partition may cut it (checked at delivery, as Maelstrom
+//! does, so a message in flight when a partition starts is dropped and one sent during a
+//! partition but due after the heal gets through; one function, `cut_off`, decides it for both
+//! ways of delivering), then a paused destination holds it ([`Network::arrive`], or the node's
+//! writer under Maelstrom's delivery).
 
 mod endpoints;
 mod journal;
@@ -300,12 +302,7 @@ impl Network {
                 None => Arrival::Client,
             };
         };
-        let cut = self
-            .endpoints
-            .node_index(packet.src)
-            .zip(self.partition.as_ref())
-            .is_some_and(|(src, grudge)| grudge.cut[src][dest]);
-        if cut {
+        if cut_off(&self.endpoints, self.partition.as_ref(), packet, dest) {
             Arrival::Drop(DropReason::Partition)
         } else if self.paused[dest] {
             Arrival::Held(dest)
@@ -364,13 +361,23 @@ impl Network {
     pub fn writer_step(&mut self, node: usize, now: Duration) -> Step {
         let endpoints = &self.endpoints;
         let partition = self.partition.as_ref();
-        self.writers[node].step(now, |packet| {
-            endpoints
-                .node_index(packet.src)
-                .zip(partition)
-                .is_some_and(|(src, grudge)| grudge.cut[src][node])
-        })
+        self.writers[node].step(now, |packet| cut_off(endpoints, partition, packet, node))
     }
+}
+
+/// Whether `partition` cuts `packet` off from node `dest`: the one place the cut is decided,
+/// at delivery, whichever way the message is delivered (at its own deadline, or by its node's
+/// writer). Only messages between nodes are cut; clients and services always get through.
+fn cut_off(
+    endpoints: &Endpoints,
+    partition: Option<&Grudge>,
+    packet: &Packet,
+    dest: usize,
+) -> bool {
+    endpoints
+        .node_index(packet.src)
+        .zip(partition)
+        .is_some_and(|(src, grudge)| grudge.cut[src][dest])
 }
 
 /// A packet `{"type":"x"}` with id 7, for tests: between nodes `n0`…`n9`, or a node and a

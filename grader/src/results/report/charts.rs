@@ -8,13 +8,11 @@ use serde_json::Value as Json;
 
 use super::{Arrow, HistoryLine, Shade, Traffic, escape, node_ids};
 
+/// A fault's shade, from its registry entry.
 pub(super) fn shade_colour(what: &str) -> RGBColor {
-    match what {
-        "partition" => RGBColor(230, 120, 30),
-        "pause" => RGBColor(120, 80, 200),
-        "kill" => RGBColor(200, 40, 40),
-        _ => RGBColor(90, 90, 90),
-    }
+    let (red, green, blue) =
+        crate::nemesis::Fault::named(what).map_or((90, 90, 90), |fault| fault.entry().shade);
+    RGBColor(red, green, blue)
 }
 
 /// The drawing area of one chart.

@@ -220,23 +220,24 @@ fn read_traffic(path: &Path, results: &Json, windows: &[(f64, f64)]) -> anyhow::
     Ok(traffic)
 }
 
-/// The nemesis's intervals from the history: partitions until healed, pauses until resumed,
-/// kills until restarted, crashes until the end.
+/// The nemesis's intervals from the history, each fault's as its registry entry opens and
+/// closes them: partitions until healed, pauses until resumed, kills until restarted, crashes
+/// until the end.
 fn shades(history: &[HistoryLine], end: f64) -> Vec<Shade> {
     let mut shades = Vec::new();
     let mut open: BTreeMap<&str, f64> = BTreeMap::new();
     for line in history.iter().filter(|line| line.process == "nemesis") {
         let at = line.time_ns as f64 / 1e9;
-        let (starts, ends) = match line.f.as_str() {
-            "start_partition" => (Some("partition"), None),
-            "stop_partition" => (None, Some("partition")),
-            "pause" => (Some("pause"), None),
-            "resume" => (None, Some("pause")),
-            "kill" => (Some("kill"), None),
-            "restart" => (None, Some("kill")),
-            "crash" => (Some("crash"), None),
-            _ => (None, None),
-        };
+        let opened = |entry: &&crate::nemesis::FaultEntry| entry.window.0 == line.f;
+        let closed = |entry: &&crate::nemesis::FaultEntry| entry.window.1 == Some(line.f.as_str());
+        let starts = crate::nemesis::REGISTRY
+            .iter()
+            .find(opened)
+            .map(|entry| entry.name);
+        let ends = crate::nemesis::REGISTRY
+            .iter()
+            .find(closed)
+            .map(|entry| entry.name);
         if let Some(what) = ends
             && let Some(from) = open.remove(what)
         {
