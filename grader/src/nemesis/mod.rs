@@ -274,6 +274,12 @@ impl Action {
 #[derive(Debug)]
 pub struct Nemesis {
     faults: Vec<(Fault, Box<dyn FaultKind>)>,
+    cluster: Picture,
+}
+
+/// What the nemesis knows of the cluster, from the actions taken so far.
+#[derive(Debug)]
+struct Picture {
     interval: Duration,
     /// The nodes kill, pause and crash choose from.
     candidates: Vec<usize>,
@@ -283,58 +289,10 @@ pub struct Nemesis {
     crashed: BTreeSet<usize>,
 }
 
-impl Nemesis {
-    /// A nemesis injecting `faults` every `interval` on average, choosing kill and pause targets
-    /// among `candidates` (every node, or the topology's interior nodes).
-    pub fn new(faults: BTreeSet<Fault>, interval: Duration, candidates: Vec<usize>) -> Self {
-        Self {
-            faults: faults
-                .into_iter()
-                .map(|fault| (fault, (fault.entry().make)()))
-                .collect(),
-            interval,
-            candidates,
-            partitioned: false,
-            killed: BTreeSet::new(),
-            paused: BTreeSet::new(),
-            crashed: BTreeSet::new(),
-        }
-    }
-
-    /// The faults, in the order they first act.
-    pub fn faults(&self) -> impl Iterator<Item = Fault> + '_ {
-        self.faults.iter().map(|(fault, _)| *fault)
-    }
-
-    /// True when `node` is down on the nemesis's orders: killed and not yet restarted, or
-    /// crashed.
-    pub fn is_killed(&self, node: usize) -> bool {
-        self.killed.contains(&node) || self.crashed.contains(&node)
-    }
-
-    /// True when `node` crashed for good.
-    pub fn is_crashed(&self, node: usize) -> bool {
-        self.crashed.contains(&node)
-    }
-
-    /// The nodes crashed for good, sorted.
-    pub fn crashed(&self) -> impl Iterator<Item = usize> + '_ {
-        self.crashed.iter().copied()
-    }
-
-    /// When `fault` first acts, from the start of the main phase.
-    pub fn first_delay(&self, fault: Fault) -> Duration {
-        self.faults
-            .iter()
-            .find(|(mine, _)| *mine == fault)
-            .map_or(Duration::ZERO, |(_, kind)| kind.first_delay(self.interval))
-    }
-
-    /// The next action of `fault` (none when it has nothing to do now), taken into the
-    /// nemesis's picture of the cluster.
-    pub fn act(&mut self, fault: Fault, nodes: &[String], rng: &mut ChaCha8Rng) -> Option<Action> {
-        let index = self.faults.iter().position(|(mine, _)| *mine == fault)?;
-        let view = View {
+impl Picture {
+    /// The view a fault gets.
+    fn view<'a>(&'a self, nodes: &'a [String]) -> View<'a> {
+        View {
             nodes,
             candidates: &self.candidates,
             partitioned: self.partitioned,
@@ -342,57 +300,11 @@ impl Nemesis {
             paused: &self.paused,
             crashed: &self.crashed,
             interval: self.interval,
-        };
-        let action = self.faults[index].1.act(&view, rng)?;
-        self.record(&action);
-        Some(action)
-    }
-
-    /// How long until a fault acts again: uniform on `[0, 2·interval)`.
-    pub fn gap(&self, rng: &mut ChaCha8Rng) -> Duration {
-        let gap = rng.random_range(0.0..2.0 * self.interval.as_secs_f64().max(1e-3));
-        Duration::from_secs_f64(gap)
-    }
-
-    /// Undoes whatever is in force at the end of the main phase, fault by fault in their
-    /// order: heal, then restart, then resume. Crashed nodes stay down.
-    pub fn undo_all(&mut self) -> Vec<Action> {
-        let mut actions = Vec::new();
-        for index in 0..self.faults.len() {
-            let view = View {
-                nodes: &[],
-                candidates: &self.candidates,
-                partitioned: self.partitioned,
-                killed: &self.killed,
-                paused: &self.paused,
-                crashed: &self.crashed,
-                interval: self.interval,
-            };
-            if let Some(action) = self.faults[index].1.undo(&view) {
-                self.record(&action);
-                actions.push(action);
-            }
         }
-        // What a scripted schedule left in force, in the same order.
-        let mut rest = Vec::new();
-        if self.partitioned {
-            rest.push(Action::Heal);
-        }
-        if !self.killed.is_empty() {
-            rest.push(Action::Restart(self.killed.iter().copied().collect()));
-        }
-        if !self.paused.is_empty() {
-            rest.push(Action::Resume(self.paused.iter().copied().collect()));
-        }
-        for action in rest {
-            self.record(&action);
-            actions.push(action);
-        }
-        actions
     }
 
     /// Takes in what `action` does to the cluster.
-    pub fn record(&mut self, action: &Action) {
+    fn record(&mut self, action: &Action) {
         match action {
             Action::Partition(_) => self.partitioned = true,
             Action::Heal => self.partitioned = false,
@@ -412,6 +324,110 @@ impl Nemesis {
             }
             Action::Crash(nodes) => self.crashed.extend(nodes),
         }
+    }
+}
+
+impl Nemesis {
+    /// A nemesis injecting `faults` every `interval` on average, choosing kill and pause targets
+    /// among `candidates` (every node, or the topology's interior nodes).
+    pub fn new(faults: BTreeSet<Fault>, interval: Duration, candidates: Vec<usize>) -> Self {
+        Self {
+            faults: faults
+                .into_iter()
+                .map(|fault| (fault, (fault.entry().make)()))
+                .collect(),
+            cluster: Picture {
+                interval,
+                candidates,
+                partitioned: false,
+                killed: BTreeSet::new(),
+                paused: BTreeSet::new(),
+                crashed: BTreeSet::new(),
+            },
+        }
+    }
+
+    /// The faults, in the order they first act.
+    pub fn faults(&self) -> impl Iterator<Item = Fault> + '_ {
+        self.faults.iter().map(|(fault, _)| *fault)
+    }
+
+    /// True when `node` is down on the nemesis's orders: killed and not yet restarted, or
+    /// crashed.
+    pub fn is_killed(&self, node: usize) -> bool {
+        self.cluster.killed.contains(&node) || self.cluster.crashed.contains(&node)
+    }
+
+    /// True when `node` crashed for good.
+    pub fn is_crashed(&self, node: usize) -> bool {
+        self.cluster.crashed.contains(&node)
+    }
+
+    /// The nodes crashed for good, sorted.
+    pub fn crashed(&self) -> impl Iterator<Item = usize> + '_ {
+        self.cluster.crashed.iter().copied()
+    }
+
+    /// When `fault` first acts, from the start of the main phase.
+    pub fn first_delay(&self, fault: Fault) -> Duration {
+        self.faults
+            .iter()
+            .find(|(mine, _)| *mine == fault)
+            .map_or(Duration::ZERO, |(_, kind)| {
+                kind.first_delay(self.cluster.interval)
+            })
+    }
+
+    /// The next action of `fault` (none when it has nothing to do now), taken into the
+    /// nemesis's picture of the cluster.
+    pub fn act(&mut self, fault: Fault, nodes: &[String], rng: &mut ChaCha8Rng) -> Option<Action> {
+        let index = self.faults.iter().position(|(mine, _)| *mine == fault)?;
+        let action = self.faults[index].1.act(&self.cluster.view(nodes), rng)?;
+        self.cluster.record(&action);
+        Some(action)
+    }
+
+    /// How long until a fault acts again: uniform on `[0, 2·interval)`.
+    pub fn gap(&self, rng: &mut ChaCha8Rng) -> Duration {
+        let gap = rng.random_range(0.0..2.0 * self.cluster.interval.as_secs_f64().max(1e-3));
+        Duration::from_secs_f64(gap)
+    }
+
+    /// Undoes whatever is in force at the end of the main phase, fault by fault in their
+    /// order: heal, then restart, then resume. Crashed nodes stay down.
+    pub fn undo_all(&mut self) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for (_, kind) in &mut self.faults {
+            if let Some(action) = kind.undo(&self.cluster.view(&[])) {
+                self.cluster.record(&action);
+                actions.push(action);
+            }
+        }
+        // What a scripted schedule left in force, in the same order (a restart first wakes
+        // the nodes it restarts, so the resume comes after it is taken in).
+        let undo: [fn(&Picture) -> Option<Action>; 3] = [
+            |cluster| cluster.partitioned.then_some(Action::Heal),
+            |cluster| {
+                (!cluster.killed.is_empty())
+                    .then(|| Action::Restart(cluster.killed.iter().copied().collect()))
+            },
+            |cluster| {
+                (!cluster.paused.is_empty())
+                    .then(|| Action::Resume(cluster.paused.iter().copied().collect()))
+            },
+        ];
+        for next in undo {
+            if let Some(action) = next(&self.cluster) {
+                self.cluster.record(&action);
+                actions.push(action);
+            }
+        }
+        actions
+    }
+
+    /// Takes in an action a fault did not choose (a scripted schedule's).
+    pub fn record(&mut self, action: &Action) {
+        self.cluster.record(action);
     }
 }
 
@@ -484,6 +500,35 @@ mod tests {
             .map(|action| action.history_entry(&nodes).0)
             .collect();
         assert_eq!(ends, ["stop_partition", "restart"]);
+        assert!(nemesis.undo_all().is_empty());
+    }
+
+    #[test]
+    fn what_a_scripted_schedule_leaves_is_undone_in_order_and_a_restart_wakes_its_nodes() {
+        let nodes = node_names(3);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut nemesis = Nemesis::new(BTreeSet::new(), Duration::from_secs(1), vec![0, 1, 2]);
+        let cut = Grudge::of_kind(GrudgeKind::One, &nodes, &mut rng);
+        for action in [
+            Action::Partition(cut),
+            Action::Pause(vec![1, 2]),
+            Action::Kill(vec![1]),
+        ] {
+            nemesis.record(&action);
+        }
+        let undone = nemesis.undo_all();
+        let entries: Vec<(&str, Json)> = undone
+            .iter()
+            .map(|action| action.history_entry(&nodes))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("stop_partition", json!("network healed")),
+                ("restart", json!(["n1"])),
+                ("resume", json!(["n2"])),
+            ]
+        );
         assert!(nemesis.undo_all().is_empty());
     }
 
