@@ -34,6 +34,21 @@ pub fn configure(command: &mut Command, tag: &str) {
     command.env(RUN_TAG_VAR, tag).process_group(0);
 }
 
+/// How every node process starts, in a fixture or a cluster: `bin args…` with its seed in
+/// `GOSSIP_SEED`, its three standard streams piped to the grader, in its own process group
+/// tagged with `tag`.
+pub fn node_command(bin: &std::path::Path, args: &[String], seed: &str, tag: &str) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .args(args)
+        .env("GOSSIP_SEED", seed)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    configure(&mut command, tag);
+    command
+}
+
 /// Sends `signal` to the process group `child` leads (its own id); errors (the group is gone)
 /// are ignored.
 pub fn signal_group(child: &Child, signal: Signal) {

@@ -6,7 +6,6 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -46,17 +45,9 @@ pub(super) fn spawn_node(
     log: &Path,
     seed: u64,
 ) -> anyhow::Result<ProcessNode> {
-    let mut command = Command::new(bin);
-    command
-        .args(args)
-        .env("GOSSIP_SEED", seed.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
     // Its own process group (a Ctrl-C at the terminal reaches the harness, which then stops
     // the nodes itself), tagged with the run.
-    procs::configure(&mut command, tag);
-    let mut child = command.spawn()?;
+    let mut child = procs::node_command(bin, args, &seed.to_string(), tag).spawn()?;
     let stdin = child.stdin.take().expect("piped");
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
