@@ -210,7 +210,8 @@ pub fn run(
         }
         let now = harness.cluster.now();
         let deadline = harness
-            .queue
+            .events
+            .heap
             .peek()
             .map_or(now + POLL, |next| next.at)
             .min(now + POLL);
@@ -220,11 +221,12 @@ pub fn run(
             harness.on_node_event(event);
         }
         while harness
-            .queue
+            .events
+            .heap
             .peek()
             .is_some_and(|next| next.at <= harness.now)
         {
-            let next = harness.queue.pop().expect("peeked");
+            let next = harness.events.heap.pop().expect("peeked");
             harness.on_event(next.item);
         }
         harness.advance();
@@ -246,45 +248,96 @@ struct Harness<'a> {
     rng: ChaCha8Rng,
     now: Duration,
     nodes: Vec<String>,
-    queue: BinaryHeap<Scheduled>,
-    next_sequence: u64,
-    next_client: u64,
-    /// The clients the harness opened, in order (see [`crate::net::Endpoints`]).
-    clients: Vec<Client>,
-    /// Each node's convergence probe client, once probing starts.
-    probes: Vec<Endpoint>,
-    workers: Vec<Worker>,
-    /// Jepsen's next thread index: where the round-robin search for a free worker starts.
-    next_thread: usize,
+    /// What is due when.
+    events: Events,
+    /// The clients: workers, setup and final-read clients, probes.
+    clients: Clients,
     history: History,
     phase: Phase,
-    awaiting: BTreeSet<usize>,
-    generator_waiting: bool,
-    /// When the generator's pending tick is due.
-    next_tick_at: Duration,
+    /// Which nodes are down, crashed, or still to answer `init`.
+    node_states: NodeStates,
+    /// The workload generator's pacing.
+    generator: GeneratorClock,
     /// The values each node has been handed, with when it was first handed each: for counting
     /// duplicate deliveries, for judging survivors and for the workload's checker.
     arrivals: Arrivals,
     /// Scratch space for the values one delivery hands a node.
     delivered: Vec<i64>,
     probing: Option<Probing>,
-    down: Vec<bool>,
-    crashed: Vec<CrashReport>,
-    failure: Option<String>,
-    log: Vec<String>,
-    log_overflow: u64,
+    /// `harness.log` as it is written, and the failure that stopped the run, if one did.
+    run_log: RunLog,
     /// What the nemesis holds now, for the progress display.
     nemesis_now: progress::NemesisNow,
-    /// The workload's setup request (the topology, for broadcast), written once: it is the
-    /// same for every node (and a 1000-node grid's map is large).
-    setup_body: Option<Option<Rc<BodyTemplate>>>,
-    /// `init`, written once but for its `msg_id` and `node_id`.
-    init_body: Option<Rc<BodyTemplate>>,
+    /// Bodies written once and sent to every node.
+    templates: Templates,
+}
+
+/// The event queue: what is due when, in (time, sequence) order.
+#[derive(Default)]
+struct Events {
+    heap: BinaryHeap<Scheduled>,
+    next_sequence: u64,
+}
+
+/// The clients the harness opened.
+#[derive(Default)]
+struct Clients {
+    /// The next client number (`c0`, `c1`, …).
+    next_id: u64,
+    /// Every client, in order (see [`crate::net::Endpoints`]).
+    opened: Vec<Client>,
+    /// Each node's convergence probe client, once probing starts.
+    probes: Vec<Endpoint>,
+    /// The workload's workers, one per thread.
+    workers: Vec<Worker>,
+    /// Jepsen's next thread index: where the round-robin search for a free worker starts.
+    next_thread: usize,
+}
+
+/// The nodes' states, as the harness sees them.
+struct NodeStates {
+    /// Down now (killed or crashed, or exited).
+    down: Vec<bool>,
+    /// What crashed, and how.
+    crashed: Vec<CrashReport>,
+    /// The nodes still to answer `init`.
+    awaiting: BTreeSet<usize>,
+}
+
+/// The generator's pacing.
+#[derive(Default)]
+struct GeneratorClock {
+    /// A tick is scheduled and waits for a free worker.
+    waiting: bool,
+    /// When the pending tick is due.
+    next_tick_at: Duration,
+}
+
+/// `harness.log` and the run's failure.
+#[derive(Default)]
+struct RunLog {
+    /// What stopped the run, if something did.
+    failure: Option<String>,
+    /// The lines, up to `MAX_LOG_LINES`.
+    lines: Vec<String>,
+    /// Lines left out past that.
+    overflow: u64,
+}
+
+/// Request bodies written once.
+#[derive(Default)]
+struct Templates {
+    /// The workload's setup request (the topology, for broadcast): the same for every node
+    /// (and a 1000-node grid's map is large).
+    setup: Option<Option<Rc<BodyTemplate>>>,
+    /// `init`, but for its `msg_id` and `node_id`.
+    init: Option<Rc<BodyTemplate>>,
 }
 
 impl<'a> Harness<'a> {
     fn new(config: &'a TestConfig, cluster: &'a mut dyn Cluster, journal: &'a mut Journal) -> Self {
         let nodes = config.node_ids();
+        let node_count = nodes.len();
         let candidates = match &config.nemesis_targets {
             Targets::Random => (0..nodes.len()).collect(),
             Targets::Interior => config.topology.interior(nodes.len()),
@@ -304,35 +357,28 @@ impl<'a> Harness<'a> {
             now: cluster.now(),
             cluster,
             journal,
-            down: vec![false; nodes.len()],
             arrivals: Arrivals::new(nodes.clone()),
             delivered: Vec::new(),
             nodes,
-            queue: BinaryHeap::new(),
-            next_sequence: 0,
-            next_client: 0,
-            clients: Vec::new(),
-            probes: Vec::new(),
-            workers: Vec::new(),
-            next_thread: 0,
             history: History::default(),
             phase: Phase::Init,
-            awaiting: BTreeSet::new(),
-            generator_waiting: false,
-            next_tick_at: Duration::ZERO,
             probing: None,
-            crashed: Vec::new(),
-            failure: None,
-            log: Vec::new(),
-            log_overflow: 0,
             nemesis_now: progress::NemesisNow::default(),
-            setup_body: None,
-            init_body: None,
+            events: Events::default(),
+            clients: Clients::default(),
+            node_states: NodeStates {
+                down: vec![false; node_count],
+                crashed: Vec::new(),
+                awaiting: BTreeSet::new(),
+            },
+            generator: GeneratorClock::default(),
+            run_log: RunLog::default(),
+            templates: Templates::default(),
         }
     }
 
     fn note(&mut self, line: String) {
-        if self.log.len() < MAX_LOG_LINES {
+        if self.run_log.lines.len() < MAX_LOG_LINES {
             // A node's bytes may reach the log: control characters (NUL and the like) are
             // escaped so that harness.log stays text.
             let line: String = line
@@ -347,17 +393,18 @@ impl<'a> Harness<'a> {
                     shown
                 })
                 .collect();
-            self.log
+            self.run_log
+                .lines
                 .push(format!("{:>10.3} s  {line}", self.now.as_secs_f64()));
         } else {
-            self.log_overflow += 1;
+            self.run_log.overflow += 1;
         }
     }
 
     fn schedule(&mut self, at: Duration, event: Event) {
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        self.queue.push(Due {
+        let sequence = self.events.next_sequence;
+        self.events.next_sequence += 1;
+        self.events.heap.push(Due {
             at,
             sequence,
             item: event,
@@ -365,8 +412,8 @@ impl<'a> Harness<'a> {
     }
 
     fn open_client(&mut self, role: Role, node: usize) -> Endpoint {
-        let id = format!("c{}", self.next_client);
-        self.next_client += 1;
+        let id = format!("c{}", self.clients.next_id);
+        self.clients.next_id += 1;
         self.open_named_client(&id, role, node)
     }
 
@@ -374,19 +421,22 @@ impl<'a> Harness<'a> {
         let endpoint = self.net.endpoints.open_client(id);
         debug_assert_eq!(
             self.net.endpoints.client_index(endpoint),
-            Some(self.clients.len())
+            Some(self.clients.opened.len())
         );
-        self.clients.push(Client::new(role, node));
+        self.clients.opened.push(Client::new(role, node));
         endpoint
     }
 
     /// The client the harness opened as `endpoint`, if it is one.
     fn client(&self, endpoint: Endpoint) -> Option<&Client> {
-        self.clients.get(self.net.endpoints.client_index(endpoint)?)
+        self.clients
+            .opened
+            .get(self.net.endpoints.client_index(endpoint)?)
     }
 
     fn client_mut(&mut self, endpoint: Endpoint) -> Option<&mut Client> {
         self.clients
+            .opened
             .get_mut(self.net.endpoints.client_index(endpoint)?)
     }
 
@@ -428,7 +478,8 @@ impl<'a> Harness<'a> {
     }
 
     fn any_worker_busy(&self) -> bool {
-        self.workers
+        self.clients
+            .workers
             .iter()
             .any(|worker| self.worker_client(worker).pending.is_some())
     }
@@ -446,9 +497,9 @@ impl<'a> Harness<'a> {
                     match self.free_worker() {
                         Some(worker) => {
                             self.issue(worker);
-                            self.schedule_tick(self.next_tick_at);
+                            self.schedule_tick(self.generator.next_tick_at);
                         }
-                        None => self.generator_waiting = true,
+                        None => self.generator.waiting = true,
                     }
                 }
             }
@@ -462,8 +513,8 @@ impl<'a> Harness<'a> {
                 self.enter(Phase::FinalReads);
                 self.note("final reads".into());
                 // Crashed nodes are down for good: only the survivors are read.
-                for worker in 0..self.workers.len() {
-                    let node = self.worker_client(&self.workers[worker]).node;
+                for worker in 0..self.clients.workers.len() {
+                    let node = self.worker_client(&self.clients.workers[worker]).node;
                     if self.nemesis.is_crashed(node) {
                         continue;
                     }
@@ -499,8 +550,9 @@ impl<'a> Harness<'a> {
                 }
             }
             Event::InitDeadline => {
-                if self.phase == Phase::Init && !self.awaiting.is_empty() {
+                if self.phase == Phase::Init && !self.node_states.awaiting.is_empty() {
                     let silent: Vec<&str> = self
+                        .node_states
                         .awaiting
                         .iter()
                         .map(|i| self.nodes[*i].as_str())
@@ -522,7 +574,7 @@ impl<'a> Harness<'a> {
     /// Jepsen counts every invocation, the nemesis's included, in its next thread index, which
     /// cycles over the workers and the nemesis.
     fn bump_thread(&mut self) {
-        self.next_thread = (self.next_thread + 1) % (self.config.concurrency + 1);
+        self.clients.next_thread = (self.clients.next_thread + 1) % (self.config.concurrency + 1);
     }
 }
 

@@ -11,15 +11,19 @@ impl Harness<'_> {
     pub(super) fn schedule_tick(&mut self, from: Duration) {
         let gap = self.rng.random_range(0.0..2.0 / self.config.rate);
         let at = from + Duration::from_secs_f64(gap);
-        self.next_tick_at = at;
+        self.generator.next_tick_at = at;
         self.schedule(at, Event::GeneratorTick);
     }
 
     /// A free worker: under Maelstrom's rule the first at or after Jepsen's next thread index
     /// (wrapping round), otherwise a random one.
     pub(super) fn free_worker(&mut self) -> Option<usize> {
-        let free: Vec<usize> = (0..self.workers.len())
-            .filter(|index| self.worker_client(&self.workers[*index]).pending.is_none())
+        let free: Vec<usize> = (0..self.clients.workers.len())
+            .filter(|index| {
+                self.worker_client(&self.clients.workers[*index])
+                    .pending
+                    .is_none()
+            })
             .collect();
         if free.is_empty() {
             return None;
@@ -28,7 +32,7 @@ impl Harness<'_> {
             Delivery::Maelstrom => Some(
                 free.iter()
                     .copied()
-                    .find(|worker| *worker >= self.next_thread)
+                    .find(|worker| *worker >= self.clients.next_thread)
                     .unwrap_or(free[0]),
             ),
             Delivery::Ideal => Some(free[self.rng.random_range(0..free.len())]),
@@ -43,9 +47,9 @@ impl Harness<'_> {
 
     pub(super) fn invoke(&mut self, worker: usize, operation: Operation, final_read: bool) {
         self.bump_thread();
-        let process = self.workers[worker].process;
-        let client_id = self.workers[worker].client;
-        let node = self.nodes[self.worker_client(&self.workers[worker]).node].clone();
+        let process = self.clients.workers[worker].process;
+        let client_id = self.clients.workers[worker].client;
+        let node = self.nodes[self.worker_client(&self.clients.workers[worker]).node].clone();
         self.history.push(
             self.now,
             Entry {
@@ -80,9 +84,9 @@ impl Harness<'_> {
         {
             value.insert("harness_server_sends".into(), sends.into());
         }
-        let process = self.workers[worker].process;
-        let client_id = self.workers[worker].client;
-        let node_index = self.worker_client(&self.workers[worker]).node;
+        let process = self.clients.workers[worker].process;
+        let client_id = self.clients.workers[worker].client;
+        let node_index = self.worker_client(&self.clients.workers[worker]).node;
         let kind = completion.kind;
         self.workload
             .completed(worker, pending.f, kind, &completion.value);
@@ -103,11 +107,11 @@ impl Harness<'_> {
                 client.open = false;
             }
             let fresh = self.open_client(Role::Worker(worker), node_index);
-            self.workers[worker].process += self.config.concurrency as u64;
-            self.workers[worker].client = fresh;
+            self.clients.workers[worker].process += self.config.concurrency as u64;
+            self.clients.workers[worker].client = fresh;
         }
-        if self.phase == Phase::Main && self.generator_waiting {
-            self.generator_waiting = false;
+        if self.phase == Phase::Main && self.generator.waiting {
+            self.generator.waiting = false;
             if let Some(free) = self.free_worker() {
                 self.issue(free);
                 self.schedule_tick(self.now);
@@ -178,7 +182,7 @@ impl Harness<'_> {
         match role {
             Role::Init => {
                 if kind == "init_ok" {
-                    self.awaiting.remove(&node);
+                    self.node_states.awaiting.remove(&node);
                 } else {
                     self.abort(format!(
                         "{from} answered init with `{kind}`, not init_ok: {body}"
@@ -187,7 +191,7 @@ impl Harness<'_> {
             }
             Role::Setup => match self.workload.judge_setup_reply(body) {
                 Ok(()) => {
-                    self.awaiting.remove(&node);
+                    self.node_states.awaiting.remove(&node);
                 }
                 Err(why) => self.abort(format!(
                     "{from} answered its setup request wrongly ({why}): {body}"

@@ -14,7 +14,7 @@ impl Harness<'_> {
     pub(super) fn send_init(&mut self, role: Role, node: usize) {
         let client = self.open_client(role, node);
         let nodes = &self.nodes;
-        let template = Rc::clone(self.init_body.get_or_insert_with(|| {
+        let template = Rc::clone(self.templates.init.get_or_insert_with(|| {
             let body = json!({"type": "init", "node_ids": nodes});
             Rc::new(BodyTemplate::new(object(body), &["msg_id", "node_id"]))
         }));
@@ -26,7 +26,7 @@ impl Harness<'_> {
     /// Sends the workload's setup request to `node` from a fresh client; false if it has none.
     pub(super) fn send_setup(&mut self, role: Role, node: usize) -> bool {
         let (config, nodes, workload) = (self.config, &self.nodes, &self.workload);
-        let template = self.setup_body.get_or_insert_with(|| {
+        let template = self.templates.setup.get_or_insert_with(|| {
             let body = workload.setup_request(&config.topology.build(nodes))?;
             Some(Rc::new(BodyTemplate::new(object(body), &["msg_id"])))
         });
@@ -43,15 +43,15 @@ impl Harness<'_> {
         self.note(format!("sending init to {} nodes", self.nodes.len()));
         for node in 0..self.nodes.len() {
             self.send_init(Role::Init, node);
-            self.awaiting.insert(node);
+            self.node_states.awaiting.insert(node);
         }
         self.schedule(self.now + self.config.init_timeout, Event::InitDeadline);
     }
 
     pub(super) fn abort(&mut self, reason: String) {
         self.note(format!("stopping the run: {reason}"));
-        if self.failure.is_none() {
-            self.failure = Some(reason);
+        if self.run_log.failure.is_none() {
+            self.run_log.failure = Some(reason);
         }
         self.enter(Phase::Done);
     }
@@ -59,15 +59,15 @@ impl Harness<'_> {
     /// Moves to the next phase when the current one is finished.
     pub(super) fn advance(&mut self) {
         match self.phase {
-            Phase::Init if self.awaiting.is_empty() => {
+            Phase::Init if self.node_states.awaiting.is_empty() => {
                 self.enter(Phase::Setup);
                 for node in 0..self.nodes.len() {
                     if self.send_setup(Role::Setup, node) {
-                        self.awaiting.insert(node);
+                        self.node_states.awaiting.insert(node);
                     }
                 }
             }
-            Phase::Setup if self.awaiting.is_empty() => self.start_main_phase(),
+            Phase::Setup if self.node_states.awaiting.is_empty() => self.start_main_phase(),
             // Without a final phase (echo, unique-ids, lin-kv) the run ends with the main
             // phase's operations, faults still in force, as Maelstrom's does.
             Phase::Drain if !self.any_worker_busy() && !self.declaration.final_phase => {
@@ -106,14 +106,14 @@ impl Harness<'_> {
         self.note("main phase".into());
         for thread in 0..self.config.concurrency {
             let client = self.open_client(Role::Worker(thread), thread % self.nodes.len().max(1));
-            self.workers.push(Worker {
+            self.clients.workers.push(Worker {
                 process: thread as u64,
                 client,
             });
         }
         self.schedule(self.now + self.config.time_limit, Event::MainEnd);
-        if self.config.rate > 0.0 && !self.workers.is_empty() {
-            self.next_tick_at = self.now;
+        if self.config.rate > 0.0 && !self.clients.workers.is_empty() {
+            self.generator.next_tick_at = self.now;
             self.schedule(self.now, Event::GeneratorTick);
         }
         // Each fault flips on its own schedule, the first time at once (crash: one interval in).

@@ -143,11 +143,11 @@ impl Harness<'_> {
             crashed,
             not_probed: vec![false; self.nodes.len()],
         });
-        if self.probes.is_empty() {
+        if self.clients.probes.is_empty() {
             for node in 0..self.nodes.len() {
                 let id = format!("{PROBE_PREFIX}{node}");
                 let probe = self.open_named_client(&id, Role::Probe, node);
-                self.probes.push(probe);
+                self.clients.probes.push(probe);
             }
         }
         self.schedule(self.now, Event::Probe);
@@ -168,7 +168,7 @@ impl Harness<'_> {
             return;
         }
         for node in behind {
-            let id = self.probes[node];
+            let id = self.clients.probes[node];
             if self.client(id).is_some_and(|probe| probe.pending.is_none()) {
                 let part = self
                     .probing

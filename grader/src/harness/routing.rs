@@ -41,13 +41,13 @@ impl Harness<'_> {
                 stderr_tail,
             } => {
                 // A node the nemesis killed is expected to be gone.
-                if self.down[node] || self.nemesis.is_killed(node) {
+                if self.node_states.down[node] || self.nemesis.is_killed(node) {
                     return;
                 }
-                self.down[node] = true;
+                self.node_states.down[node] = true;
                 let id = self.nodes[node].clone();
                 self.note(format!("{id} {exit}"));
-                self.crashed.push(CrashReport {
+                self.node_states.crashed.push(CrashReport {
                     node: id.clone(),
                     at_ms: self.now.as_millis() as u64,
                     exit_code: match exit {

@@ -8,7 +8,7 @@ impl Harness<'_> {
         self.cluster.shutdown();
         let end = self.cluster.now();
         self.now = end;
-        while let Some(Due { item: event, .. }) = self.queue.pop() {
+        while let Some(Due { item: event, .. }) = self.events.heap.pop() {
             if let Event::Deliver(packet) = event {
                 self.journal.drop(end, packet.id, DropReason::InFlightAtEnd);
                 self.net.stats.on_drop(DropReason::InFlightAtEnd);
@@ -18,9 +18,10 @@ impl Harness<'_> {
             self.journal.drop(end, packet.id, DropReason::InFlightAtEnd);
             self.net.stats.on_drop(DropReason::InFlightAtEnd);
         }
-        if self.log_overflow > 0 {
-            let overflow = self.log_overflow;
-            self.log
+        if self.run_log.overflow > 0 {
+            let overflow = self.run_log.overflow;
+            self.run_log
+                .lines
                 .push(format!("... and {overflow} more notes not kept"));
         }
         let convergence = self
@@ -46,10 +47,11 @@ impl Harness<'_> {
         if let Some((_, result)) = &availability {
             valid = valid.and(result.valid);
         }
-        let mut error = self.failure.take();
-        if !self.crashed.is_empty() {
+        let mut error = self.run_log.failure.take();
+        if !self.node_states.crashed.is_empty() {
             valid = Validity::Invalid;
             let names: Vec<&str> = self
+                .node_states
                 .crashed
                 .iter()
                 .map(|crash| crash.node.as_str())
@@ -72,7 +74,7 @@ impl Harness<'_> {
             Vec::new()
         } else {
             let mut reasons: Vec<String> = error.iter().cloned().collect();
-            reasons.extend(self.crashed.iter().map(|crash| {
+            reasons.extend(self.node_states.crashed.iter().map(|crash| {
                 format!(
                     "{} {} at {:.3} s",
                     crash.node,
@@ -111,9 +113,9 @@ impl Harness<'_> {
             availability: availability.map(|(_, result)| result),
             net,
             convergence,
-            crashed: self.crashed,
+            crashed: self.node_states.crashed,
             history: self.history,
-            log: self.log,
+            log: self.run_log.lines,
             reasons,
             warnings,
             duration: end,
