@@ -23,10 +23,11 @@ mod phases;
 mod probe;
 pub mod progress;
 mod routing;
+mod state;
 mod template;
 mod verdict;
 
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
@@ -40,6 +41,7 @@ use self::clients::{Client, Completion, Pending, Role, Worker, judge_reply, time
 pub use self::clients::{INIT_TIMEOUT, RPC_TIMEOUT};
 use self::probe::Probing;
 pub use self::probe::{Convergence, PROBE_INTERVAL};
+use self::state::{Clients, Events, GeneratorClock, NodeStates, RunLog, Templates};
 use self::template::BodyTemplate;
 use crate::checker::{self, StatsResult, Validity};
 use crate::cluster::{Cluster, DeliveryError, NodeEvent, NodeExit};
@@ -270,68 +272,6 @@ struct Harness<'a> {
     nemesis_now: progress::NemesisNow,
     /// Bodies written once and sent to every node.
     templates: Templates,
-}
-
-/// The event queue: what is due when, in (time, sequence) order.
-#[derive(Default)]
-struct Events {
-    heap: BinaryHeap<Scheduled>,
-    next_sequence: u64,
-}
-
-/// The clients the harness opened.
-#[derive(Default)]
-struct Clients {
-    /// The next client number (`c0`, `c1`, …).
-    next_id: u64,
-    /// Every client, in order (see [`crate::net::Endpoints`]).
-    opened: Vec<Client>,
-    /// Each node's convergence probe client, once probing starts.
-    probes: Vec<Endpoint>,
-    /// The workload's workers, one per thread.
-    workers: Vec<Worker>,
-    /// Jepsen's next thread index: where the round-robin search for a free worker starts.
-    next_thread: usize,
-}
-
-/// The nodes' states, as the harness sees them.
-struct NodeStates {
-    /// Down now (killed or crashed, or exited).
-    down: Vec<bool>,
-    /// What crashed, and how.
-    crashed: Vec<CrashReport>,
-    /// The nodes still to answer `init`.
-    awaiting: BTreeSet<usize>,
-}
-
-/// The generator's pacing.
-#[derive(Default)]
-struct GeneratorClock {
-    /// A tick is scheduled and waits for a free worker.
-    waiting: bool,
-    /// When the pending tick is due.
-    next_tick_at: Duration,
-}
-
-/// `harness.log` and the run's failure.
-#[derive(Default)]
-struct RunLog {
-    /// What stopped the run, if something did.
-    failure: Option<String>,
-    /// The lines, up to `MAX_LOG_LINES`.
-    lines: Vec<String>,
-    /// Lines left out past that.
-    overflow: u64,
-}
-
-/// Request bodies written once.
-#[derive(Default)]
-struct Templates {
-    /// The workload's setup request (the topology, for broadcast): the same for every node
-    /// (and a 1000-node grid's map is large).
-    setup: Option<Option<Rc<BodyTemplate>>>,
-    /// `init`, but for its `msg_id` and `node_id`.
-    init: Option<Rc<BodyTemplate>>,
 }
 
 impl<'a> Harness<'a> {
