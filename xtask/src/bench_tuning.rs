@@ -38,7 +38,8 @@ const PERIODS: [u64; 10] = [100, 200, 300, 350, 400, 500, 600, 700, 800, 1000];
 /// The frontier: msgs-per-op × (max − 200 ms) ≈ 0.48 s for a star on 25 nodes at 100 ops/s.
 const FRONTIER: f64 = 0.48;
 
-/// The best public results (`../shared/spec/anchors.md`): msgs-per-op, max ms, label.
+/// The best public results (stage 10's README lists them with their sources): msgs-per-op, max
+/// ms, label.
 const PUBLIC: [(f64, f64, &str); 4] = [
     (11.8, 105.0, "3d: straight to all"),
     (23.4, 207.0, "3d: star, request/reply"),
