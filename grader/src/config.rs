@@ -323,15 +323,11 @@ impl TestConfig {
                 "--nemesis-targets chooses the nodes kill, pause and crash act on: add --nemesis kill, pause or crash".into(),
             );
         }
-        if let Targets::Nodes(chosen) = &nemesis_targets
-            && let Some(outside) = chosen.iter().find(|index| **index >= node_count)
-        {
-            return Err(format!(
-                "--nemesis-targets names n{outside}, but the cluster has {} node(s), n0 to n{}",
-                node_count,
-                node_count.saturating_sub(1)
-            ));
-        }
+        let ids = match &node_names {
+            Some(names) => names.clone(),
+            None => crate::topology::node_names(node_count),
+        };
+        nemesis_targets.candidates(&ids, Vec::new)?;
         let schedule: Option<Schedule> = args
             .nemesis_schedule
             .as_deref()
@@ -343,11 +339,7 @@ impl TestConfig {
                     "--nemesis-schedule replaces the random faults: leave out --nemesis (or the schedule)".into(),
                 );
             }
-            let names = match &node_names {
-                Some(names) => names.clone(),
-                None => crate::topology::node_names(node_count),
-            };
-            schedule.check(&names)?;
+            schedule.check(&ids)?;
         }
         if nemesis_targets == Targets::Interior && topology.interior(node_count).is_empty() {
             return Err(format!(
@@ -675,8 +667,19 @@ mod tests {
         );
         assert!(
             error("--node-count 3 --nemesis kill --nemesis-targets n3")
-                .contains("names n3, but the cluster has 3 node(s), n0 to n2")
+                .contains("names n3, which is not a node of this cluster (n0, n1, n2)")
         );
+        // With --nodes, targets are the named ids: n3 is the third node here, and n0 is none.
+        let named =
+            TestConfig::parse_command("--nodes n1,n2,n3 --nemesis kill --nemesis-targets n3")
+                .unwrap();
+        assert_eq!(
+            named
+                .nemesis_targets
+                .candidates(&named.node_ids(), Vec::new),
+            Ok(vec![2])
+        );
+        assert!(error("--nodes n1,n2,n3 --nemesis kill --nemesis-targets n0").contains("names n0"));
         assert!(error("--nemesis pause --nemesis-targets hub").contains("node ids such as n0"));
         assert!(error("--latency-dist exponential").contains("needs a mean"));
         assert!(error("--delivery fast").contains("maelstrom or ideal"));

@@ -48,7 +48,7 @@ use crate::cluster::{Cluster, DeliveryError, NodeEvent, NodeExit};
 use crate::config::TestConfig;
 use crate::due::Due;
 use crate::history::{Entry, History, OpKind, Process};
-use crate::nemesis::{Action, Fault, Nemesis, Targets};
+use crate::nemesis::{Action, Fault, Nemesis};
 use crate::net::{
     Arrival, Class, Delivery, DropReason, Endpoint, Envelope, Journal, NetStats, Network,
     PROBE_PREFIX, Packet, Step,
@@ -278,11 +278,10 @@ impl<'a> Harness<'a> {
     fn new(config: &'a TestConfig, cluster: &'a mut dyn Cluster, journal: &'a mut Journal) -> Self {
         let nodes = config.node_ids();
         let node_count = nodes.len();
-        let candidates = match &config.nemesis_targets {
-            Targets::Random => (0..nodes.len()).collect(),
-            Targets::Interior => config.topology.interior(nodes.len()),
-            Targets::Nodes(chosen) => chosen.clone(),
-        };
+        let candidates = config
+            .nemesis_targets
+            .candidates(&nodes, || config.topology.interior(nodes.len()))
+            .expect("the configuration checked the targets");
         let workload = workload::build(&config.workload, &config.workload_options)
             .expect("the configuration names a known workload");
         let declaration = workload.declaration();

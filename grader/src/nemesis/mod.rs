@@ -190,8 +190,39 @@ pub enum Targets {
     Random,
     /// Nodes with children in the run's topology (see [`crate::topology::Topology::interior`]).
     Interior,
-    /// These nodes, by index (`--nemesis-targets n0,n3`): a hub, a leader, a tree's root.
-    Nodes(Vec<usize>),
+    /// These nodes, by id (`--nemesis-targets n0,n3`): a hub, a leader, a tree's root. The
+    /// configuration checks them against the cluster's ids (`--nodes` included).
+    Nodes(Vec<String>),
+}
+
+impl Targets {
+    /// The nodes kill, pause and crash choose from in a cluster whose ids are `nodes` and whose
+    /// interior is `interior`, by index and sorted; an id that is not a node is an error.
+    pub fn candidates(
+        &self,
+        nodes: &[String],
+        interior: impl FnOnce() -> Vec<usize>,
+    ) -> Result<Vec<usize>, String> {
+        match self {
+            Targets::Random => Ok((0..nodes.len()).collect()),
+            Targets::Interior => Ok(interior()),
+            Targets::Nodes(ids) => {
+                let chosen: Result<BTreeSet<usize>, String> = ids
+                    .iter()
+                    .map(|id| {
+                        nodes.iter().position(|node| node == id).ok_or_else(|| {
+                            format!(
+                                "--nemesis-targets names {id}, which is not a node of this cluster ({}); choose random, interior, or node ids such as {}",
+                                nodes.join(", "),
+                                nodes.first().map_or("n0", String::as_str)
+                            )
+                        })
+                    })
+                    .collect();
+                Ok(chosen?.into_iter().collect())
+            }
+        }
+    }
 }
 
 impl FromStr for Targets {
@@ -202,18 +233,13 @@ impl FromStr for Targets {
             "random" => Ok(Targets::Random),
             "interior" => Ok(Targets::Interior),
             other => {
-                let nodes: Option<BTreeSet<usize>> = other
-                    .split(',')
-                    .map(|id| id.trim().strip_prefix('n')?.parse().ok())
-                    .collect();
-                match nodes {
-                    Some(nodes) if !nodes.is_empty() => {
-                        Ok(Targets::Nodes(nodes.into_iter().collect()))
-                    }
-                    _ => Err(format!(
+                let ids: Vec<String> = other.split(',').map(|id| id.trim().to_owned()).collect();
+                if ids.iter().any(String::is_empty) {
+                    return Err(format!(
                         "unknown nemesis targets `{other}`; choose random, interior, or node ids such as n0 or n0,n3"
-                    )),
+                    ));
                 }
+                Ok(Targets::Nodes(ids))
             }
         }
     }
@@ -224,10 +250,7 @@ impl fmt::Display for Targets {
         match self {
             Targets::Random => formatter.write_str("random"),
             Targets::Interior => formatter.write_str("interior"),
-            Targets::Nodes(nodes) => {
-                let ids: Vec<String> = nodes.iter().map(|index| format!("n{index}")).collect();
-                formatter.write_str(&ids.join(","))
-            }
+            Targets::Nodes(ids) => formatter.write_str(&ids.join(",")),
         }
     }
 }
@@ -458,9 +481,30 @@ mod tests {
             "{error}"
         );
         assert_eq!("interior".parse::<Targets>(), Ok(Targets::Interior));
-        assert_eq!("n3,n0".parse::<Targets>(), Ok(Targets::Nodes(vec![0, 3])));
-        assert_eq!(Targets::Nodes(vec![0, 3]).to_string(), "n0,n3");
-        for bad in ["leaves", "n", "n0,x1", ""] {
+        let named: Targets = "n3, n0".parse().unwrap();
+        assert_eq!(named, Targets::Nodes(vec!["n3".into(), "n0".into()]));
+        assert_eq!(named.to_string(), "n3,n0");
+        let nodes = node_names(5);
+        assert_eq!(named.candidates(&nodes, Vec::new), Ok(vec![0, 3]));
+        // Ids, not indexes: with --nodes n1,n2,n3, `n1` is the first node.
+        let renamed: Vec<String> = ["n1", "n2", "n3"].map(String::from).to_vec();
+        assert_eq!(
+            Targets::Nodes(vec!["n1".into()]).candidates(&renamed, Vec::new),
+            Ok(vec![0])
+        );
+        for bad in ["leaves", "n0,x1", "n7"] {
+            let error = bad
+                .parse::<Targets>()
+                .unwrap()
+                .candidates(&nodes, Vec::new)
+                .unwrap_err();
+            assert!(
+                error.contains("which is not a node")
+                    && error.contains("random, interior, or node ids"),
+                "{bad}: {error}"
+            );
+        }
+        for bad in ["", "n0,", ","] {
             assert!(
                 bad.parse::<Targets>()
                     .unwrap_err()
