@@ -134,7 +134,7 @@ fn every_profile_stays_valid_under_partitions() {
 fn the_hub_profiles_stay_valid_with_the_hub_paused_or_killed_and_deliver_meanwhile() {
     for profile in [THREE_D, THREE_E] {
         for fault in ["pause", "kill"] {
-            let config = config_targeting(&[fault], Targets::Nodes(vec![0]));
+            let config = config_targeting(&[fault], Targets::Nodes(vec!["n0".into()]));
             let run = simulate::<Tuning>(&config, &args(profile)).unwrap();
             assert_eq!(
                 run.report.valid,
