@@ -323,10 +323,7 @@ impl TestConfig {
                 "--nemesis-targets chooses the nodes kill, pause and crash act on: add --nemesis kill, pause or crash".into(),
             );
         }
-        let ids = match &node_names {
-            Some(names) => names.clone(),
-            None => crate::topology::node_names(node_count),
-        };
+        let ids = ids_of(node_names.as_deref(), node_count);
         nemesis_targets.candidates(&ids, Vec::new)?;
         let schedule: Option<Schedule> = args
             .nemesis_schedule
@@ -495,10 +492,15 @@ impl TestConfig {
 
     /// The node ids: `--nodes`' names, or `n0 … n(N-1)`.
     pub fn node_ids(&self) -> Vec<String> {
-        match &self.node_names {
-            Some(names) => names.clone(),
-            None => crate::topology::node_names(self.node_count),
-        }
+        ids_of(self.node_names.as_deref(), self.node_count)
+    }
+}
+
+/// The nodes' ids: the names `--nodes` gave, or `n0 … n(count-1)`.
+fn ids_of(names: Option<&[String]>, count: usize) -> Vec<String> {
+    match names {
+        Some(names) => names.to_vec(),
+        None => crate::topology::node_names(count),
     }
 }
 

@@ -91,20 +91,10 @@ pub struct Stage {
 }
 
 impl Stage {
-    /// Its number when it is a Gossiper stage: 7 for `stage-07-min-fanout`.
-    pub fn number(&self) -> Option<u32> {
-        stage_number(&self.name)
-    }
-
     /// `stage-07`, `glomers-4`.
     pub fn short_name(&self) -> String {
         short_name(&self.name)
     }
-}
-
-/// The number in a Gossiper stage's name: 7 for `stage-07-min-fanout`.
-pub fn stage_number(name: &str) -> Option<u32> {
-    name.strip_prefix("stage-")?.split('-').next()?.parse().ok()
 }
 
 /// The short name of an exercise: `stage-07-min-fanout` → `stage-07`.
