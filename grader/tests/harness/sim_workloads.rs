@@ -7,8 +7,7 @@ use grader::checker::Validity;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-mod nodes;
-use nodes::config;
+use crate::nodes::config;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -6,8 +6,7 @@ use grader::checker::Validity;
 use grader::config::TestConfig;
 use grader::run::{TestRun, run_process_test};
 
-mod nodes;
-use nodes::{have_python, kvcast_node, service_config};
+use crate::nodes::{have_python, kvcast_node, service_config};
 
 fn run(config: &TestConfig, args: &[&str]) -> (TestRun, tempfile::TempDir) {
     let store = tempfile::tempdir().unwrap();

@@ -8,8 +8,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "../../grader/tests/nodes/mod.rs"]
-mod nodes;
 
 /// One `$ command` of the walkthrough and the output the README shows for it.
 struct Step {
@@ -142,7 +140,7 @@ fn run_watch(dir: &Path, words: &[&str]) -> String {
         }
         printed.push_str(&line);
     }
-    nodes::interrupt(&child);
+    crate::nodes::interrupt(&child);
     let status = child.wait().unwrap();
     printed.push_str(&std::io::read_to_string(stdout).unwrap());
     assert_eq!(status.code(), Some(130), "{printed}");
@@ -151,7 +149,7 @@ fn run_watch(dir: &Path, words: &[&str]) -> String {
 
 #[test]
 fn the_readmes_learner_walkthrough_is_what_a_learner_sees() {
-    if !nodes::have_python() {
+    if !crate::nodes::have_python() {
         return;
     }
     let steps = walkthrough();

@@ -11,8 +11,7 @@ use grader::config::TestConfig;
 use grader::run::{TestRun, run_process_test};
 use serde_json::Value as Json;
 
-mod nodes;
-use nodes::{have_python, python_node, write_executable};
+use crate::nodes::{have_python, python_node, write_executable};
 
 fn config(node_count: usize, seconds: f64) -> TestConfig {
     TestConfig::parse_command(&format!(

@@ -7,8 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-mod nodes;
-use nodes::{have_python, ids_node};
+use crate::nodes::{have_python, ids_node};
 
 fn grader(words: &str, store: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_grader"))

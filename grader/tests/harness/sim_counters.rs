@@ -10,8 +10,7 @@ use common::{Context, Message, NoFlags, Node, RpcError};
 use grader::checker::Validity;
 use serde::{Deserialize, Serialize};
 
-mod nodes;
-use nodes::config;
+use crate::nodes::config;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

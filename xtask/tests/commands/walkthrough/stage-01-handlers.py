@@ -1,5 +1,5 @@
 # A learner's stage 01 handlers, as the README's walkthrough writes them into the starter
-# (xtask/tests/walkthrough.rs puts them in place of the starter's handlers).
+# (xtask/tests/commands/walkthrough.rs puts them in place of the starter's handlers).
 # Your node's state goes here.
 neighbours = []
 values = set()

@@ -1,6 +1,6 @@
 //! Maelstrom's services in the simulated cluster: the same stateless broadcast node as
 //! `tests/nodes/kvcast.py`, written on the `common` runtime, judged the same way as the Python
-//! node is in `tests/services.rs` (valid on lin-kv under partitions, valid on seq-kv with the
+//! node is in `tests/harness/services.rs` (valid on lin-kv under partitions, valid on seq-kv with the
 //! unique-write trick, stale without it), seed by seed and in virtual time.
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,7 +11,6 @@ use grader::checker::Validity;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-mod nodes;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -180,7 +179,7 @@ impl Node for KvCast {
 
 fn run(seed: u64, partitions: bool, flags: &[&str]) -> grader::sim::SimRun {
     let flags: Vec<String> = flags.iter().map(|flag| flag.to_string()).collect();
-    grader::sim::simulate::<KvCast>(&nodes::service_config(seed, partitions), &flags).unwrap()
+    grader::sim::simulate::<KvCast>(&crate::nodes::service_config(seed, partitions), &flags).unwrap()
 }
 
 #[test]

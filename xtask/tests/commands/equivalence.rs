@@ -10,7 +10,7 @@
 //! figure must be present and equal; figures added later are allowed.
 //!
 //! To record anew after a change that is meant to alter behaviour (say so in the commit):
-//! `EQUIVALENCE_RECORD=1 cargo test -p xtask --test equivalence`.
+//! `EQUIVALENCE_RECORD=1 cargo test -p xtask --test commands equivalence`.
 
 use std::path::Path;
 use std::process::Command;
@@ -132,7 +132,7 @@ fn first_difference(recorded: &Json, actual: &Json, path: &str) -> Option<String
 
 #[test]
 fn seeded_simulations_write_the_recorded_journals_and_figures() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/equivalence.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/commands/equivalence.json");
     // Each case is its own process: side by side they take the time of the slowest few.
     let actual: Vec<Json> = std::thread::scope(|scope| {
         let handles: Vec<_> = CASES
