@@ -168,7 +168,12 @@ fn a_node_that_never_retries_loses_values_under_partitions() {
     // The first partition comes with the first operations, not a nemesis interval later. Times
     // count from the harness's start, so a node slow to start (a busy machine) delays both.
     let ops = run.report.history.ops();
-    let first = |client: bool| ops.iter().find(|op| op.is_client() == client).unwrap().time_ns;
+    let first = |client: bool| {
+        ops.iter()
+            .find(|op| op.is_client() == client)
+            .unwrap()
+            .time_ns
+    };
     assert!(
         first(false).abs_diff(first(true)) < 1_000_000_000,
         "the first partition starts at once: at {} ns, the first operation at {} ns",

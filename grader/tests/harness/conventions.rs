@@ -2,12 +2,11 @@
 //! may (no `msg_id` on `init_ok`, its own counter after) fails the track's fixtures on its
 //! first line and passes them under Maelstrom's conventions; reusing a `msg_id` fails both.
 
-
 use std::path::Path;
 use std::time::Duration;
 
-use grader::fixtures::{Conventions, grade_fixtures};
 use crate::nodes::{have_python, python_node, write_executable};
+use grader::fixtures::{Conventions, grade_fixtures};
 
 fn grade(node: &Path, conventions: Conventions) -> Vec<(String, bool, String)> {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/stage-01-flooding");

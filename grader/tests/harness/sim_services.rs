@@ -11,7 +11,6 @@ use grader::checker::Validity;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Payload {
@@ -179,7 +178,8 @@ impl Node for KvCast {
 
 fn run(seed: u64, partitions: bool, flags: &[&str]) -> grader::sim::SimRun {
     let flags: Vec<String> = flags.iter().map(|flag| flag.to_string()).collect();
-    grader::sim::simulate::<KvCast>(&crate::nodes::service_config(seed, partitions), &flags).unwrap()
+    grader::sim::simulate::<KvCast>(&crate::nodes::service_config(seed, partitions), &flags)
+        .unwrap()
 }
 
 #[test]

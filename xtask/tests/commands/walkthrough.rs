@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 /// One `$ command` of the walkthrough and the output the README shows for it.
 struct Step {
     command: String,

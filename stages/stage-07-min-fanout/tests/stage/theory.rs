@@ -36,7 +36,10 @@ fn forward_once_with_fanout_ln_n_plus_c_succeeds_with_probability_exp_minus_exp_
                 })
             })
             .collect();
-        handles.into_iter().map(|case| case.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .map(|case| case.join().unwrap())
+            .collect()
     });
     for ((n, k), measured) in cases.into_iter().zip(measured) {
         let c = k as f64 - (n as f64).ln();

@@ -24,7 +24,10 @@ fn digests_first_move_a_fraction_of_stage_08s_bytes_and_stay_valid() {
             .map(|seed| {
                 scope.spawn(move || {
                     let digests = simulate::<AntiEntropy>(&config(seed), &[]).unwrap();
-                    (digests, simulate::<GossipTimer>(&config(seed), &[]).unwrap())
+                    (
+                        digests,
+                        simulate::<GossipTimer>(&config(seed), &[]).unwrap(),
+                    )
                 })
             })
             .collect();
