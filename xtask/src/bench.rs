@@ -54,7 +54,7 @@ pub fn bench_harness(
     recovery: f64,
 ) -> anyhow::Result<()> {
     let root = crate::workspace_root();
-    let chatter = crate::grade::build_binary(&root, "grader", "chatter-node")?;
+    let chatter = crate::grade::build_example(&root, "grader", "chatter-node")?;
     let flooding = crate::grade::build_binary(&root, "stage-01-flooding", "stage-01-flooding")?;
     let store = root.join("store").join("bench");
     println!(
@@ -91,7 +91,7 @@ pub fn bench_harness(
 /// Prints the client rate the harness sustains with trivial nodes, run by run, and the spread.
 pub fn bench_rate(rates: &[f64], runs: usize, seconds: f64) -> anyhow::Result<()> {
     let root = crate::workspace_root();
-    let chatter = crate::grade::build_binary(&root, "grader", "chatter-node")?;
+    let chatter = crate::grade::build_example(&root, "grader", "chatter-node")?;
     let store = root.join("store").join("bench-rate");
     println!(
         "client rate: unique-ids on 3 trivial nodes (chatter-node), 3 workers (1n), {seconds} s per run; {}",

@@ -152,8 +152,19 @@ pub fn grade_reports(
 
 /// Builds one binary of a package in release and returns its path.
 pub fn build_binary(root: &Path, package: &str, binary: &str) -> anyhow::Result<PathBuf> {
+    build_release(root, package, "--bin", binary)
+}
+
+/// Builds one example of a package in release (the benchmarks' `chatter-node`) and returns its
+/// path.
+pub fn build_example(root: &Path, package: &str, example: &str) -> anyhow::Result<PathBuf> {
+    build_release(root, package, "--example", example)
+}
+
+/// `cargo build --release --package PACKAGE KIND NAME`, and where the executable landed.
+fn build_release(root: &Path, package: &str, kind: &str, name: &str) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("building {binary} (release)...");
+    eprintln!("building {name} (release)...");
     let status = Command::new(cargo)
         .current_dir(root)
         .args([
@@ -162,21 +173,23 @@ pub fn build_binary(root: &Path, package: &str, binary: &str) -> anyhow::Result<
             "--quiet",
             "--package",
             package,
-            "--bin",
-            binary,
+            kind,
+            name,
         ])
         .status()
         .context("cannot run cargo")?;
     if !status.success() {
-        bail!(
-            "building {binary} failed (the compiler's messages are above); fix them and try again"
-        );
+        bail!("building {name} failed (the compiler's messages are above); fix them and try again");
     }
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let bin = target.join("release").join(binary);
-    if !bin.is_file() {
-        bail!("cargo built {binary} but {} is missing", bin.display());
+    let release = target.join("release");
+    let built = match kind {
+        "--example" => release.join("examples").join(name),
+        _ => release.join(name),
+    };
+    if !built.is_file() {
+        bail!("cargo built {name} but {} is missing", built.display());
     }
-    Ok(bin)
+    Ok(built)
 }
