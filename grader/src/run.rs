@@ -142,3 +142,49 @@ pub fn run_process_test_as(
         |_, _| Ok(()),
     )
 }
+
+/// Runs `job` on every item, each on its own thread, and returns the results in the items'
+/// order. For independent runs that mostly wait (real processes) or that tests and benches
+/// want side by side: they take the time of the slowest rather than of all together. A job
+/// that panics panics the caller.
+pub fn side_by_side<T, R, F>(items: impl IntoIterator<Item = T>, job: F) -> Vec<R>
+where
+    T: Send,
+    R: Send,
+    F: Fn(T) -> R + Sync,
+{
+    let job = &job;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .into_iter()
+            .map(|item| scope.spawn(move || job(item)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::side_by_side;
+
+    #[test]
+    fn side_by_side_keeps_the_items_order_and_passes_a_panic_on() {
+        // The later items finish first; the results still come back in the items' order.
+        let slept = side_by_side([30u64, 20, 10, 0], |millis| {
+            std::thread::sleep(std::time::Duration::from_millis(millis));
+            millis
+        });
+        assert_eq!(slept, [30, 20, 10, 0]);
+        let panicked = std::panic::catch_unwind(|| {
+            side_by_side([1, 2], |item| assert_ne!(item, 2, "item 2 fails"))
+        });
+        assert!(panicked.is_err());
+    }
+}

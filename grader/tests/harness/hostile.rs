@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use grader::checker::Validity;
 use grader::config::TestConfig;
-use grader::run::{TestRun, run_process_test};
+use grader::run::{TestRun, run_process_test, side_by_side};
 use serde_json::Value as Json;
 
 use crate::nodes::{have_python, python_node, write_executable};
@@ -146,16 +146,7 @@ fn every_invalid_verdict_says_why_with_the_offending_reply() {
     ];
     // The runs are independent and mostly wait on timeouts: side by side, they take the time
     // of the slowest.
-    let runs: Vec<(TestRun, tempfile::TempDir)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .iter()
-            .map(|(flag, _)| scope.spawn(move || run_node(&config(2, 2.0), &[flag])))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().unwrap())
-            .collect()
-    });
+    let runs = side_by_side(&cases, |(flag, _)| run_node(&config(2, 2.0), &[flag]));
     for ((flag, why), (run, _store)) in cases.iter().zip(&runs) {
         assert_ne!(run.report.valid, Validity::Valid, "{flag}: {}", run.summary);
         assert!(

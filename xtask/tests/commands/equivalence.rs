@@ -134,16 +134,7 @@ fn first_difference(recorded: &Json, actual: &Json, path: &str) -> Option<String
 fn seeded_simulations_write_the_recorded_journals_and_figures() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/commands/equivalence.json");
     // Each case is its own process: side by side they take the time of the slowest few.
-    let actual: Vec<Json> = std::thread::scope(|scope| {
-        let handles: Vec<_> = CASES
-            .iter()
-            .map(|(name, args)| scope.spawn(move || record(name, args)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|case| case.join().unwrap())
-            .collect()
-    });
+    let actual = grader::run::side_by_side(CASES, |(name, args)| record(name, args));
     if std::env::var_os("EQUIVALENCE_RECORD").is_some() {
         let text = serde_json::to_string_pretty(&actual).unwrap();
         std::fs::write(&path, text + "\n").unwrap();

@@ -6,6 +6,7 @@
 //! between seeds.
 
 use grader::config::TestConfig;
+use grader::run::side_by_side;
 use grader::sim::simulate;
 use stage_06_gossip_fanout::{GossipFanout, reach_fraction, reach_fraction_in};
 
@@ -25,12 +26,7 @@ fn coverage(fanout: usize, seed: u64) -> f64 {
 
 fn mean_coverage(fanout: usize) -> f64 {
     // The seeds' runs are independent: side by side they take the time of the slowest.
-    let runs: Vec<f64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..=3)
-            .map(|seed| scope.spawn(move || coverage(fanout, seed)))
-            .collect();
-        handles.into_iter().map(|run| run.join().unwrap()).collect()
-    });
+    let runs = side_by_side(1..=3, |seed| coverage(fanout, seed));
     runs.iter().sum::<f64>() / runs.len() as f64
 }
 

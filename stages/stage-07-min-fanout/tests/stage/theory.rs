@@ -1,5 +1,6 @@
 //! The Monte Carlo against the theory it should reproduce (the README derives the tolerances).
 
+use grader::run::side_by_side;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use stage_07_min_fanout::{forward_once_success, min_fanout, simulate_push};
@@ -26,20 +27,8 @@ fn forward_once_with_fanout_ln_n_plus_c_succeeds_with_probability_exp_minus_exp_
     // most 0.009, so 0.04 is three of those plus the finite-size gap.
     // Each case draws from its own generator, so the four run side by side.
     let cases = [(100usize, 6usize), (100, 8), (1000, 8), (1000, 11)];
-    let measured: Vec<f64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .iter()
-            .zip(12..)
-            .map(|(&(n, k), seed)| {
-                scope.spawn(move || {
-                    forward_once_success(n, k, 3000, &mut ChaCha8Rng::seed_from_u64(seed))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|case| case.join().unwrap())
-            .collect()
+    let measured = side_by_side(cases.iter().zip(12..), |(&(n, k), seed)| {
+        forward_once_success(n, k, 3000, &mut ChaCha8Rng::seed_from_u64(seed))
     });
     for ((n, k), measured) in cases.into_iter().zip(measured) {
         let c = k as f64 - (n as f64).ln();

@@ -4,7 +4,8 @@
 use grader::checker::Validity;
 use grader::config::TestConfig;
 use grader::harness::RunReport;
-use grader::sim::{SimRun, simulate};
+use grader::run::side_by_side;
+use grader::sim::simulate;
 use stage_08_gossip_timer::GossipTimer;
 use stage_09_anti_entropy::AntiEntropy;
 
@@ -19,19 +20,12 @@ fn bytes_per_op(report: &RunReport) -> f64 {
 #[test]
 fn digests_first_move_a_fraction_of_stage_08s_bytes_and_stay_valid() {
     // The seeds' runs are independent: side by side they take the time of the slowest.
-    let runs: Vec<(SimRun, SimRun)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..=3)
-            .map(|seed| {
-                scope.spawn(move || {
-                    let digests = simulate::<AntiEntropy>(&config(seed), &[]).unwrap();
-                    (
-                        digests,
-                        simulate::<GossipTimer>(&config(seed), &[]).unwrap(),
-                    )
-                })
-            })
-            .collect();
-        handles.into_iter().map(|run| run.join().unwrap()).collect()
+    let runs = side_by_side(1..=3, |seed| {
+        let digests = simulate::<AntiEntropy>(&config(seed), &[]).unwrap();
+        (
+            digests,
+            simulate::<GossipTimer>(&config(seed), &[]).unwrap(),
+        )
     });
     for (seed, (digests, pushes)) in (1..).zip(runs) {
         assert_eq!(

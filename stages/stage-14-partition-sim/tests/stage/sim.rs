@@ -5,7 +5,8 @@
 use grader::checker::Validity;
 use grader::config::TestConfig;
 use grader::net::read_messages;
-use grader::sim::{SimRun, simulate, simulate_inspect};
+use grader::run::side_by_side;
+use grader::sim::{simulate, simulate_inspect};
 use stage_14_partition_sim::PartitionSim;
 
 /// The stage's check: 10 nodes, rate 50, latency 50, partitions lasting 5 s on average.
@@ -17,17 +18,9 @@ fn config(seed: u64) -> TestConfig {
 fn after_the_heal_the_cluster_agrees_within_a_few_gossip_intervals() {
     // The four runs are independent: side by side they take the time of the slowest.
     let cases = [(100, 1), (100, 2), (400, 1), (400, 2)];
-    let runs: Vec<SimRun> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .iter()
-            .map(|&(interval, seed)| {
-                scope.spawn(move || {
-                    let flags = ["--interval-ms".to_owned(), interval.to_string()];
-                    simulate::<PartitionSim>(&config(seed), &flags).unwrap()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|run| run.join().unwrap()).collect()
+    let runs = side_by_side(cases, |(interval, seed)| {
+        let flags = ["--interval-ms".to_owned(), interval.to_string()];
+        simulate::<PartitionSim>(&config(seed), &flags).unwrap()
     });
     for ((interval, seed), run) in cases.into_iter().zip(runs) {
         assert_eq!(
