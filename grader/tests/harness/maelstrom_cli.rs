@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::nodes::{have_python, ids_node};
+use crate::nodes::{have_python, ids_node, text};
 
 fn grader(words: &str, store: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_grader"))
@@ -16,14 +16,6 @@ fn grader(words: &str, store: &Path) -> Output {
         .arg(store)
         .output()
         .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]

@@ -91,3 +91,12 @@ pub fn config(flags: &str) -> grader::config::TestConfig {
 pub fn ids_node() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../grader/tests/nodes/ids.py")
 }
+
+/// What a finished command printed, stdout then stderr, for assertions and their messages.
+pub fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
