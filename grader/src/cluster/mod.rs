@@ -7,7 +7,7 @@ mod sim;
 
 use std::time::Duration;
 
-pub use process::{MAX_LINE_BYTES, ProcessCluster};
+pub use process::{MAX_LINE_BYTES, ProcessCluster, STDERR_TAIL_BYTES, StderrCopy};
 pub use sim::{NodeFactory, SimCluster};
 
 /// Something a node did.

@@ -15,12 +15,9 @@
 //! no thread wake-up. One thread per node copies its stderr to `node-logs/<id>.log` while
 //! keeping the last lines for crash reports.
 
-use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice, Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -28,11 +25,12 @@ use anyhow::Context as _;
 use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::time::TimeSpec;
 
-mod spawn;
+mod node;
 
 use super::{Cluster, DeliveryError, NodeEvent, NodeExit};
 use crate::procs;
-use spawn::{exit_of, spawn_node};
+use node::{ProcessNode, exit_of};
+pub use node::{STDERR_TAIL_BYTES, StderrCopy};
 
 /// The longest stdout line accepted from a node.
 pub const MAX_LINE_BYTES: usize = 4 << 20;
@@ -46,36 +44,17 @@ const READ_CHUNK: usize = 64 * 1024;
 /// The most lines handed to one write (two slices each: the line and its newline).
 const LINES_PER_WRITE: usize = 512;
 
-/// How many stderr lines are kept for crash reports.
+/// How many stderr lines a cluster keeps for crash reports.
 const STDERR_TAIL: usize = 32;
+
+/// How long a node that is gone gets for the last of its stderr to be read.
+const STDERR_LINGER: Duration = Duration::from_millis(100);
 
 /// How long nodes get to exit after their stdin closes before they are killed.
 const GRACE: Duration = Duration::from_millis(500);
 
 /// How often live nodes are checked for having exited.
 const EXIT_POLL: Duration = Duration::from_millis(20);
-
-struct ProcessNode {
-    /// Counts restarts, so that a restarted node draws a fresh seed.
-    generation: u64,
-    child: Child,
-    /// `None` once the node has exited or closed its stdin.
-    stdin: Option<ChildStdin>,
-    /// `None` once it closed or the node exited.
-    stdout: Option<ChildStdout>,
-    /// Lines waiting for its stdin (without their newlines); the first may be partly written.
-    queued: VecDeque<String>,
-    /// Bytes of the first queued line (and then its newline) already written.
-    written: usize,
-    /// Its stdin pipe was full at the last write; written again once `poll` says it has room.
-    stdin_full: bool,
-    /// Stdout bytes after the last complete line.
-    partial: Vec<u8>,
-    /// The line being read is over [`MAX_LINE_BYTES`] and is being skipped.
-    too_long: bool,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
-    exited: bool,
-}
 
 /// What `poll` found a node's pipes ready for.
 #[derive(Clone, Copy)]
@@ -103,10 +82,8 @@ pub struct ProcessCluster {
     bin: PathBuf,
     args: Vec<String>,
     ids: Vec<String>,
-    log_dir: PathBuf,
     seed: u64,
-    /// True when each node's stderr lines are also printed to the console (`--log-stderr`).
-    echo_stderr: bool,
+    stderr: StderrCopy,
     started: Instant,
     /// Scratch for reads.
     buffer: Vec<u8>,
@@ -114,7 +91,7 @@ pub struct ProcessCluster {
 
 impl ProcessCluster {
     /// Starts one process per node id: `bin args…`, with `GOSSIP_SEED` set per node, stderr
-    /// copied to `<log_dir>/<id>.log`.
+    /// copied to `<log_dir>/<id>.log` (and to the console when `echo_stderr` is set).
     pub fn start(
         bin: &Path,
         args: &[String],
@@ -125,6 +102,22 @@ impl ProcessCluster {
     ) -> anyhow::Result<ProcessCluster> {
         std::fs::create_dir_all(log_dir)
             .with_context(|| format!("cannot create {}", log_dir.display()))?;
+        let stderr = StderrCopy {
+            log_dir: Some(log_dir.to_owned()),
+            echo: echo_stderr,
+            tail_lines: STDERR_TAIL,
+        };
+        ProcessCluster::start_with((bin, args), node_ids, seed, stderr)
+    }
+
+    /// Starts one process per node id, its stderr copied as `stderr` says (a fixture keeps
+    /// its whole tail and no log).
+    pub fn start_with(
+        (bin, args): (&Path, &[String]),
+        node_ids: &[String],
+        seed: u64,
+        stderr: StderrCopy,
+    ) -> anyhow::Result<ProcessCluster> {
         let mut cluster = ProcessCluster {
             nodes: Vec::new(),
             tag: procs::new_run_tag(),
@@ -132,9 +125,8 @@ impl ProcessCluster {
             bin: bin.to_owned(),
             args: args.to_vec(),
             ids: node_ids.to_vec(),
-            log_dir: log_dir.to_owned(),
             seed,
-            echo_stderr,
+            stderr,
             started: Instant::now(),
             buffer: vec![0; READ_CHUNK],
         };
@@ -149,14 +141,12 @@ impl ProcessCluster {
     fn spawn(&self, index: usize, generation: u64) -> anyhow::Result<ProcessNode> {
         let id = &self.ids[index];
         let seed = super::node_seed(self.seed, index, generation);
-        let log = self.log_dir.join(format!("{id}.log"));
-        spawn_node(
-            &self.bin,
-            &self.args,
+        ProcessNode::spawn(
+            (&self.bin, &self.args),
+            (id, &self.tag),
             generation,
-            (id, &self.tag, self.echo_stderr),
-            &log,
             seed,
+            &self.stderr,
         )
         .with_context(|| format!("cannot start node {id} ({})", self.bin.display()))
     }
@@ -186,11 +176,7 @@ impl ProcessCluster {
         target.close_pipes();
         // Whatever it started goes with it.
         procs::signal_group(&target.child, nix::sys::signal::Signal::SIGKILL);
-        let stderr_tail = target
-            .stderr_tail
-            .lock()
-            .map(|tail| tail.iter().cloned().collect())
-            .unwrap_or_default();
+        let stderr_tail = target.stderr_tail(STDERR_LINGER);
         NodeEvent::Exited {
             node,
             exit,
@@ -292,6 +278,18 @@ impl ProcessCluster {
         }
     }
 
+    /// Ends node `node`'s input: its stdin closes once the lines queued for it are written,
+    /// and what it writes is still read until it exits (a fixture's end of input).
+    pub fn end_input(&mut self, node: usize) {
+        self.nodes[node].end_input();
+    }
+
+    /// Node `node`'s last stderr lines, after up to [`STDERR_LINGER`] for the rest of them to
+    /// come when it is gone.
+    pub fn stderr_tail(&mut self, node: usize) -> Vec<String> {
+        self.nodes[node].stderr_tail(STDERR_LINGER)
+    }
+
     /// Waits at most `timeout` for a pipe to be ready: stdouts to read, and the stdins of
     /// nodes with lines waiting for room. Appends what it found to `ready`.
     fn poll_pipes(&self, timeout: Duration, ready: &mut Vec<Ready>) {
@@ -324,76 +322,6 @@ impl ProcessCluster {
             }
         }
     }
-}
-
-impl ProcessNode {
-    /// Drops the harness's ends of the node's stdin and stdout, and whatever was queued.
-    fn close_pipes(&mut self) {
-        self.stdin = None;
-        self.stdout = None;
-        self.queued.clear();
-        self.written = 0;
-        self.partial.clear();
-    }
-
-    /// `count` more bytes of the queued lines (each followed by its newline) were written.
-    fn advance(&mut self, mut count: usize) {
-        while count > 0 {
-            let Some(line) = self.queued.front() else {
-                return;
-            };
-            let left = line.len() + 1 - self.written;
-            if count >= left {
-                count -= left;
-                self.queued.pop_front();
-                self.written = 0;
-            } else {
-                self.written += count;
-                count = 0;
-            }
-        }
-    }
-
-    /// Appends the complete lines in `bytes` (after what was left from the last read) to
-    /// `events`, keeping the rest for the next read. A line over [`MAX_LINE_BYTES`] is
-    /// skipped up to its newline and reported once.
-    fn take_lines(&mut self, node: usize, mut bytes: &[u8], events: &mut Vec<NodeEvent>) {
-        while let Some(end) = bytes.iter().position(|byte| *byte == b'\n') {
-            let (piece, rest) = (&bytes[..end], &bytes[end + 1..]);
-            bytes = rest;
-            if self.too_long || self.partial.len() + piece.len() > MAX_LINE_BYTES {
-                self.too_long = false;
-                self.partial.clear();
-                events.push(NodeEvent::LineTooLong { node });
-                continue;
-            }
-            let line = if self.partial.is_empty() {
-                decode(piece)
-            } else {
-                self.partial.extend_from_slice(piece);
-                let line = decode(&self.partial);
-                self.partial.clear();
-                line
-            };
-            events.push(NodeEvent::Output { node, line });
-        }
-        if self.too_long {
-            return;
-        }
-        if self.partial.len() + bytes.len() > MAX_LINE_BYTES {
-            self.too_long = true;
-            self.partial = Vec::new();
-        } else {
-            self.partial.extend_from_slice(bytes);
-        }
-    }
-}
-
-/// A stdout line as text: bad UTF-8 replaced (it cannot stop the reading), a trailing `\r`
-/// dropped.
-fn decode(bytes: &[u8]) -> String {
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 impl Cluster for ProcessCluster {
