@@ -44,7 +44,11 @@ pub(super) struct Pending {
     pub(super) server_sends: Option<u64>,
     pub(super) msg_id: u64,
     pub(super) f: &'static str,
+    /// The operation's value at invocation.
     pub(super) value: Json,
+    /// For a later request of an operation that takes several (kafka's poll, then its
+    /// commit): the value the earlier replies made of it.
+    pub(super) so_far: Option<Json>,
     pub(super) final_read: bool,
 }
 
@@ -106,7 +110,8 @@ pub(super) fn judge_reply(workload: &dyn Workload, pending: &Pending, body: &Jso
         };
         return failed(kind, format!("error {code}: {text}"));
     }
-    match workload.judge_reply(pending.f, &pending.value, body) {
+    let so_far = pending.so_far.as_ref().unwrap_or(&pending.value);
+    match workload.judge_reply(pending.f, so_far, body) {
         Ok(value) => Completion {
             kind: OpKind::Ok,
             value,
@@ -159,6 +164,7 @@ mod tests {
             msg_id: 3,
             f,
             value: json!(7),
+            so_far: None,
             final_read: false,
         }
     }

@@ -62,12 +62,78 @@ impl Harness<'_> {
                 final_read,
             },
         );
+        if let Some(kind) = self.workload.done_by_client(&operation) {
+            // Nothing is sent: the client completes it at once.
+            let pending = Pending {
+                sent_at: self.now,
+                delivered_at: None,
+                server_sends: None,
+                msg_id: 0,
+                f: operation.f,
+                value: operation.value.clone(),
+                so_far: None,
+                final_read,
+            };
+            let completion = Completion {
+                kind,
+                value: operation.value,
+                error: None,
+            };
+            self.complete(worker, &pending, completion);
+            return;
+        }
         self.client_request(
             client_id,
             with_msg_id(operation.body),
             self.rpc_timeout,
             Some((operation.f, operation.value, final_read)),
         );
+    }
+
+    /// A worker's request was answered with `reply`, judged as `completion`: the operation
+    /// completes, or, when the workload's client has another request to make for it, goes on
+    /// with that.
+    fn answered(&mut self, worker: usize, pending: Pending, completion: Completion, reply: &Json) {
+        if completion.kind == OpKind::Ok
+            && let Some(body) =
+                self.workload
+                    .after_reply(worker, pending.f, &completion.value, reply)
+        {
+            let client_id = self.clients.workers[worker].client;
+            self.client_request(
+                client_id,
+                with_msg_id(body),
+                self.rpc_timeout,
+                Some((pending.f, pending.value, pending.final_read)),
+            );
+            let client = self.client_mut(client_id).expect("the worker's client");
+            let next = client.pending.as_mut().expect("just sent");
+            next.sent_at = pending.sent_at;
+            next.so_far = Some(completion.value);
+            return;
+        }
+        self.complete(worker, &pending, completion);
+    }
+
+    /// Invokes worker `worker`'s next final operation (now, or after its pause), if the
+    /// workload has one and the final phase's time limit has not passed.
+    pub(super) fn next_final(&mut self, worker: usize) {
+        if let Some(limit) = self.declaration.final_phase_limit
+            && self.now >= self.final_phase.started + limit
+        {
+            return;
+        }
+        let done = self.final_phase.done[worker];
+        let Some(step) = self.workload.final_step(worker, done) else {
+            return;
+        };
+        if step.after.is_zero() {
+            self.invoke(worker, step.operation, true);
+        } else {
+            self.final_phase.scheduled += 1;
+            let at = self.now + step.after;
+            self.schedule(at, Event::FinalOperation(worker, step.operation));
+        }
     }
 
     /// Records a worker's completion; an `info` retires its client and process, as Jepsen does
@@ -109,6 +175,10 @@ impl Harness<'_> {
             let fresh = self.open_client(Role::Worker(worker), node_index);
             self.clients.workers[worker].process += self.config.concurrency as u64;
             self.clients.workers[worker].client = fresh;
+        }
+        if self.phase == Phase::FinalReads && pending.final_read {
+            self.final_phase.done[worker] += 1;
+            self.next_final(worker);
         }
         if self.phase == Phase::Main && self.generator.waiting {
             self.generator.waiting = false;
@@ -199,7 +269,7 @@ impl Harness<'_> {
             },
             Role::Worker(worker) => {
                 let completion = judge_reply(self.workload.as_ref(), &pending, body);
-                self.complete(worker, &pending, completion);
+                self.answered(worker, pending, completion, body);
             }
             Role::RestartInit if kind == "init_ok" => {
                 if !self.send_setup(Role::RestartSetup, node) {

@@ -96,7 +96,9 @@ impl Harness<'_> {
                 ));
                 self.schedule(self.now + self.config.recovery, Event::RecoveryEnd);
             }
-            Phase::FinalReads if !self.any_worker_busy() => self.enter(Phase::Done),
+            Phase::FinalReads if !self.any_worker_busy() && self.final_phase.scheduled == 0 => {
+                self.enter(Phase::Done)
+            }
             _ => {}
         }
     }

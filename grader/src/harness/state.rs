@@ -51,6 +51,17 @@ pub(super) struct GeneratorClock {
     pub(super) next_tick_at: Duration,
 }
 
+/// The final phase's pacing: each worker's final operations, one after another.
+#[derive(Default)]
+pub(super) struct FinalPhase {
+    /// When it started.
+    pub(super) started: Duration,
+    /// How many final operations each worker has completed.
+    pub(super) done: Vec<usize>,
+    /// Final operations scheduled but not yet invoked (a worker waiting out a pause).
+    pub(super) scheduled: usize,
+}
+
 /// `harness.log` and the run's failure.
 #[derive(Default)]
 pub(super) struct RunLog {

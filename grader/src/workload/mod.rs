@@ -15,6 +15,7 @@ pub mod concurrent_writers;
 pub mod counter;
 pub mod echo;
 pub mod g_set;
+pub mod kafka;
 pub mod kv_bench;
 pub mod lww_kv;
 pub mod two_phase_set;
@@ -75,6 +76,11 @@ pub const REGISTRY: &[Registered] = &[
         name: "g-set",
         options: g_set::OPTIONS,
         make: g_set::make,
+    },
+    Registered {
+        name: "kafka",
+        options: &[],
+        make: |_| Ok(Box::new(kafka::Kafka::default())),
     },
     Registered {
         name: "kv-bench",
@@ -174,6 +180,30 @@ pub struct Operation {
     pub value: Json,
     /// The request body.
     pub body: Json,
+}
+
+/// What a run looks like, for [`Workload::prepare`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunShape {
+    /// How many nodes.
+    pub nodes: usize,
+    /// How many worker clients.
+    pub concurrency: usize,
+    /// Operations per second, all workers together.
+    pub rate: f64,
+    /// The main phase's length.
+    pub time_limit: Duration,
+    /// The run's seed, for a workload that draws numbers outside [`Workload::next_operation`].
+    pub seed: u64,
+}
+
+/// A worker's next operation in the final phase, and how long it waits before invoking it.
+#[derive(Debug, Clone)]
+pub struct FinalStep {
+    /// The operation.
+    pub operation: Operation,
+    /// The pause before it, after the worker's previous final operation completed.
+    pub after: Duration,
 }
 
 /// A workload's verdict on a history.
@@ -355,6 +385,9 @@ pub struct Declaration {
     /// process never invokes again, so checkers can treat that operation as concurrent with
     /// everything after it.
     pub fresh_process_after_info: bool,
+    /// How long the final phase may issue operations (kafka's 10 s), counted from its start;
+    /// operations in flight then still complete. None: no limit.
+    pub final_phase_limit: Option<Duration>,
 }
 
 impl Declaration {
@@ -369,6 +402,7 @@ impl Declaration {
             idempotent: &["read"],
         },
         fresh_process_after_info: true,
+        final_phase_limit: None,
     };
 
     /// Maelstrom's choice for workloads whose operations are judged one by one (echo,
@@ -423,7 +457,9 @@ pub trait Workload {
     fn next_operation(&mut self, worker: usize, rng: &mut ChaCha8Rng) -> Operation;
 
     /// Judges a reply that is not an `error`: the op's completed value, or why the reply is
-    /// malformed (by Maelstrom's closed schemas).
+    /// malformed (by Maelstrom's closed schemas). `value` is the invocation's value, or for a
+    /// later request of an operation of several (see [`Workload::after_reply`]) what the
+    /// earlier replies made of it.
     fn judge_reply(&self, f: &str, value: &Json, body: &Json) -> Result<Json, String>;
 
     /// Judges the whole history. Values that went down with a crashed node (see
@@ -448,6 +484,32 @@ pub trait Workload {
         Ok(())
     }
 
+    /// The outcome of an operation the client completes by itself, sending nothing (kafka's
+    /// client crash is `info`; an assign that seeks to the beginning is `ok`), or none for an
+    /// operation that is a request (the default).
+    fn done_by_client(&self, operation: &Operation) -> Option<OpKind> {
+        let _ = operation;
+        None
+    }
+
+    /// Worker `worker`'s request for operation `f` was answered ok with `reply`, judged as
+    /// `value`: the operation's next request, or none when it is complete (the default). For
+    /// clients that keep what replies tell them (kafka's committed offsets) or whose one
+    /// operation is several RPCs (kafka's poll commits the offsets it polled before it
+    /// completes). An error or a timeout in a later request completes the operation as
+    /// [`ErrorRule`] says, with its invocation's value; a later reply is judged with the value
+    /// so far.
+    fn after_reply(&mut self, worker: usize, f: &str, value: &Json, reply: &Json) -> Option<Json> {
+        let _ = (worker, f, value, reply);
+        None
+    }
+
+    /// Called once before the run with its shape, for a workload whose generator depends on
+    /// it (kafka crashes each client about every 30 s, whatever the rate and concurrency).
+    fn prepare(&mut self, run: &RunShape) {
+        let _ = run;
+    }
+
     /// Worker `worker`'s operation `f` completed as `kind` with `value` (what [`judge_reply`]
     /// made of the reply, or the invocation's value when it failed). A workload whose clients
     /// carry what they saw into their next request (a read's context) keeps it here.
@@ -455,6 +517,18 @@ pub trait Workload {
     /// [`judge_reply`]: Workload::judge_reply
     fn completed(&mut self, worker: usize, f: &str, kind: OpKind, value: &Json) {
         let _ = (worker, f, kind, value);
+    }
+
+    /// Worker `worker`'s next operation in the final phase, once `done` of its final
+    /// operations completed, or none to end its final phase. By default each worker makes one:
+    /// [`Workload::final_operation`]. A workload whose final phase is a sequence (kafka: crash,
+    /// assign, then polls until caught up) overrides this.
+    fn final_step(&mut self, worker: usize, done: usize) -> Option<FinalStep> {
+        let _ = worker;
+        (done == 0).then(|| FinalStep {
+            operation: self.final_operation(),
+            after: Duration::ZERO,
+        })
     }
 
     /// Each worker's final operation after the recovery, for a workload that declares a

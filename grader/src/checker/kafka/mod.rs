@@ -1,0 +1,736 @@
+//! Jepsen's kafka checker (`jepsen.tests.kafka`, as Maelstrom runs it: no transactions, assign
+//! rather than subscribe, no write-write inference), over one pass each of a history's
+//! operations, so that it stays linear in the history's length.
+//!
+//! Each key is a log. Its *version order* is built from acknowledged sends (their offsets)
+//! and acknowledged polls (the `[offset, message]` pairs they returned); Jepsen also takes an
+//! `info` send whose message an acknowledged poll saw, but such a send has no offset, so it
+//! adds nothing. From the version orders the checker finds:
+//!
+//! | class | what |
+//! |---|---|
+//! | `inconsistent-offsets` | one offset of a key holds two messages |
+//! | `duplicate` | one message sits at two offsets of a key |
+//! | `lost-write` | a message below the highest offset some poll reached was never polled |
+//! | `unseen` | an acknowledged send no poll ever returned, by the end |
+//! | `G1a` | a poll returned a message whose send failed (a definite error) |
+//! | `int-poll-skip`, `int-nonmonotonic-poll` | one poll's messages for a key skip a known message, or go backwards |
+//! | `poll-skip`, `nonmonotonic-poll` | one process's successive polls of a key skip a known message or go backwards (an assign starts afresh) |
+//! | `nonmonotonic-send` | one process's successive sends to a key land at earlier offsets |
+//! | `G1c-process`, `G1c-realtime` | a cycle of polls that read a send and of operations that followed each other in one process or in time: a poll that saw a message sent later |
+//!
+//! Every class invalidates a run but Jepsen's allowed ones (`int-send-skip`, `G0*`,
+//! `PL-1-cycle-exists`), which cannot arise here: each operation sends at most one message, and
+//! write-write edges are off, as in Maelstrom. Transactions' classes (`precommitted-read`,
+//! `int-send-*`) cannot arise either, for the same reason.
+//!
+//! One difference, where Jepsen gives no verdict: a poll that returns a message no client ever
+//! sent to that key makes Jepsen's checker throw (`no-writer-of-value`), so Maelstrom reports
+//! an error and no verdict. Here it is an anomaly of its own, `phantom-message`, and invalid.
+
+mod cycles;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::Validity;
+use crate::history::{Op, OpKind, Process};
+
+/// How many cases of each class the result keeps (all are counted).
+pub const KEPT_CASES: usize = 16;
+
+/// The classes Jepsen allows without invalidating a run.
+pub const ALLOWED: &[&str] = &[
+    "int-send-skip",
+    "G0",
+    "G0-process",
+    "G0-realtime",
+    "PL-1-cycle-exists",
+    "strong-PL-1-cycle-exists",
+];
+
+/// An operation an anomaly involves, as the summary names it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OpRef {
+    /// Its completion's position in the history.
+    pub index: usize,
+    /// Its process.
+    pub process: Option<u64>,
+    /// The node its client talked to.
+    pub node: Option<String>,
+    /// `send` or `poll`.
+    pub f: &'static str,
+    /// When it completed, in seconds since the main phase began.
+    pub time_s: f64,
+}
+
+impl OpRef {
+    fn of(op: &Op) -> Self {
+        OpRef {
+            index: op.index,
+            process: match op.process {
+                Process::Worker(process) => Some(process),
+                Process::Nemesis => None,
+            },
+            node: op.node.clone(),
+            f: op.f,
+            time_s: op.time_ns as f64 / 1e9,
+        }
+    }
+
+    /// `the poll of process 3 (via n1, op 412, 2.31 s)`.
+    pub fn words(&self) -> String {
+        let process = self
+            .process
+            .map_or_else(String::new, |process| format!(" of process {process}"));
+        let node = self
+            .node
+            .as_deref()
+            .map_or_else(String::new, |node| format!("via {node}, "));
+        format!(
+            "the {}{process} ({node}op {}, {:.2} s)",
+            self.f, self.index, self.time_s
+        )
+    }
+}
+
+/// One case of an anomaly.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Case {
+    /// The key (the log).
+    pub key: String,
+    /// The messages involved, in the order the text names them.
+    pub messages: Vec<i64>,
+    /// The offsets involved.
+    pub offsets: Vec<i64>,
+    /// The messages a skip passed over.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<i64>,
+    /// The operations involved.
+    pub ops: Vec<OpRef>,
+    /// The case in a sentence.
+    pub words: String,
+}
+
+/// Every case of one class: how many, and the first [`KEPT_CASES`].
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Cases {
+    /// How many cases there are.
+    pub count: usize,
+    /// The first of them.
+    pub cases: Vec<Case>,
+}
+
+/// The kafka checker's result (`results.json`'s `workload`).
+#[derive(Debug, Clone, Serialize)]
+pub struct KafkaResult {
+    /// The verdict.
+    #[serde(rename = "valid?")]
+    pub valid: Validity,
+    /// The classes found that invalidate the run.
+    pub bad_error_types: Vec<&'static str>,
+    /// Every class found.
+    pub error_types: Vec<&'static str>,
+    /// The cases, by class.
+    pub errors: BTreeMap<&'static str, Cases>,
+    /// The cases in the classes that invalidate the run.
+    pub bad_case_count: usize,
+    /// Acknowledged sends never polled, by key: how many.
+    pub unseen: BTreeMap<String, usize>,
+    /// Acknowledged sends never polled, in all.
+    pub unseen_count: usize,
+    /// Sends acknowledged, unknown (`info`) and failed.
+    pub sends: [usize; 3],
+    /// Polls acknowledged, and the messages they returned.
+    pub polls: usize,
+    /// The `[offset, message]` pairs acknowledged polls returned.
+    pub polled_pairs: usize,
+    /// The keys written or read.
+    pub keys: usize,
+    /// Why operations ended `info`, each once.
+    pub info_causes: Vec<String>,
+}
+
+/// A send's outcome, as the history holds it.
+#[derive(Debug, Clone)]
+struct Send {
+    key: String,
+    offset: Option<i64>,
+    message: i64,
+}
+
+/// A completed operation, read once.
+struct Completed<'a> {
+    op: &'a Op,
+    send: Option<Send>,
+    /// An acknowledged poll's pairs, by key, in the order it returned them.
+    reads: Vec<(String, Vec<(i64, i64)>)>,
+    /// An assign's keys.
+    assigned: Option<Vec<String>>,
+}
+
+/// `[offset, message]` as integers.
+fn pair(item: &Json) -> Option<(i64, i64)> {
+    let pair = item.as_array()?;
+    Some((pair.first()?.as_i64()?, pair.get(1)?.as_i64()?))
+}
+
+impl<'a> Completed<'a> {
+    fn read(op: &'a Op) -> Self {
+        let mut completed = Completed {
+            op,
+            send: None,
+            reads: Vec::new(),
+            assigned: None,
+        };
+        match op.f {
+            "assign" => {
+                completed.assigned = op.value.as_array().map(|keys| {
+                    keys.iter()
+                        .filter_map(|key| key.as_str().map(str::to_owned))
+                        .collect()
+                });
+            }
+            "send" | "poll" => {
+                for mop in op.value.as_array().into_iter().flatten() {
+                    let Some(mop) = mop.as_array() else { continue };
+                    match mop.first().and_then(Json::as_str) {
+                        Some("send") => {
+                            let key = mop.get(1).and_then(Json::as_str);
+                            let sent = mop.get(2);
+                            let (offset, message) = match sent.and_then(pair) {
+                                Some((offset, message)) => (Some(offset), Some(message)),
+                                None => (None, sent.and_then(Json::as_i64)),
+                            };
+                            if let (Some(key), Some(message)) = (key, message) {
+                                completed.send = Some(Send {
+                                    key: key.to_owned(),
+                                    offset,
+                                    message,
+                                });
+                            }
+                        }
+                        Some("poll") if op.kind == OpKind::Ok => {
+                            let polled = mop.get(1).and_then(Json::as_object);
+                            for (key, pairs) in polled.into_iter().flatten() {
+                                let pairs = pairs.as_array().into_iter().flatten();
+                                completed
+                                    .reads
+                                    .push((key.clone(), pairs.filter_map(pair).collect()));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        completed
+    }
+}
+
+/// One key's log as the history shows it.
+#[derive(Debug, Default)]
+struct Order {
+    /// Offset → the messages seen there.
+    log: BTreeMap<i64, BTreeSet<i64>>,
+    /// Dense index → the (first) message at that position.
+    by_index: Vec<i64>,
+    /// Message → its dense index (the last position it is first at, as Jepsen's map has it).
+    by_value: HashMap<i64, usize>,
+}
+
+impl Order {
+    fn index(&self, message: i64) -> Option<usize> {
+        self.by_value.get(&message).copied()
+    }
+
+    /// The messages strictly between dense indexes `from` and `to`.
+    fn between(&self, from: usize, to: usize) -> Vec<i64> {
+        self.by_index[from + 1..to].to_vec()
+    }
+}
+
+/// The cases found so far, by class.
+#[derive(Default)]
+struct Found(BTreeMap<&'static str, Cases>);
+
+impl Found {
+    fn add(&mut self, class: &'static str, case: Case) {
+        let cases = self.0.entry(class).or_default();
+        cases.count += 1;
+        if cases.cases.len() < KEPT_CASES {
+            cases.cases.push(case);
+        }
+    }
+}
+
+/// Checks a kafka history.
+pub fn check(history: &[Op]) -> KafkaResult {
+    let completed: Vec<Completed> = history
+        .iter()
+        .filter(|op| op.kind != OpKind::Invoke && op.process != Process::Nemesis)
+        .map(Completed::read)
+        .collect();
+    let mut found = Found::default();
+
+    // Who sent what (the last send of a message, as Jepsen's map keeps), what failed, and
+    // what acknowledged polls returned.
+    let mut writer: HashMap<(&str, i64), usize> = HashMap::new();
+    let mut failed: BTreeSet<(&str, i64)> = BTreeSet::new();
+    let mut polled: BTreeSet<(&str, i64)> = BTreeSet::new();
+    let mut sends = [0; 3];
+    let mut polls = 0;
+    let mut polled_pairs = 0;
+    for (at, op) in completed.iter().enumerate() {
+        if let Some(send) = &op.send {
+            writer.insert((&send.key, send.message), at);
+            match op.op.kind {
+                OpKind::Ok => sends[0] += 1,
+                OpKind::Info => sends[1] += 1,
+                _ => {
+                    sends[2] += 1;
+                    failed.insert((&send.key, send.message));
+                }
+            }
+        }
+        if op.op.f == "poll" && op.op.kind == OpKind::Ok {
+            polls += 1;
+        }
+        for (key, pairs) in &op.reads {
+            polled_pairs += pairs.len();
+            polled.extend(pairs.iter().map(|(_, message)| (key.as_str(), *message)));
+        }
+    }
+
+    // The version orders: acknowledged sends' offsets and every polled pair.
+    let mut orders: BTreeMap<&str, Order> = BTreeMap::new();
+    for op in &completed {
+        if let Some(send) = &op.send
+            && op.op.kind == OpKind::Ok
+            && let Some(offset) = send.offset
+        {
+            let order = orders.entry(&send.key).or_default();
+            order.log.entry(offset).or_default().insert(send.message);
+        }
+        for (key, pairs) in &op.reads {
+            let order = orders.entry(key).or_default();
+            for (offset, message) in pairs {
+                order.log.entry(*offset).or_default().insert(*message);
+            }
+        }
+    }
+    for (key, order) in &mut orders {
+        for (index, (offset, messages)) in order.log.iter().enumerate() {
+            let first = *messages.first().expect("an offset holds a message");
+            order.by_index.push(first);
+            order.by_value.insert(first, index);
+            if messages.len() > 1 {
+                let messages: Vec<i64> = messages.iter().copied().collect();
+                found.add(
+                    "inconsistent-offsets",
+                    Case {
+                        key: (*key).to_owned(),
+                        words: format!(
+                            "key {key}: offset {offset} holds {} messages, {}",
+                            messages.len(),
+                            list(&messages)
+                        ),
+                        messages,
+                        offsets: vec![*offset],
+                        skipped: Vec::new(),
+                        ops: Vec::new(),
+                    },
+                );
+            }
+        }
+        let mut offsets_of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for (offset, messages) in &order.log {
+            for message in messages {
+                offsets_of.entry(*message).or_default().push(*offset);
+            }
+        }
+        for (message, offsets) in offsets_of {
+            if offsets.len() > 1 {
+                found.add(
+                    "duplicate",
+                    Case {
+                        key: (*key).to_owned(),
+                        words: format!(
+                            "key {key}: message {message} sits at {} offsets, {}",
+                            offsets.len(),
+                            list(&offsets)
+                        ),
+                        messages: vec![message],
+                        offsets,
+                        skipped: Vec::new(),
+                        ops: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+
+    // Whether a send took effect for certain: acknowledged, or unknown but polled.
+    let committed = |at: usize| {
+        let op = &completed[at];
+        op.op.kind == OpKind::Ok
+            || (op.op.kind == OpKind::Info
+                && op
+                    .send
+                    .as_ref()
+                    .is_some_and(|send| polled.contains(&(send.key.as_str(), send.message))))
+    };
+
+    for op in &completed {
+        for (key, pairs) in &op.reads {
+            for (offset, message) in pairs {
+                if failed.contains(&(key.as_str(), *message)) {
+                    let sender = writer[&(key.as_str(), *message)];
+                    found.add(
+                        "G1a",
+                        Case {
+                            key: key.clone(),
+                            words: format!(
+                                "key {key}: {} returned message {message} at offset {offset}, whose send failed ({})",
+                                OpRef::of(op.op).words(),
+                                OpRef::of(completed[sender].op).words()
+                            ),
+                            messages: vec![*message],
+                            offsets: vec![*offset],
+                            skipped: Vec::new(),
+                            ops: vec![OpRef::of(completed[sender].op), OpRef::of(op.op)],
+                        },
+                    );
+                }
+                if !writer.contains_key(&(key.as_str(), *message)) {
+                    found.add(
+                        "phantom-message",
+                        Case {
+                            key: key.clone(),
+                            words: format!(
+                                "key {key}: {} returned message {message} at offset {offset}, which no client sent to key {key}",
+                                OpRef::of(op.op).words()
+                            ),
+                            messages: vec![*message],
+                            offsets: vec![*offset],
+                            skipped: Vec::new(),
+                            ops: vec![OpRef::of(op.op)],
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    lost_writes(
+        &completed, &orders, &polled, &writer, &committed, &mut found,
+    );
+    skips_within_polls(&completed, &orders, &mut found);
+    per_process(&completed, &orders, &mut found);
+
+    // Unseen: acknowledged sends that no acknowledged poll returned.
+    let mut unseen: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for op in &completed {
+        if let Some(send) = &op.send
+            && op.op.kind == OpKind::Ok
+            && !polled.contains(&(send.key.as_str(), send.message))
+        {
+            unseen
+                .entry(send.key.clone())
+                .or_default()
+                .push(send.message);
+        }
+    }
+    for (key, messages) in &unseen {
+        found.add(
+            "unseen",
+            Case {
+                key: key.clone(),
+                words: format!(
+                    "key {key}: {} acknowledged send(s) never polled: message(s) {}",
+                    messages.len(),
+                    list(messages)
+                ),
+                messages: messages.clone(),
+                offsets: Vec::new(),
+                skipped: Vec::new(),
+                ops: Vec::new(),
+            },
+        );
+    }
+
+    cycles::find(history, &completed, &writer, &mut found);
+
+    let error_types: Vec<&'static str> = found.0.keys().copied().collect();
+    let bad_error_types: Vec<&'static str> = error_types
+        .iter()
+        .copied()
+        .filter(|class| !ALLOWED.contains(class))
+        .collect();
+    let info_causes: BTreeSet<String> = completed
+        .iter()
+        .filter(|op| op.op.kind == OpKind::Info && op.op.f != "crash")
+        .filter_map(|op| op.op.error.clone())
+        .collect();
+    let bad_case_count = bad_error_types
+        .iter()
+        .map(|class| found.0[class].count)
+        .sum();
+    let unseen_count = unseen.values().map(Vec::len).sum();
+    KafkaResult {
+        bad_case_count,
+        unseen_count,
+        valid: if bad_error_types.is_empty() {
+            Validity::Valid
+        } else {
+            Validity::Invalid
+        },
+        bad_error_types,
+        error_types,
+        errors: found.0,
+        unseen: unseen
+            .into_iter()
+            .map(|(key, messages)| (key, messages.len()))
+            .collect(),
+        sends,
+        polls,
+        polled_pairs,
+        keys: orders.len(),
+        info_causes: info_causes.into_iter().collect(),
+    }
+}
+
+/// Lost writes: per key, every message at or below the highest position an acknowledged
+/// poll reached must have been polled by some acknowledged poll, unless its send is not
+/// known to have taken effect.
+fn lost_writes(
+    completed: &[Completed],
+    orders: &BTreeMap<&str, Order>,
+    polled: &BTreeSet<(&str, i64)>,
+    writer: &HashMap<(&str, i64), usize>,
+    committed: &dyn Fn(usize) -> bool,
+    found: &mut Found,
+) {
+    for (key, order) in orders {
+        // Each message's first and last position in the log.
+        let mut first_index: HashMap<i64, usize> = HashMap::new();
+        let mut last_index: HashMap<i64, usize> = HashMap::new();
+        for (index, messages) in order.log.values().enumerate() {
+            for message in messages {
+                first_index.entry(*message).or_insert(index);
+                last_index.insert(*message, index);
+            }
+        }
+        let bound = polled
+            .range((*key, i64::MIN)..=(*key, i64::MAX))
+            .filter_map(|(_, message)| first_index.get(message))
+            .max();
+        let Some(&bound) = bound else { continue };
+        let mut must_read: Vec<(usize, i64)> = last_index
+            .iter()
+            .filter(|(_, index)| **index <= bound)
+            .map(|(message, index)| (*index, *message))
+            .collect();
+        must_read.sort_unstable();
+        // The poll that proves the bound was reached.
+        let highest = order.by_index[bound];
+        let reader = completed.iter().find(|op| {
+            op.reads
+                .iter()
+                .any(|(k, pairs)| k == key && pairs.iter().any(|(_, m)| *m == highest))
+        });
+        for (index, message) in must_read {
+            if polled.contains(&(*key, message)) {
+                continue;
+            }
+            let Some(&sender) = writer.get(&(*key, message)) else {
+                continue;
+            };
+            if !committed(sender) {
+                continue;
+            }
+            let mut ops = vec![OpRef::of(completed[sender].op)];
+            ops.extend(reader.map(|reader| OpRef::of(reader.op)));
+            let reached = reader.map_or_else(String::new, |reader| {
+                format!(" ({})", OpRef::of(reader.op).words())
+            });
+            found.add(
+                "lost-write",
+                Case {
+                    key: (*key).to_owned(),
+                    words: format!(
+                        "key {key}: message {message}, sent by {}, sits at position {index} of the log, below position {bound} that a poll reached{reached}, yet no poll returned it",
+                        OpRef::of(completed[sender].op).words()
+                    ),
+                    messages: vec![message, highest],
+                    offsets: Vec::new(),
+                    skipped: Vec::new(),
+                    ops,
+                },
+            );
+        }
+    }
+}
+
+/// The difference between two positions in a key's log, or 1 when either is unknown.
+fn delta(order: Option<&Order>, from: i64, to: i64) -> (i64, Option<(usize, usize)>) {
+    let Some(order) = order else { return (1, None) };
+    match (order.index(from), order.index(to)) {
+        (Some(i), Some(j)) => (j as i64 - i as i64, Some((i, j))),
+        _ => (1, None),
+    }
+}
+
+/// Within one poll: each key's messages must follow the log one position at a time.
+fn skips_within_polls(completed: &[Completed], orders: &BTreeMap<&str, Order>, found: &mut Found) {
+    for op in completed {
+        for (key, pairs) in &op.reads {
+            let order = orders.get(key.as_str());
+            for window in pairs.windows(2) {
+                let ((_, from), (_, to)) = (window[0], window[1]);
+                let (delta, positions) = delta(order, from, to);
+                let class = match delta {
+                    1 => continue,
+                    d if d > 1 => "int-poll-skip",
+                    _ => "int-nonmonotonic-poll",
+                };
+                let skipped = match (order, positions) {
+                    (Some(order), Some((i, j))) if j > i => order.between(i, j),
+                    _ => Vec::new(),
+                };
+                let what = if delta > 1 {
+                    format!("skipping message(s) {}", list(&skipped))
+                } else {
+                    format!("going back {} position(s) in the log", 1 - delta)
+                };
+                found.add(
+                    class,
+                    Case {
+                        key: key.clone(),
+                        words: format!(
+                            "key {key}: {} returned message {from} then {to}, {what}",
+                            OpRef::of(op.op).words()
+                        ),
+                        messages: vec![from, to],
+                        offsets: vec![window[0].0, window[1].0],
+                        skipped,
+                        ops: vec![OpRef::of(op.op)],
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Between one process's operations: successive polls of a key go on where the last left off
+/// (an assign keeps only the keys it assigns), and successive sends to a key go forwards.
+fn per_process(completed: &[Completed], orders: &BTreeMap<&str, Order>, found: &mut Found) {
+    let mut by_process: BTreeMap<u64, Vec<&Completed>> = BTreeMap::new();
+    for op in completed {
+        if let Process::Worker(process) = op.op.process {
+            by_process.entry(process).or_default().push(op);
+        }
+    }
+    for ops in by_process.values() {
+        // Key → (the op that last polled it, the last message it returned there).
+        let mut last_polls: HashMap<&str, (&Completed, Option<i64>)> = HashMap::new();
+        let mut last_sends: HashMap<&str, (&Completed, i64)> = HashMap::new();
+        for op in ops {
+            if let Some(keys) = &op.assigned {
+                if matches!(op.op.kind, OpKind::Ok | OpKind::Info) {
+                    last_polls.retain(|key, _| keys.iter().any(|k| k == key));
+                    last_sends.retain(|key, _| keys.iter().any(|k| k == key));
+                }
+                continue;
+            }
+            for (key, pairs) in &op.reads {
+                if let Some((last, Some(from))) = last_polls.get(key.as_str())
+                    && let Some((_, to)) = pairs.first()
+                {
+                    let order = orders.get(key.as_str());
+                    let (delta, positions) = delta(order, *from, *to);
+                    if delta != 1 {
+                        let skipped = match (order, positions) {
+                            (Some(order), Some((i, j))) if j > i => order.between(i, j),
+                            _ => Vec::new(),
+                        };
+                        let (class, what) = if delta > 1 {
+                            (
+                                "poll-skip",
+                                format!("skipping message(s) {}", list(&skipped)),
+                            )
+                        } else {
+                            (
+                                "nonmonotonic-poll",
+                                format!("going back {} position(s) in the log", 1 - delta),
+                            )
+                        };
+                        found.add(
+                            class,
+                            Case {
+                                key: key.clone(),
+                                words: format!(
+                                    "key {key}: {} ended at message {from}, and the next, {}, began at message {to}, {what}",
+                                    OpRef::of(last.op).words(),
+                                    OpRef::of(op.op).words()
+                                ),
+                                messages: vec![*from, *to],
+                                offsets: Vec::new(),
+                                skipped,
+                                ops: vec![OpRef::of(last.op), OpRef::of(op.op)],
+                            },
+                        );
+                    }
+                }
+            }
+            if op.op.kind == OpKind::Ok {
+                for (key, pairs) in &op.reads {
+                    last_polls.insert(key, (op, pairs.last().map(|(_, message)| *message)));
+                }
+            }
+            if let Some(send) = &op.send
+                && matches!(op.op.kind, OpKind::Ok | OpKind::Info)
+            {
+                if let Some((last, from)) = last_sends.get(send.key.as_str()) {
+                    let order = orders.get(send.key.as_str());
+                    let (delta, _) = delta(order, *from, send.message);
+                    if delta < 1 {
+                        let key = &send.key;
+                        found.add(
+                            "nonmonotonic-send",
+                            Case {
+                                key: key.clone(),
+                                words: format!(
+                                    "key {key}: {} sent message {from}, and the next, {}, sent message {} at an earlier or the same position in the log",
+                                    OpRef::of(last.op).words(),
+                                    OpRef::of(op.op).words(),
+                                    send.message
+                                ),
+                                messages: vec![*from, send.message],
+                                offsets: Vec::new(),
+                                skipped: Vec::new(),
+                                ops: vec![OpRef::of(last.op), OpRef::of(op.op)],
+                            },
+                        );
+                    }
+                }
+                last_sends.insert(&send.key, (op, send.message));
+            }
+        }
+    }
+}
+
+/// `1, 2, 3` (at most 12, then `…`).
+fn list(items: &[i64]) -> String {
+    let mut shown: Vec<String> = items.iter().take(12).map(i64::to_string).collect();
+    if items.len() > 12 {
+        shown.push(format!("… ({} in all)", items.len()));
+    }
+    shown.join(", ")
+}
+
+#[cfg(test)]
+mod tests;
