@@ -130,3 +130,55 @@ pub fn bench_rate(rates: &[f64], runs: usize, seconds: f64) -> anyhow::Result<()
     }
     Ok(())
 }
+
+/// `cargo xtask bench-checker`: the kafka checker on valid histories of each length (4
+/// processes, Maelstrom's shape), `runs` times each, in this process.
+pub fn bench_checker(operations: &[usize], runs: usize) {
+    println!(
+        "kafka checker: valid histories from a correct log, 4 processes, Maelstrom's key shape; {}",
+        machine()
+    );
+    println!("  operations  entries  polled pairs  run   ms     ms per 1,000 ops  peak MiB");
+    for &count in operations {
+        let history = grader::checker::kafka::synthetic::history(count, 4, 1);
+        let mut times = Vec::new();
+        for run in 1..=runs {
+            let started = std::time::Instant::now();
+            let result = grader::checker::kafka::check(&history);
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            assert_eq!(
+                result.valid,
+                grader::checker::Validity::Valid,
+                "a synthetic history must be valid"
+            );
+            println!(
+                "  {:>10}  {:>7}  {:>12}  {:>3}  {:>6.1}  {:>16.2}  {:>8}",
+                count,
+                history.len(),
+                result.polled_pairs,
+                run,
+                ms,
+                ms / count as f64 * 1000.0,
+                peak_rss_mib().map_or_else(|| "?".to_owned(), |mib| format!("{mib:.0}"))
+            );
+            times.push(ms);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "  {:>10}  all  {:.1} to {:.1} ms, median {:.1} ms ({:.2} ms per 1,000 ops)",
+            count,
+            times[0],
+            times[times.len() - 1],
+            times[times.len() / 2],
+            times[times.len() / 2] / count as f64 * 1000.0
+        );
+    }
+}
+
+/// This process's peak resident memory (`VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}

@@ -218,6 +218,17 @@ enum Task {
         #[arg(long, value_name = "PNG")]
         keep_screenshot: Option<PathBuf>,
     },
+    /// Measure the kafka checker: time to check valid kafka histories of 10,000 to 160,000
+    /// operations (a 20 s Maelstrom run at rate 1000 is about 20,000), several runs each;
+    /// prints each run, the spread, and the time per 1,000 operations (flat if linear).
+    BenchChecker {
+        /// Operations per history.
+        #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 20_000, 40_000, 80_000, 160_000])]
+        operations: Vec<usize>,
+        /// Runs per length.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Measure the client rate the harness sustains: unique-ids on 3 trivial nodes at 1,000,
     /// 5,000 and 10,000 operations per second, several runs each; prints the rate achieved
     /// and operation latency (median, 99th percentile, max) per run and their spread.
@@ -379,6 +390,10 @@ fn dispatch(cli: Cli) -> ExitCode {
             runs,
             seconds,
         } => report(bench::bench_rate(&rates, runs, seconds)),
+        Task::BenchChecker { operations, runs } => {
+            bench::bench_checker(&operations, runs);
+            ExitCode::SUCCESS
+        }
     }
 }
 

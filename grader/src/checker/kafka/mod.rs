@@ -29,6 +29,7 @@
 //! an error and no verdict. Here it is an anomaly of its own, `phantom-message`, and invalid.
 
 mod cycles;
+pub mod synthetic;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -279,6 +280,8 @@ pub fn check(history: &[Op]) -> KafkaResult {
     // Who sent what (the last send of a message, as Jepsen's map keeps), what failed, and
     // what acknowledged polls returned.
     let mut writer: HashMap<(&str, i64), usize> = HashMap::new();
+    // The first acknowledged poll that returned each message.
+    let mut first_reader: HashMap<(&str, i64), usize> = HashMap::new();
     let mut failed: BTreeSet<(&str, i64)> = BTreeSet::new();
     let mut polled: BTreeSet<(&str, i64)> = BTreeSet::new();
     let mut sends = [0; 3];
@@ -301,7 +304,10 @@ pub fn check(history: &[Op]) -> KafkaResult {
         }
         for (key, pairs) in &op.reads {
             polled_pairs += pairs.len();
-            polled.extend(pairs.iter().map(|(_, message)| (key.as_str(), *message)));
+            for (_, message) in pairs {
+                polled.insert((key.as_str(), *message));
+                first_reader.entry((key.as_str(), *message)).or_insert(at);
+            }
         }
     }
 
@@ -425,9 +431,12 @@ pub fn check(history: &[Op]) -> KafkaResult {
         }
     }
 
-    lost_writes(
-        &completed, &orders, &polled, &writer, &committed, &mut found,
-    );
+    let seen = Seen {
+        polled: &polled,
+        writer: &writer,
+        first_reader: &first_reader,
+    };
+    lost_writes(&completed, &orders, &seen, &committed, &mut found);
     skips_within_polls(&completed, &orders, &mut found);
     per_process(&completed, &orders, &mut found);
 
@@ -503,17 +512,28 @@ pub fn check(history: &[Op]) -> KafkaResult {
     }
 }
 
+/// Who sent and who polled each message, by key and message.
+struct Seen<'a, 'k> {
+    polled: &'a BTreeSet<(&'k str, i64)>,
+    writer: &'a HashMap<(&'k str, i64), usize>,
+    first_reader: &'a HashMap<(&'k str, i64), usize>,
+}
+
 /// Lost writes: per key, every message at or below the highest position an acknowledged
 /// poll reached must have been polled by some acknowledged poll, unless its send is not
 /// known to have taken effect.
 fn lost_writes(
     completed: &[Completed],
     orders: &BTreeMap<&str, Order>,
-    polled: &BTreeSet<(&str, i64)>,
-    writer: &HashMap<(&str, i64), usize>,
+    seen: &Seen,
     committed: &dyn Fn(usize) -> bool,
     found: &mut Found,
 ) {
+    let Seen {
+        polled,
+        writer,
+        first_reader,
+    } = seen;
     for (key, order) in orders {
         // Each message's first and last position in the log.
         let mut first_index: HashMap<i64, usize> = HashMap::new();
@@ -537,11 +557,7 @@ fn lost_writes(
         must_read.sort_unstable();
         // The poll that proves the bound was reached.
         let highest = order.by_index[bound];
-        let reader = completed.iter().find(|op| {
-            op.reads
-                .iter()
-                .any(|(k, pairs)| k == key && pairs.iter().any(|(_, m)| *m == highest))
-        });
+        let reader = first_reader.get(&(*key, highest)).map(|at| &completed[*at]);
         for (index, message) in must_read {
             if polled.contains(&(*key, message)) {
                 continue;
