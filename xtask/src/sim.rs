@@ -59,6 +59,7 @@ registry! {
     "glomers-1-echo" => glomers_1_echo::Echo,
     "glomers-2-unique-ids" => glomers_2_unique_ids::UniqueIds,
     "glomers-4-g-counter" => glomers_4_g_counter::SeqCounter,
+    "glomers-5a-kafka" => glomers_5a_kafka::SingleLog,
     "guide-4-pn-counter" => guide_4_pn_counter::PnCounter,
 }
 

@@ -66,6 +66,9 @@ pub const FIELD_TYPES: &[(&str, &str)] = &[
     ("nodes", "Vec<NodeId>"),
     ("topology", "BTreeMap<NodeId, Vec<NodeId>>"),
     ("json", "serde_json::Value"),
+    ("strings", "Vec<String>"),
+    ("offsets", "BTreeMap<String, u64>"),
+    ("polled", "BTreeMap<String, Vec<(u64, serde_json::Value)>>"),
 ];
 
 impl LearnData {

@@ -1,6 +1,7 @@
 //! Behaviour kept across restructures: seeded simulated runs of stages 01, 05 and 10 (with and
-//! without faults), and of the Glomers counters (a stateless node on seq-kv, whose every request
-//! goes to the service, and a gossiped CRDT), must write the very journal and the very figures
+//! without faults), of the Glomers counters (a stateless node on seq-kv, whose every request
+//! goes to the service, and a gossiped CRDT) and of the kafka log (clients that crash, assign,
+//! commit after each poll, and a final phase of several steps), must write the very journal and the very figures
 //! recorded in `equivalence.json`.
 //!
 //! The runs go through `cargo xtask sim`, whose flags are the stable interface, so this test
@@ -66,6 +67,10 @@ const CASES: &[(&str, &str)] = &[
     (
         "glomers-4 seq-kv partition",
         "glomers-4 -w g-counter --node-count 3 --time-limit 10 --rate 50 --latency 10 --seed 1 --nemesis partition --nemesis-interval 2",
+    ),
+    (
+        "glomers-5a kafka",
+        "glomers-5a -w kafka --node-count 1 --concurrency 2n --time-limit 10 --rate 200 --seed 1",
     ),
     (
         "guide-4 pn-counter partition kill",
