@@ -60,6 +60,8 @@ registry! {
     "glomers-2-unique-ids" => glomers_2_unique_ids::UniqueIds,
     "glomers-4-g-counter" => glomers_4_g_counter::SeqCounter,
     "glomers-5a-kafka" => glomers_5a_kafka::SingleLog,
+    "glomers-5b-kafka" => glomers_5b_kafka::SharedOffsets,
+    "glomers-5c-kafka" => glomers_5c_kafka::OwnedLogs,
     "guide-4-pn-counter" => guide_4_pn_counter::PnCounter,
 }
 

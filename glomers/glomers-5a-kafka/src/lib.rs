@@ -31,7 +31,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use common::{Context, Message, NoFlags, NoTimer, Node, RpcError};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The most messages a poll returns for one key.
@@ -43,56 +42,90 @@ pub type Offsets = BTreeMap<String, u64>;
 /// Messages by key, as `[offset, msg]` pairs in log order.
 pub type Polled = BTreeMap<String, Vec<(u64, Value)>>;
 
-/// The kafka workload's messages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Payload {
-    /// Append `msg` to `key`'s log.
-    Send {
-        /// The log.
-        key: String,
-        /// The message (the workload sends integers).
-        msg: Value,
-    },
-    /// The answer to `send`: where the message went.
-    SendOk {
-        /// Its offset in the key's log.
-        offset: u64,
-    },
-    /// Messages from these offsets on.
-    Poll {
-        /// The first offset wanted, per key.
-        offsets: Offsets,
-    },
-    /// The answer to `poll`.
-    PollOk {
-        /// Per key, the messages from the offset asked, in order.
-        msgs: Polled,
-    },
-    /// A client has processed each key up to and including these offsets.
-    CommitOffsets {
-        /// The highest offset processed, per key.
-        offsets: Offsets,
-    },
-    /// The answer to `commit_offsets`.
-    CommitOffsetsOk,
-    /// The committed offsets of these keys.
-    ListCommittedOffsets {
-        /// The keys asked about.
-        keys: Vec<String>,
-    },
-    /// The answer to `list_committed_offsets`: the keys that have a committed offset.
-    ListCommittedOffsetsOk {
-        /// Committed offset per key.
-        offsets: Offsets,
-    },
+/// Declares a node's message enum: the kafka workload's eight messages, plus the node's own
+/// (for 5b's and 5c's nodes, which talk to each other and to lin-kv). One definition of the
+/// workload's messages serves every exercise of Glomers 5.
+///
+/// ```
+/// glomers_5a_kafka::kafka_payload! {
+///     /// A node's messages.
+///     pub enum Payload {
+///         /// A message between nodes.
+///         Hello {
+///             /// Who.
+///             from: String,
+///         },
+///     }
+/// }
+/// let hello: Payload = serde_json::from_str(r#"{"type":"hello","from":"n1"}"#).unwrap();
+/// let send: Payload = serde_json::from_str(r#"{"type":"send","key":"1","msg":2}"#).unwrap();
+/// assert!(matches!(send, Payload::Send { .. }) && matches!(hello, Payload::Hello { .. }));
+/// ```
+#[macro_export]
+macro_rules! kafka_payload {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        $vis enum $name {
+            /// Append `msg` to `key`'s log.
+            Send {
+                /// The log.
+                key: String,
+                /// The message (the workload sends integers).
+                msg: serde_json::Value,
+            },
+            /// The answer to `send`: where the message went.
+            SendOk {
+                /// Its offset in the key's log.
+                offset: u64,
+            },
+            /// Messages from these offsets on.
+            Poll {
+                /// The first offset wanted, per key.
+                offsets: $crate::Offsets,
+            },
+            /// The answer to `poll`.
+            PollOk {
+                /// Per key, the messages from the offset asked, in order.
+                msgs: $crate::Polled,
+            },
+            /// A client has processed each key up to and including these offsets.
+            CommitOffsets {
+                /// The highest offset processed, per key.
+                offsets: $crate::Offsets,
+            },
+            /// The answer to `commit_offsets`.
+            CommitOffsetsOk,
+            /// The committed offsets of these keys.
+            ListCommittedOffsets {
+                /// The keys asked about.
+                keys: Vec<String>,
+            },
+            /// The answer to `list_committed_offsets`: the keys that have a committed offset.
+            ListCommittedOffsetsOk {
+                /// Committed offset per key.
+                offsets: $crate::Offsets,
+            },
+            $($extra)*
+        }
+    };
 }
 
-/// Logs by key, and each key's committed offset: the state of 5a's node, and of each owner of
-/// a key in 5b and 5c.
+kafka_payload! {
+    /// The kafka workload's messages.
+    pub enum Payload {}
+}
+
+/// Logs by key: the state of 5a's node, and each node's copy in 5c.
 #[derive(Debug, Default)]
 pub struct Logs {
     logs: HashMap<String, Vec<Value>>,
+}
+
+/// Each key's committed offset, as one node knows it.
+#[derive(Debug, Default)]
+pub struct Commits {
     committed: HashMap<String, u64>,
 }
 
@@ -136,7 +169,9 @@ impl Logs {
         }
         polled
     }
+}
 
+impl Commits {
     /// Records commits; a key's committed offset only moves forwards.
     pub fn commit(&mut self, offsets: &Offsets) {
         for (key, offset) in offsets {
@@ -157,6 +192,7 @@ impl Logs {
 #[derive(Debug, Default)]
 pub struct SingleLog {
     logs: Logs,
+    commits: Commits,
 }
 
 impl Node for SingleLog {
@@ -181,11 +217,11 @@ impl Node for SingleLog {
                 msgs: self.logs.poll(offsets),
             },
             Payload::CommitOffsets { offsets } => {
-                self.logs.commit(offsets);
+                self.commits.commit(offsets);
                 Payload::CommitOffsetsOk
             }
             Payload::ListCommittedOffsets { keys } => Payload::ListCommittedOffsetsOk {
-                offsets: self.logs.committed(keys),
+                offsets: self.commits.committed(keys),
             },
             // Replies are for clients, not for this node.
             _ => return Ok(()),

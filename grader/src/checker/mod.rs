@@ -114,6 +114,10 @@ pub struct StatsCounts {
     pub fail_count: usize,
     /// Indefinite completions.
     pub info_count: usize,
+    /// Quantiles of the ok completions' latency, invocation to completion, in microseconds
+    /// (per function only; not Jepsen's, which plots latencies instead).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub latency_us: BTreeMap<String, u64>,
 }
 
 impl StatsCounts {
@@ -143,6 +147,21 @@ pub fn stats(history: &[Op]) -> StatsResult {
     {
         total.add(op.kind);
         by_f.entry(op.f.to_owned()).or_default().add(op.kind);
+    }
+    let mut latencies: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (invoke, completion) in crate::history::paired(history) {
+        if let Some(done) = completion
+            && done.kind == OpKind::Ok
+            && invoke.is_client()
+        {
+            let micros = done.time_ns.saturating_sub(invoke.time_ns) / 1_000;
+            latencies.entry(invoke.f).or_default().push(micros);
+        }
+    }
+    for (f, values) in latencies {
+        if let Some(counts) = by_f.get_mut(f) {
+            counts.latency_us = quantiles(&values);
+        }
     }
     let valid = if by_f
         .iter()
@@ -195,6 +214,9 @@ mod tests {
             (result.count, result.ok_count, result.fail_count),
             (2, 1, 1)
         );
+        // Latency per function, of ok completions only: invoked at 0 ms, done at 1 ms.
+        assert_eq!(result.by_f["broadcast"].latency_us["0.5"], 1_000);
+        assert!(result.by_f["read"].latency_us.is_empty());
         builder.read(1, json!([1]), 4, 5);
         assert_eq!(stats(builder.history.ops()).valid, Validity::Valid);
         // A kafka client's crash always ends `info`, and is excused.

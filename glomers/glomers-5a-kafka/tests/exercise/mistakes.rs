@@ -3,7 +3,7 @@
 //! whose polls start a message early, so a client's next poll goes back over what it saw.
 
 use common::{Context, Message, NoFlags, NoTimer, Node, RpcError};
-use glomers_5a_kafka::{Logs, Offsets, Payload};
+use glomers_5a_kafka::{Commits, Logs, Offsets, Payload};
 use grader::checker::Validity;
 use grader::sim::simulate_command;
 
@@ -21,6 +21,7 @@ trait Mistake: Default + 'static {
 #[derive(Default)]
 struct Mistaken<M: Mistake> {
     logs: Logs,
+    commits: Commits,
     _mistake: M,
 }
 
@@ -46,11 +47,11 @@ impl<M: Mistake> Node for Mistaken<M> {
                 msgs: self.logs.poll(&M::poll_from(offsets)),
             },
             Payload::CommitOffsets { offsets } => {
-                self.logs.commit(offsets);
+                self.commits.commit(offsets);
                 Payload::CommitOffsetsOk
             }
             Payload::ListCommittedOffsets { keys } => Payload::ListCommittedOffsetsOk {
-                offsets: self.logs.committed(keys),
+                offsets: self.commits.committed(keys),
             },
             _ => return Ok(()),
         };
