@@ -182,3 +182,73 @@ fn peak_rss_mib() -> Option<f64> {
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }
+
+/// `cargo xtask bench-kafka`: Glomers 5b's and 5c's reference nodes on Fly.io's command, side
+/// by side (alternating, so both see the machine in the same state), `runs` seeds each.
+pub fn bench_kafka(runs: u64, seconds: f64) -> anyhow::Result<()> {
+    let root = crate::workspace_root();
+    let nodes = [("5b", "glomers-5b-kafka"), ("5c", "glomers-5c-kafka")];
+    let mut bins = Vec::new();
+    for (_, package) in nodes {
+        bins.push(crate::grade::build_binary(&root, package, package)?);
+    }
+    let store = root.join("store").join("bench-kafka");
+    println!(
+        "kafka: Fly.io's 5b/5c command (2 nodes, 2n clients, rate 1000, {seconds} s), real processes; {}",
+        machine()
+    );
+    println!("  node  seed  valid  msgs/op  send ms p50   p99  poll ms p50   p99");
+    let mut figures: Vec<Vec<[f64; 5]>> = vec![Vec::new(); nodes.len()];
+    for seed in 1..=runs {
+        for (index, (name, _)) in nodes.iter().enumerate() {
+            let config = TestConfig::parse_command(&format!(
+                "-w kafka --node-count 2 --concurrency 2n --time-limit {seconds} --rate 1000 --seed {seed}"
+            ))
+            .map_err(|error| anyhow::anyhow!(error))?;
+            let run = grader::run::run_process_test(&config, &bins[index], &[], &store, None)?;
+            let report = &run.report;
+            let latency = |f: &str, q: &str| {
+                report
+                    .stats
+                    .by_f
+                    .get(f)
+                    .and_then(|counts| counts.latency_us.get(q))
+                    .map_or(f64::NAN, |us| *us as f64 / 1000.0)
+            };
+            let row = [
+                report.net.servers.msgs_per_op.unwrap_or(f64::NAN),
+                latency("send", "0.5"),
+                latency("send", "0.99"),
+                latency("poll", "0.5"),
+                latency("poll", "0.99"),
+            ];
+            println!(
+                "  {name:>4}  {seed:>4}  {:>5}  {:>7.3}  {:>11.1}  {:>4.1}  {:>11.1}  {:>4.1}",
+                serde_json::to_value(report.valid).unwrap_or_default(),
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4]
+            );
+            figures[index].push(row);
+        }
+    }
+    for (index, (name, _)) in nodes.iter().enumerate() {
+        let spread = |column: usize| {
+            let values: Vec<f64> = figures[index].iter().map(|row| row[column]).collect();
+            let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{low:.3} to {high:.3}")
+        };
+        println!(
+            "  {name}: msgs/op {}; send p50 {} ms, p99 {} ms; poll p50 {} ms, p99 {} ms",
+            spread(0),
+            spread(1),
+            spread(2),
+            spread(3),
+            spread(4)
+        );
+    }
+    Ok(())
+}

@@ -218,6 +218,18 @@ enum Task {
         #[arg(long, value_name = "PNG")]
         keep_screenshot: Option<PathBuf>,
     },
+    /// Compare Glomers 5b's and 5c's reference nodes side by side: Fly.io's 5b/5c command (2
+    /// nodes, 2n clients, rate 1000), real processes, seeds 1.. alternating between the two;
+    /// prints each run's verdict, messages between nodes per operation and send and poll
+    /// latency, then each node's spread.
+    BenchKafka {
+        /// Runs per node.
+        #[arg(long, default_value_t = 3)]
+        runs: u64,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+    },
     /// Measure the kafka checker: time to check valid kafka histories of 10,000 to 160,000
     /// operations (a 20 s Maelstrom run at rate 1000 is about 20,000), several runs each;
     /// prints each run, the spread, and the time per 1,000 operations (flat if linear).
@@ -390,6 +402,7 @@ fn dispatch(cli: Cli) -> ExitCode {
             runs,
             seconds,
         } => report(bench::bench_rate(&rates, runs, seconds)),
+        Task::BenchKafka { runs, seconds } => report(bench::bench_kafka(runs, seconds)),
         Task::BenchChecker { operations, runs } => {
             bench::bench_checker(&operations, runs);
             ExitCode::SUCCESS

@@ -16,14 +16,14 @@ pub(super) fn shade_colour(what: &str) -> RGBColor {
 }
 
 /// The drawing area of one chart.
-type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 /// What drawing a chart returns.
-type Drawn = Result<(), Box<dyn std::error::Error>>;
+pub(super) type Drawn = Result<(), Box<dyn std::error::Error>>;
 
 /// Draws one chart of `size` pixels into an SVG string, on white; a failure becomes a note on
 /// the page instead.
-fn svg_chart(size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Drawn) -> String {
+pub(super) fn svg_chart(size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Drawn) -> String {
     let mut svg = String::new();
     let outcome = {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -121,7 +121,7 @@ pub(super) fn latency_chart(history: &[HistoryLine], shades: &[Shade], end: f64)
 }
 
 /// An axis label: a few significant digits, no float noise ("0.3", not "0.30000000000000004").
-fn axis_number(value: f64) -> String {
+pub(super) fn axis_number(value: f64) -> String {
     let digits = if value.abs() >= 10.0 {
         0
     } else if value.abs() >= 1.0 {

@@ -8,7 +8,8 @@
 //! stable-latency quantiles; messages per second, servers and clients, with partitions, kills,
 //! pauses and crashes shaded; convergence after the heal, node by node; a Lamport diagram of
 //! chosen windows (by default the first second of the main phase, and the second around the
-//! first lost value when there is one); and the workload's own figures.
+//! first lost value when there is one); for kafka, each key's offsets over time with its
+//! anomalies' windows; and the workload's own figures.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -24,6 +25,7 @@ use serde_json::Value as Json;
 use crate::net::{JournalEvent, PROBE_PREFIX};
 
 mod charts;
+mod kafka;
 
 use charts::{convergence_chart, lamport_chart, latency_chart, shade_colour, traffic_chart};
 
@@ -40,6 +42,8 @@ struct HistoryLine {
     f: String,
     #[serde(default)]
     value: Json,
+    #[serde(default)]
+    node: Option<String>,
 }
 
 /// A message drawn in a Lamport window.
@@ -473,6 +477,9 @@ fn render(
             lamport_chart(results, arrows, *window)
         );
     }
+    if workload_name == "kafka" {
+        html.push_str(&kafka::section(results, history, end));
+    }
     let _ = write!(
         html,
         "<h2>The workload's figures</h2>{}",
@@ -582,6 +589,7 @@ mod tests {
             kind: kind.into(),
             f: f.into(),
             value: Json::Null,
+            node: None,
         }
     }
 
