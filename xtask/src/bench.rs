@@ -185,7 +185,7 @@ fn peak_rss_mib() -> Option<f64> {
 
 /// `cargo xtask bench-kafka`: Glomers 5b's and 5c's reference nodes on Fly.io's command, side
 /// by side (alternating, so both see the machine in the same state), `runs` seeds each.
-pub fn bench_kafka(runs: u64, seconds: f64) -> anyhow::Result<()> {
+pub fn bench_kafka(runs: u64, seconds: f64, latency: u64) -> anyhow::Result<()> {
     let root = crate::workspace_root();
     let nodes = [("5b", "glomers-5b-kafka"), ("5c", "glomers-5c-kafka")];
     let mut bins = Vec::new();
@@ -194,7 +194,7 @@ pub fn bench_kafka(runs: u64, seconds: f64) -> anyhow::Result<()> {
     }
     let store = root.join("store").join("bench-kafka");
     println!(
-        "kafka: Fly.io's 5b/5c command (2 nodes, 2n clients, rate 1000, {seconds} s), real processes; {}",
+        "kafka: Fly.io's 5b/5c command (2 nodes, 2n clients, rate 1000, {seconds} s, latency {latency} ms), real processes; {}",
         machine()
     );
     println!("  node  seed  valid  msgs/op  send ms p50   p99  poll ms p50   p99");
@@ -202,7 +202,7 @@ pub fn bench_kafka(runs: u64, seconds: f64) -> anyhow::Result<()> {
     for seed in 1..=runs {
         for (index, (name, _)) in nodes.iter().enumerate() {
             let config = TestConfig::parse_command(&format!(
-                "-w kafka --node-count 2 --concurrency 2n --time-limit {seconds} --rate 1000 --seed {seed}"
+                "-w kafka --node-count 2 --concurrency 2n --time-limit {seconds} --rate 1000 --latency {latency} --seed {seed}"
             ))
             .map_err(|error| anyhow::anyhow!(error))?;
             let run = grader::run::run_process_test(&config, &bins[index], &[], &store, None)?;

@@ -229,6 +229,9 @@ enum Task {
         /// Seconds per run.
         #[arg(long, default_value_t = 20.0)]
         seconds: f64,
+        /// Mean message latency, ms (Fly.io's command leaves Maelstrom's default, 0).
+        #[arg(long, default_value_t = 0)]
+        latency: u64,
     },
     /// Measure the kafka checker: time to check valid kafka histories of 10,000 to 160,000
     /// operations (a 20 s Maelstrom run at rate 1000 is about 20,000), several runs each;
@@ -402,7 +405,11 @@ fn dispatch(cli: Cli) -> ExitCode {
             runs,
             seconds,
         } => report(bench::bench_rate(&rates, runs, seconds)),
-        Task::BenchKafka { runs, seconds } => report(bench::bench_kafka(runs, seconds)),
+        Task::BenchKafka {
+            runs,
+            seconds,
+            latency,
+        } => report(bench::bench_kafka(runs, seconds, latency)),
         Task::BenchChecker { operations, runs } => {
             bench::bench_checker(&operations, runs);
             ExitCode::SUCCESS
