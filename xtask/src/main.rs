@@ -147,6 +147,13 @@ enum Task {
         #[arg(long)]
         json: bool,
     },
+    /// Further reading: papers and write-ups beside the stages they deepen, each with why it
+    /// matters there (all stages, or one).
+    Reading {
+        /// The stage or exercise: `stage-13`, `13`, `glomers-5c` or the full name (default:
+        /// every stage in order).
+        stage: Option<String>,
+    },
     /// The hints of a stage or exercise, one more each time you ask, from general to specific.
     Hint {
         /// The stage or exercise: `stage-01`, `glomers-4`, ….
@@ -361,6 +368,13 @@ fn dispatch(cli: Cli) -> ExitCode {
             } else {
                 print!("{}", learn::render_progress(&manifest, &rows, &dir));
             }
+            Ok(())
+        })),
+        Task::Reading { stage } => report(manifest().and_then(|manifest| {
+            print!(
+                "{}",
+                learn::reading::reading(&workspace_root(), &manifest, stage.as_deref())?
+            );
             Ok(())
         })),
         Task::Hint { stage, dir } => report(manifest().and_then(|manifest| {

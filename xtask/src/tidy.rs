@@ -393,3 +393,58 @@ fn every_workload_and_fault_has_its_file_its_readme_row_and_its_layout_line() {
         problems.join("\n- ")
     );
 }
+
+#[test]
+fn every_stage_has_further_reading_and_every_entry_names_stages_that_exist() {
+    let manifest = manifest();
+    let list = crate::learn::reading::load(&workspace_root()).expect("the reading list loads");
+    let known: BTreeSet<String> = manifest
+        .stages
+        .iter()
+        .map(|stage| stage.name.clone())
+        .collect();
+    let mut problems = Vec::new();
+    let mut keys = BTreeSet::new();
+    for read in &list {
+        if !keys.insert(read.key.clone()) {
+            problems.push(Some(format!(
+                "{}: the key `{}` is used twice",
+                crate::learn::reading::READING_FILE,
+                read.key
+            )));
+        }
+        for stage in read.stages.iter().filter(|stage| !known.contains(*stage)) {
+            problems.push(Some(format!(
+                "{}: `{}` names `{stage}`, which stages/stages.toml does not have",
+                crate::learn::reading::READING_FILE,
+                read.key
+            )));
+        }
+        if read.why.len() < 80 {
+            problems.push(Some(format!(
+                "{}: `{}` needs a why of a few sentences, for its stages",
+                crate::learn::reading::READING_FILE,
+                read.key
+            )));
+        }
+    }
+    let covered: BTreeSet<String> = list.iter().flat_map(|read| read.stages.clone()).collect();
+    problems.push(missing(
+        &known,
+        &covered,
+        &format!(
+            "stages with no entry in {}",
+            crate::learn::reading::READING_FILE
+        ),
+    ));
+    // The four the track names must be there.
+    for key in ["swim", "epidemic", "cassandra", "phi-accrual"] {
+        if !keys.contains(key) {
+            problems.push(Some(format!(
+                "{}: the track's reading names `{key}`; add it",
+                crate::learn::reading::READING_FILE
+            )));
+        }
+    }
+    assert_no_problems(problems);
+}

@@ -7,6 +7,7 @@
 mod check;
 mod hint;
 mod progress;
+pub mod reading;
 mod start;
 pub mod starter;
 mod watch;

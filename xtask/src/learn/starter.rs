@@ -389,7 +389,7 @@ pub fn rust_main(stage: &Stage, data: &LearnData) -> String {
 }
 
 /// Words in lines of at most `width` characters (a longer word gets a line of its own).
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
