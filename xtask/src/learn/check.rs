@@ -320,6 +320,9 @@ pub(super) fn closing_lines(
             "{stage} passed. Next: `{}` (begins from your node; leave out --from for a fresh starter).\n",
             command(&format!("start {following} --from {short}"), next.dir)
         ));
+        out.push_str(&format!(
+            "To go deeper first: `cargo xtask reading {short}` (what to read beside this stage, and why).\n"
+        ));
     } else {
         out.push_str(&format!(
             "{stage} passed: that was the last stage. `{}` shows them all.\n",
@@ -424,7 +427,8 @@ mod tests {
             &next,
         );
         assert!(
-            text.contains("stage-01-flooding passed. Next: `cargo xtask start stage-02 --from stage-01 --dir my-learn`"),
+            text.contains("stage-01-flooding passed. Next: `cargo xtask start stage-02 --from stage-01 --dir my-learn`")
+                && text.contains("`cargo xtask reading stage-01`"),
             "{text}"
         );
     }
