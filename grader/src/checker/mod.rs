@@ -6,6 +6,7 @@ pub mod availability;
 pub mod counter;
 pub mod echo;
 pub mod kafka;
+pub mod linearizable;
 pub mod lww;
 pub mod set_full;
 #[cfg(test)]
