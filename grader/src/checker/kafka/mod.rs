@@ -68,7 +68,8 @@ pub struct OpRef {
 }
 
 impl OpRef {
-    fn of(op: &Op) -> Self {
+    /// The reference to `op` (its completion, for the summary's words).
+    pub fn of(op: &Op) -> Self {
         OpRef {
             index: op.index,
             process: match op.process {

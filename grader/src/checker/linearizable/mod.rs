@@ -26,7 +26,7 @@ use serde_json::Value as Json;
 use self::search::{Action, Outcome, RegisterOp, State};
 use super::Validity;
 use super::kafka::OpRef;
-use crate::history::{Op, OpKind, Process};
+use crate::history::{Op, OpKind};
 
 /// Steps the search may take per key before it gives up with `unknown`.
 pub const DEFAULT_BUDGET: u64 = 5_000_000;
@@ -237,17 +237,7 @@ pub fn check(history: &[Op], mode: Mode, budget: u64) -> LinearizableResult {
 }
 
 fn op_ref(key_op: &KeyOp) -> OpRef {
-    let op = key_op.done.unwrap_or(key_op.invoke);
-    OpRef {
-        index: op.index,
-        process: match op.process {
-            Process::Worker(process) => Some(process),
-            Process::Nemesis => None,
-        },
-        node: op.node.clone(),
-        f: key_op.invoke.f,
-        time_s: op.time_ns as f64 / 1e9,
-    }
+    OpRef::of(key_op.done.unwrap_or(key_op.invoke))
 }
 
 fn action_words(action: Action, show: &dyn Fn(State) -> Json) -> String {

@@ -7,6 +7,7 @@ use serde_json::{Value as Json, json};
 
 use super::search::{Action, Outcome, RegisterOp, search};
 use super::*;
+use crate::history::Process;
 
 /// A lin-kv history by hand, entry by entry in the order given.
 #[derive(Default)]
