@@ -36,6 +36,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::Value as Json;
 
+pub use super::OpRef;
 use super::Validity;
 use crate::history::{Op, OpKind, Process};
 
@@ -51,52 +52,6 @@ pub const ALLOWED: &[&str] = &[
     "PL-1-cycle-exists",
     "strong-PL-1-cycle-exists",
 ];
-
-/// An operation an anomaly involves, as the summary names it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct OpRef {
-    /// Its completion's position in the history.
-    pub index: usize,
-    /// Its process.
-    pub process: Option<u64>,
-    /// The node its client talked to.
-    pub node: Option<String>,
-    /// `send` or `poll`.
-    pub f: &'static str,
-    /// When it completed, in seconds since the main phase began.
-    pub time_s: f64,
-}
-
-impl OpRef {
-    /// The reference to `op` (its completion, for the summary's words).
-    pub fn of(op: &Op) -> Self {
-        OpRef {
-            index: op.index,
-            process: match op.process {
-                Process::Worker(process) => Some(process),
-                Process::Nemesis => None,
-            },
-            node: op.node.clone(),
-            f: op.f,
-            time_s: op.time_ns as f64 / 1e9,
-        }
-    }
-
-    /// `the poll of process 3 (via n1, op 412, 2.31 s)`.
-    pub fn words(&self) -> String {
-        let process = self
-            .process
-            .map_or_else(String::new, |process| format!(" of process {process}"));
-        let node = self
-            .node
-            .as_deref()
-            .map_or_else(String::new, |node| format!("via {node}, "));
-        format!(
-            "the {}{process} ({node}op {}, {:.2} s)",
-            self.f, self.index, self.time_s
-        )
-    }
-}
 
 /// One case of an anomaly.
 #[derive(Debug, Clone, Serialize, PartialEq)]
