@@ -17,6 +17,7 @@ pub mod echo;
 pub mod g_set;
 pub mod kafka;
 pub mod kv_bench;
+pub mod lin_kv;
 pub mod lww_kv;
 pub mod two_phase_set;
 pub mod unique_ids;
@@ -86,6 +87,11 @@ pub const REGISTRY: &[Registered] = &[
         name: "kv-bench",
         options: &[],
         make: |_| Ok(Box::new(kv_bench::KvBench::default())),
+    },
+    Registered {
+        name: "lin-kv",
+        options: lin_kv::OPTIONS,
+        make: lin_kv::make,
     },
     Registered {
         name: "lww-kv",
@@ -651,8 +657,8 @@ mod tests {
     #[test]
     fn unknown_workloads_list_the_known_ones() {
         assert_eq!(by_name("broadcast").unwrap().name(), "broadcast");
-        let error = by_name("lin-kv").err().unwrap();
-        assert!(error.contains("unknown workload `lin-kv`") && error.contains("g-set"));
+        let error = by_name("txn-list-append").err().unwrap();
+        assert!(error.contains("unknown workload `txn-list-append`") && error.contains("g-set"));
     }
 
     #[test]

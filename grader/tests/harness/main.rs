@@ -16,5 +16,6 @@ mod hostile;
 mod maelstrom_cli;
 mod services;
 mod sim_counters;
+mod sim_lin_kv;
 mod sim_services;
 mod sim_workloads;
