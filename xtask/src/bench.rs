@@ -134,6 +134,11 @@ pub fn bench_rate(rates: &[f64], runs: usize, seconds: f64) -> anyhow::Result<()
 /// `cargo xtask bench-checker`: the kafka checker on valid histories of each length (4
 /// processes, Maelstrom's shape), `runs` times each, in this process.
 pub fn bench_checker(operations: &[usize], runs: usize) {
+    let operations = if operations.is_empty() {
+        &[10_000, 20_000, 40_000, 80_000, 160_000][..]
+    } else {
+        operations
+    };
     println!(
         "kafka checker: valid histories from a correct log, 4 processes, Maelstrom's key shape; {}",
         machine()
@@ -251,4 +256,54 @@ pub fn bench_kafka(runs: u64, seconds: f64, latency: u64) -> anyhow::Result<()> 
         );
     }
     Ok(())
+}
+
+/// `cargo xtask bench-checker --workload lin-kv`: the linearizability checker (Knossos's mode)
+/// on linearizable single-key histories at 5, 10, 20 and 50 concurrent processes.
+pub fn bench_lin_kv(operations: &[usize], runs: usize) {
+    let operations = if operations.is_empty() {
+        &[1_000, 10_000, 100_000][..]
+    } else {
+        operations
+    };
+    println!(
+        "lin-kv checker: linearizable histories of one key, operations overlapping as concurrency allows; {}",
+        machine()
+    );
+    println!("  processes  operations  run  verdict      ms  ms per 1,000 ops  peak MiB");
+    for processes in [5u64, 10, 20, 50] {
+        for &count in operations {
+            let history = grader::checker::linearizable::synthetic::history(count, processes, 1, 1);
+            let mut times = Vec::new();
+            for run in 1..=runs {
+                let started = std::time::Instant::now();
+                let result = grader::checker::linearizable::check(
+                    &history,
+                    grader::checker::linearizable::Mode::Knossos,
+                    grader::checker::linearizable::DEFAULT_BUDGET,
+                );
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                println!(
+                    "  {:>9}  {:>10}  {:>3}  {:>7}  {:>8.1}  {:>16.2}  {:>8}",
+                    processes,
+                    count,
+                    run,
+                    serde_json::to_value(result.valid).unwrap_or_default(),
+                    ms,
+                    ms / count as f64 * 1000.0,
+                    peak_rss_mib().map_or_else(|| "?".to_owned(), |mib| format!("{mib:.0}"))
+                );
+                times.push(ms);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "  {:>9}  {:>10}  all  {:.1} to {:.1} ms, median {:.1} ms",
+                processes,
+                count,
+                times[0],
+                times[times.len() - 1],
+                times[times.len() / 2]
+            );
+        }
+    }
 }

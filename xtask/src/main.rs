@@ -240,12 +240,16 @@ enum Task {
         #[arg(long, default_value_t = 0)]
         latency: u64,
     },
-    /// Measure the kafka checker: time to check valid kafka histories of 10,000 to 160,000
-    /// operations (a 20 s Maelstrom run at rate 1000 is about 20,000), several runs each;
-    /// prints each run, the spread, and the time per 1,000 operations (flat if linear).
+    /// Measure a checker: time to check valid histories of growing length, several runs each;
+    /// prints each run, the spread, and the time per 1,000 operations (flat if linear). kafka:
+    /// 10,000 to 160,000 operations (a 20 s Maelstrom run at rate 1000 is about 20,000);
+    /// lin-kv: one key at 5, 10, 20 and 50 concurrent processes, 1,000 to 100,000 operations.
     BenchChecker {
-        /// Operations per history.
-        #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 20_000, 40_000, 80_000, 160_000])]
+        /// Which checker: kafka or lin-kv.
+        #[arg(long, default_value = "kafka")]
+        workload: String,
+        /// Operations per history (default: the workload's list above).
+        #[arg(long, value_delimiter = ',')]
         operations: Vec<usize>,
         /// Runs per length.
         #[arg(long, default_value_t = 5)]
@@ -424,10 +428,23 @@ fn dispatch(cli: Cli) -> ExitCode {
             seconds,
             latency,
         } => report(bench::bench_kafka(runs, seconds, latency)),
-        Task::BenchChecker { operations, runs } => {
-            bench::bench_checker(&operations, runs);
-            ExitCode::SUCCESS
-        }
+        Task::BenchChecker {
+            workload,
+            operations,
+            runs,
+        } => match workload.as_str() {
+            "kafka" => {
+                bench::bench_checker(&operations, runs);
+                ExitCode::SUCCESS
+            }
+            "lin-kv" => {
+                bench::bench_lin_kv(&operations, runs);
+                ExitCode::SUCCESS
+            }
+            other => report(Err(anyhow::anyhow!(
+                "bench-checker measures kafka or lin-kv, not `{other}`"
+            ))),
+        },
     }
 }
 

@@ -17,6 +17,7 @@
 //! to]`; a read's invocation `[key, null]`).
 
 pub mod search;
+pub mod synthetic;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,7 +30,7 @@ use super::kafka::OpRef;
 use crate::history::{Op, OpKind};
 
 /// Steps the search may take per key before it gives up with `unknown`.
-pub const DEFAULT_BUDGET: u64 = 5_000_000;
+pub const DEFAULT_BUDGET: u64 = 50_000_000;
 
 /// How failed operations and `null` reads are judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

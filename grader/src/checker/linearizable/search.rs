@@ -8,7 +8,8 @@
 //! operation that had to be linearized before this point and was not: it backtracks, undoing
 //! the last linearized operation and trying the next call after it. An operation whose outcome
 //! is unknown has no return: it may be linearized anywhere after its call, or never. The
-//! history is linearizable once every acknowledged operation is linearized.
+//! history is linearizable once every acknowledged operation is linearized. The memo keys the
+//! set of linearized operations by a 128-bit hash ([`Zobrist`]).
 
 use std::collections::HashSet;
 
@@ -83,17 +84,34 @@ struct Entry {
     next: usize,
 }
 
-/// Set of linearized operations, as bits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Bits(Vec<u64>);
+/// The set of linearized operations, as a 128-bit Zobrist hash: each operation has two random
+/// words, and the set's hash is the exclusive-or of its members', updated in O(1) as operations
+/// are linearized and undone. Two different sets share a hash with a chance of about one in
+/// 2^128 per pair, so the memo holds 16 bytes per explored set instead of a bit per operation
+/// (which would be gigabytes for 100,000 operations).
+struct Zobrist {
+    words: Vec<(u64, u64)>,
+}
 
-impl Bits {
+impl Zobrist {
     fn new(count: usize) -> Self {
-        Bits(vec![0; count.div_ceil(64)])
+        // SplitMix64, seeded: the same words every run.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        Zobrist {
+            words: (0..count).map(|_| (next(), next())).collect(),
+        }
     }
 
-    fn flip(&mut self, index: usize) {
-        self.0[index / 64] ^= 1 << (index % 64);
+    fn flip(&self, hash: &mut (u64, u64), op: usize) {
+        hash.0 ^= self.words[op].0;
+        hash.1 ^= self.words[op].1;
     }
 }
 
@@ -149,8 +167,9 @@ pub fn search(ops: &[RegisterOp], initial: State, budget: u64) -> Outcome {
             list[next].prev = at;
         }
     };
-    let mut linearized = Bits::new(ops.len());
-    let mut seen: HashSet<(Bits, State)> = HashSet::new();
+    let zobrist = Zobrist::new(ops.len());
+    let mut linearized = (0u64, 0u64);
+    let mut seen: HashSet<(u64, u64, State)> = HashSet::new();
     // (the op linearized, the state before it)
     let mut stack: Vec<(usize, State)> = Vec::new();
     let mut state = initial;
@@ -177,8 +196,8 @@ pub fn search(ops: &[RegisterOp], initial: State, budget: u64) -> Outcome {
             let next_state = ops[op].action.step(state);
             let mut tried = false;
             if let Some(next_state) = next_state {
-                linearized.flip(op);
-                if seen.insert((linearized.clone(), next_state)) {
+                zobrist.flip(&mut linearized, op);
+                if seen.insert((linearized.0, linearized.1, next_state)) {
                     stack.push((op, state));
                     state = next_state;
                     lift(&mut list, call_entry[op]);
@@ -193,7 +212,7 @@ pub fn search(ops: &[RegisterOp], initial: State, budget: u64) -> Outcome {
                     at = list[HEAD].next;
                     tried = true;
                 } else {
-                    linearized.flip(op);
+                    zobrist.flip(&mut linearized, op);
                 }
             }
             if !tried {
@@ -211,7 +230,7 @@ pub fn search(ops: &[RegisterOp], initial: State, budget: u64) -> Outcome {
                 };
             };
             state = before;
-            linearized.flip(op);
+            zobrist.flip(&mut linearized, op);
             if let Some(ret) = return_entry[op] {
                 unlift(&mut list, ret);
                 remaining += 1;
