@@ -202,6 +202,67 @@ impl History {
     }
 }
 
+/// An operation name read from a file, as the `&'static str` ops carry: the same name is kept
+/// once for the whole process (names are few: a workload's operations and the nemesis's).
+fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(known) = names.iter().find(|known| **known == name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.push(leaked);
+    leaked
+}
+
+/// Reads `history.jsonl` as [`History::write_jsonl`] writes it. A line that is not an op is an
+/// error naming the line (1-based) and what is wrong with it.
+pub fn read_jsonl(text: &str) -> Result<Vec<Op>, String> {
+    let mut ops = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let wrong = |what: &str| format!("line {}: {what}", number + 1);
+        let json: Json =
+            serde_json::from_str(line).map_err(|error| wrong(&format!("not JSON ({error})")))?;
+        let field = |name: &str| json.get(name);
+        let process = match field("process") {
+            Some(Json::Number(number)) => Process::Worker(
+                number
+                    .as_u64()
+                    .ok_or_else(|| wrong("`process` is not a whole number"))?,
+            ),
+            Some(Json::String(name)) if name == "nemesis" => Process::Nemesis,
+            _ => return Err(wrong("`process` must be a number or \"nemesis\"")),
+        };
+        let kind = match field("type").and_then(Json::as_str) {
+            Some("invoke") => OpKind::Invoke,
+            Some("ok") => OpKind::Ok,
+            Some("fail") => OpKind::Fail,
+            Some("info") => OpKind::Info,
+            _ => return Err(wrong("`type` must be invoke, ok, fail or info")),
+        };
+        let f = field("f")
+            .and_then(Json::as_str)
+            .ok_or_else(|| wrong("`f` (the operation) is missing"))?;
+        ops.push(Op {
+            index: ops.len(),
+            time_ns: field("time_ns").and_then(Json::as_u64).unwrap_or(0),
+            process,
+            kind,
+            f: intern(f),
+            value: field("value").cloned().unwrap_or(Json::Null),
+            error: field("error").and_then(Json::as_str).map(str::to_owned),
+            node: field("node").and_then(Json::as_str).map(str::to_owned),
+            final_read: field("final_read").and_then(Json::as_bool).unwrap_or(false),
+        });
+    }
+    Ok(ops)
+}
+
 /// A JSON value in EDN, as Jepsen prints values: `nil`, `true`, numbers, strings with JSON's
 /// escapes, `[a b]` vectors and `{:key value}` maps with keyword keys.
 pub fn edn(value: &Json) -> String {
@@ -227,6 +288,39 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn history_jsonl_reads_back_as_written_and_bad_lines_are_named() {
+        let mut history = History::default();
+        for (kind, process) in [
+            (OpKind::Invoke, Process::Worker(3)),
+            (OpKind::Info, Process::Nemesis),
+        ] {
+            history.push(
+                Duration::from_millis(5),
+                Entry {
+                    process,
+                    kind,
+                    f: "read",
+                    value: json!([1, 2]),
+                    error: Some("net-timeout".into()),
+                    node: Some("n1".into()),
+                    final_read: true,
+                },
+            );
+        }
+        let mut text = Vec::new();
+        history.write_jsonl(&mut text).unwrap();
+        let read = read_jsonl(std::str::from_utf8(&text).unwrap()).unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            serde_json::to_value(&read).unwrap(),
+            serde_json::to_value(history.ops()).unwrap()
+        );
+        let error = read_jsonl("{\"process\":1,\"type\":\"ok\",\"f\":\"read\"}\n{\"process\":1}")
+            .unwrap_err();
+        assert!(error.starts_with("line 2: `type`"), "{error}");
+    }
 
     #[test]
     fn history_text_is_edn_as_jepsen_writes_it() {

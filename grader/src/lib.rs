@@ -28,6 +28,7 @@
 //! ```
 
 pub mod bench;
+pub mod check;
 pub mod checker;
 pub mod cluster;
 pub mod config;

@@ -1,0 +1,132 @@
+//! `grader check`: a workload's checker on a history file, running nothing. The history is a
+//! run's store folder (its `history.jsonl`) or a `history.jsonl` itself.
+
+use std::path::Path;
+
+use crate::checker::Validity;
+use crate::workload::{self, CheckContext, Checked, Options, Survivors};
+
+/// What `grader check` found: the workload's verdict, and how many entries it read.
+#[derive(Debug)]
+pub struct CheckedFile {
+    /// The checker's verdict and words.
+    pub checked: Checked,
+    /// History entries read.
+    pub entries: usize,
+}
+
+/// Reads the history at `path` and judges it with `workload`'s checker (`strict` for lin-kv's
+/// strict mode). An error says what was wrong with the path, the file or the flags.
+pub fn check_path(workload: &str, strict: bool, path: &Path) -> Result<CheckedFile, String> {
+    let file = if path.is_dir() {
+        path.join("history.jsonl")
+    } else {
+        path.to_owned()
+    };
+    if file.extension().is_some_and(|extension| extension == "edn") {
+        return Err(format!(
+            "{}: reading Maelstrom's history.edn is not built yet; pass a store folder of this grader or its history.jsonl",
+            file.display()
+        ));
+    }
+    let text = std::fs::read_to_string(&file).map_err(|error| {
+        if path.is_dir() {
+            format!(
+                "{} holds no history.jsonl ({error}): pass a run's store folder, such as store/latest",
+                path.display()
+            )
+        } else {
+            format!("cannot read {}: {error}", file.display())
+        }
+    })?;
+    let ops = crate::history::read_jsonl(&text)
+        .map_err(|error| format!("{}: {error}", file.display()))?;
+    let mut options = Options::new();
+    if strict {
+        let takes_strict = workload::REGISTRY
+            .iter()
+            .find(|entry| entry.name == workload)
+            .is_some_and(|entry| entry.options.iter().any(|(key, _)| *key == "strict"));
+        if !takes_strict {
+            return Err(format!(
+                "--strict applies to workloads with a strict mode (lin-kv), not {workload}"
+            ));
+        }
+        options.insert("strict".into(), "true".into());
+    }
+    let workload = workload::build(workload, &options)?;
+    let survivors = Survivors::default();
+    let checked = workload.check(&ops, &CheckContext::plain(&survivors));
+    Ok(CheckedFile {
+        checked,
+        entries: ops.len(),
+    })
+}
+
+/// The exit code for a verdict: 0 valid, 1 invalid, 2 unknown.
+pub fn exit_code(valid: Validity) -> u8 {
+    match valid {
+        Validity::Valid => 0,
+        Validity::Invalid => 1,
+        Validity::Unknown => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, lines: &[&str]) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_lin_kv_history_is_judged_in_either_mode_and_bad_paths_say_what_to_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = write(
+            dir.path(),
+            "history.jsonl",
+            &[
+                r#"{"process":0,"type":"invoke","f":"write","value":[0,1]}"#,
+                r#"{"process":0,"type":"ok","f":"write","value":[0,1]}"#,
+                r#"{"process":1,"type":"invoke","f":"read","value":[0,null]}"#,
+                r#"{"process":1,"type":"ok","f":"read","value":[0,null]}"#,
+            ],
+        );
+        let lenient = check_path("lin-kv", false, dir.path()).unwrap();
+        assert_eq!(lenient.checked.valid, Validity::Valid);
+        assert_eq!(lenient.entries, 4);
+        let strict = check_path("lin-kv", true, &history).unwrap();
+        assert_eq!(strict.checked.valid, Validity::Invalid);
+        assert_eq!(exit_code(strict.checked.valid), 1);
+        assert!(
+            check_path("kafka", true, &history)
+                .unwrap_err()
+                .contains("--strict applies")
+        );
+        assert!(
+            check_path("nope", false, &history)
+                .unwrap_err()
+                .contains("unknown workload")
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert!(
+            check_path("lin-kv", false, empty.path())
+                .unwrap_err()
+                .contains("holds no history.jsonl")
+        );
+        let bad = write(dir.path(), "bad.jsonl", &["{\"process\":0}"]);
+        assert!(
+            check_path("lin-kv", false, &bad)
+                .unwrap_err()
+                .contains("line 1")
+        );
+        assert!(
+            check_path("lin-kv", false, &dir.path().join("history.edn"))
+                .unwrap_err()
+                .contains("history.edn is not built yet")
+        );
+    }
+}
