@@ -1,5 +1,6 @@
 //! `grader check`: a workload's checker on a history file, running nothing. The history is a
-//! run's store folder (its `history.jsonl`) or a `history.jsonl` itself.
+//! run's store folder (its `history.jsonl`, or Maelstrom's `history.edn`), or either file
+//! itself.
 
 use std::path::Path;
 
@@ -23,24 +24,27 @@ pub fn check_path(workload: &str, strict: bool, path: &Path) -> Result<CheckedFi
     } else {
         path.to_owned()
     };
-    if file.extension().is_some_and(|extension| extension == "edn") {
-        return Err(format!(
-            "{}: reading Maelstrom's history.edn is not built yet; pass a store folder of this grader or its history.jsonl",
-            file.display()
-        ));
-    }
+    let file = if path.is_dir() && !file.exists() && path.join("history.edn").exists() {
+        path.join("history.edn")
+    } else {
+        file
+    };
     let text = std::fs::read_to_string(&file).map_err(|error| {
         if path.is_dir() {
             format!(
-                "{} holds no history.jsonl ({error}): pass a run's store folder, such as store/latest",
+                "{} holds no history.jsonl or history.edn ({error}): pass a run's store folder, such as store/latest",
                 path.display()
             )
         } else {
             format!("cannot read {}: {error}", file.display())
         }
     })?;
-    let ops = crate::history::read_jsonl(&text)
-        .map_err(|error| format!("{}: {error}", file.display()))?;
+    let ops = if file.extension().is_some_and(|extension| extension == "edn") {
+        crate::edn::read_history(&text)
+    } else {
+        crate::history::read_jsonl(&text)
+    }
+    .map_err(|error| format!("{}: {error}", file.display()))?;
     let mut options = Options::new();
     if strict {
         let takes_strict = workload::REGISTRY
@@ -123,10 +127,24 @@ mod tests {
                 .unwrap_err()
                 .contains("line 1")
         );
-        assert!(
-            check_path("lin-kv", false, &dir.path().join("history.edn"))
-                .unwrap_err()
-                .contains("history.edn is not built yet")
+        // Maelstrom's history.edn, the same history: a store folder of Maelstrom's is read too.
+        let maelstrom = tempfile::tempdir().unwrap();
+        write(
+            maelstrom.path(),
+            "history.edn",
+            &[
+                "{:type :invoke, :f :write, :value [0 1], :time 1, :process 0, :index 0}",
+                "{:type :ok, :f :write, :value [0 1], :time 2, :process 0, :index 1}",
+                "{:type :invoke, :f :read, :value [0 nil], :time 3, :process 1, :index 2}",
+                "{:type :ok, :f :read, :value [0 nil], :time 4, :process 1, :index 3}",
+            ],
         );
+        let lenient = check_path("lin-kv", false, maelstrom.path()).unwrap();
+        assert_eq!(
+            (lenient.entries, lenient.checked.valid),
+            (4, Validity::Valid)
+        );
+        let read = check_path("lin-kv", true, maelstrom.path()).unwrap();
+        assert_eq!(read.checked.valid, Validity::Invalid);
     }
 }

@@ -204,7 +204,7 @@ impl History {
 
 /// An operation name read from a file, as the `&'static str` ops carry: the same name is kept
 /// once for the whole process (names are few: a workload's operations and the nemesis's).
-fn intern(name: &str) -> &'static str {
+pub(crate) fn intern(name: &str) -> &'static str {
     static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
     let mut names = NAMES
         .lock()

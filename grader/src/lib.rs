@@ -33,6 +33,7 @@ pub mod checker;
 pub mod cluster;
 pub mod config;
 pub mod due;
+pub mod edn;
 pub mod fixtures;
 pub mod grade;
 pub mod harness;
