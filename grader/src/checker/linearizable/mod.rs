@@ -282,11 +282,17 @@ fn explain(
         .collect();
     let stuck_ref = op_ref(stuck);
     let stuck_action = action_words(stuck.op.action, show);
+    let overlapping = match concurrent.len() {
+        0 => "no operation overlaps it that could explain its result".to_owned(),
+        1 => "the one operation overlapping it cannot make its result possible".to_owned(),
+        count => {
+            format!("none of the {count} operations overlapping it can make its result possible")
+        }
+    };
     let words = format!(
-        "key {key}: no order of its operations explains {} ({stuck_action}): once the {} operations before it that can be put in order have taken effect, the register holds {state_then}, and none of the {} operations overlapping it can make its result possible",
+        "key {key}: no order of its operations explains {} ({stuck_action}): once the {} operations before it that can be put in order have taken effect, the register holds {state_then}, and {overlapping}",
         stuck_ref.words(),
         longest.len(),
-        concurrent.len()
     );
     KeyFailure {
         key: key.to_owned(),
