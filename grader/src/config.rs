@@ -657,7 +657,7 @@ mod tests {
         assert!(error("--nemesis partition --nemesis-interval 0").contains("above 0"));
         assert!(error("--concurrency 3x").contains("--concurrency takes"));
         assert!(error("--topology ring").contains("unknown topology"));
-        assert!(error("-w lin-kv").contains("workloads on offer are: broadcast"));
+        assert!(error("-w txn-list-append").contains("workloads on offer are: broadcast"));
         assert!(error("--nemesis flood").contains("unknown nemesis"));
         assert!(
             error("--nemesis partition --nemesis-targets interior")
