@@ -109,6 +109,23 @@ macro_rules! kafka_payload {
             },
             $($extra)*
         }
+
+        impl $name {
+            /// The answer to `commit_offsets` (recorded in `commits`) or to
+            /// `list_committed_offsets`, from one node's `commits`; none for any other message.
+            $vis fn answer_commits(&self, commits: &mut $crate::Commits) -> Option<Self> {
+                match self {
+                    Self::CommitOffsets { offsets } => {
+                        commits.commit(offsets);
+                        Some(Self::CommitOffsetsOk)
+                    }
+                    Self::ListCommittedOffsets { keys } => Some(Self::ListCommittedOffsetsOk {
+                        offsets: commits.committed(keys),
+                    }),
+                    _ => None,
+                }
+            }
+        }
     };
 }
 
@@ -209,19 +226,16 @@ impl Node for SingleLog {
         msg: Message<Payload>,
         ctx: &mut Context<Payload, NoTimer>,
     ) -> Result<(), RpcError> {
+        if let Some(answer) = msg.body.payload.answer_commits(&mut self.commits) {
+            ctx.reply(&msg, answer);
+            return Ok(());
+        }
         let answer = match &msg.body.payload {
             Payload::Send { key, msg: message } => Payload::SendOk {
                 offset: self.logs.append(key, message.clone()),
             },
             Payload::Poll { offsets } => Payload::PollOk {
                 msgs: self.logs.poll(offsets),
-            },
-            Payload::CommitOffsets { offsets } => {
-                self.commits.commit(offsets);
-                Payload::CommitOffsetsOk
-            }
-            Payload::ListCommittedOffsets { keys } => Payload::ListCommittedOffsetsOk {
-                offsets: self.commits.committed(keys),
             },
             // Replies are for clients, not for this node.
             _ => return Ok(()),

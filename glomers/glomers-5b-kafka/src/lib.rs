@@ -288,6 +288,10 @@ impl Node for SharedOffsets {
             }
             return Ok(());
         }
+        if let Some(answer) = msg.body.payload.answer_commits(&mut self.commits) {
+            ctx.reply(&msg, answer);
+            return Ok(());
+        }
         let answer = match &msg.body.payload {
             Payload::Send { key, msg: message } => {
                 let (key, message) = (key.clone(), message.clone());
@@ -304,13 +308,6 @@ impl Node for SharedOffsets {
             }
             Payload::Poll { offsets } => Payload::PollOk {
                 msgs: self.copies.poll(offsets),
-            },
-            Payload::CommitOffsets { offsets } => {
-                self.commits.commit(offsets);
-                Payload::CommitOffsetsOk
-            }
-            Payload::ListCommittedOffsets { keys } => Payload::ListCommittedOffsetsOk {
-                offsets: self.commits.committed(keys),
             },
             // Replies are handled above; nothing else is a request.
             _ => return Ok(()),

@@ -219,6 +219,10 @@ impl Node for OwnedLogs {
             }
             return Ok(());
         }
+        if let Some(answer) = msg.body.payload.answer_commits(&mut self.commits) {
+            ctx.reply(&msg, answer);
+            return Ok(());
+        }
         let answer = match &msg.body.payload {
             Payload::Send { key, msg: message } => {
                 let (key, message) = (key.clone(), message.clone());
@@ -245,13 +249,6 @@ impl Node for OwnedLogs {
             }
             Payload::Poll { offsets } => Payload::PollOk {
                 msgs: self.logs.poll(offsets),
-            },
-            Payload::CommitOffsets { offsets } => {
-                self.commits.commit(offsets);
-                Payload::CommitOffsetsOk
-            }
-            Payload::ListCommittedOffsets { keys } => Payload::ListCommittedOffsetsOk {
-                offsets: self.commits.committed(keys),
             },
             // Replies are handled above; nothing else is a request.
             _ => return Ok(()),

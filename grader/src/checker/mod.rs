@@ -183,6 +183,12 @@ impl StatsCounts {
 /// wraps its stats checker in Jepsen's kafka `stats-checker`, which excuses these two).
 pub const MAY_NEVER_SUCCEED: &[&str] = &["crash", "debug-topic-partitions"];
 
+/// True when function `f`, with these counts, never completed ok and is not excused
+/// ([`MAY_NEVER_SUCCEED`]): what makes the stats checker invalid.
+pub fn never_succeeded(f: &str, counts: &StatsCounts) -> bool {
+    counts.ok_count == 0 && !MAY_NEVER_SUCCEED.contains(&f)
+}
+
 /// Counts completions; invalid if any function has no ok completion at all (but those in
 /// [`MAY_NEVER_SUCCEED`]).
 pub fn stats(history: &[Op]) -> StatsResult {
@@ -210,10 +216,7 @@ pub fn stats(history: &[Op]) -> StatsResult {
             counts.latency_us = quantiles(&values);
         }
     }
-    let valid = if by_f
-        .iter()
-        .any(|(f, counts)| counts.ok_count == 0 && !MAY_NEVER_SUCCEED.contains(&f.as_str()))
-    {
+    let valid = if by_f.iter().any(|(f, counts)| never_succeeded(f, counts)) {
         Validity::Invalid
     } else {
         Validity::Valid

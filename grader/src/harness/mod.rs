@@ -583,26 +583,3 @@ fn object(body: Json) -> serde_json::Map<String, Json> {
         other => panic!("a request body must be a JSON object, not {other}"),
     }
 }
-
-/// Why the stats checker failed: each operation that never succeeded, with its counts and the
-/// first failure's error (which quotes the offending reply).
-fn never_succeeded(ops: &[crate::history::Op], stats: &StatsResult) -> Vec<String> {
-    stats
-        .by_f
-        .iter()
-        .filter(|(f, counts)| {
-            counts.ok_count == 0 && !checker::MAY_NEVER_SUCCEED.contains(&f.as_str())
-        })
-        .map(|(f, counts)| {
-            let first = ops
-                .iter()
-                .find(|op| op.is_client() && op.f == f && op.error.is_some())
-                .and_then(|op| op.error.clone())
-                .unwrap_or_else(|| "no reply at all".into());
-            format!(
-                "no `{f}` ever succeeded ({} failed, {} indefinite); the first: {first}",
-                counts.fail_count, counts.info_count
-            )
-        })
-        .collect()
-}

@@ -122,3 +122,24 @@ impl Harness<'_> {
         }
     }
 }
+
+/// Why the stats checker failed: each operation that never succeeded, with its counts and the
+/// first failure's error (which quotes the offending reply).
+fn never_succeeded(ops: &[crate::history::Op], stats: &StatsResult) -> Vec<String> {
+    stats
+        .by_f
+        .iter()
+        .filter(|(f, counts)| checker::never_succeeded(f, counts))
+        .map(|(f, counts)| {
+            let first = ops
+                .iter()
+                .find(|op| op.is_client() && op.f == f && op.error.is_some())
+                .and_then(|op| op.error.clone())
+                .unwrap_or_else(|| "no reply at all".into());
+            format!(
+                "no `{f}` ever succeeded ({} failed, {} indefinite); the first: {first}",
+                counts.fail_count, counts.info_count
+            )
+        })
+        .collect()
+}

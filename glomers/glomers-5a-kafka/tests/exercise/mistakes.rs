@@ -39,19 +39,16 @@ impl<M: Mistake> Node for Mistaken<M> {
         msg: Message<Payload>,
         ctx: &mut Context<Payload, NoTimer>,
     ) -> Result<(), RpcError> {
+        if let Some(answer) = msg.body.payload.answer_commits(&mut self.commits) {
+            ctx.reply(&msg, answer);
+            return Ok(());
+        }
         let answer = match &msg.body.payload {
             Payload::Send { key, msg: message } => Payload::SendOk {
                 offset: M::send(&mut self.logs, key, message.clone()),
             },
             Payload::Poll { offsets } => Payload::PollOk {
                 msgs: self.logs.poll(&M::poll_from(offsets)),
-            },
-            Payload::CommitOffsets { offsets } => {
-                self.commits.commit(offsets);
-                Payload::CommitOffsetsOk
-            }
-            Payload::ListCommittedOffsets { keys } => Payload::ListCommittedOffsetsOk {
-                offsets: self.commits.committed(keys),
             },
             _ => return Ok(()),
         };
