@@ -63,6 +63,7 @@ registry! {
     "glomers-5b-kafka" => glomers_5b_kafka::SharedOffsets,
     "glomers-5c-kafka" => glomers_5c_kafka::OwnedLogs,
     "guide-4-pn-counter" => guide_4_pn_counter::PnCounter,
+    "guide-6-raft" => guide_6_raft::Raft,
 }
 
 /// Runs a stage's node in the simulated cluster and prints the summary.
