@@ -1,6 +1,9 @@
 //! `cargo xtask bench-sim` and `bench-harness`: the simulation's and the harness's own speed,
-//! printed as tables a README can quote.
+//! the checkers' and the Kafka nodes', printed as tables a README can quote.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
 use grader::config::TestConfig;
 
 /// The 3d-style configuration the benchmarks use: rate 100, latency 100 ms, seed 1.
@@ -274,36 +277,117 @@ pub fn bench_lin_kv(operations: &[usize], runs: usize) {
     for processes in [5u64, 10, 20, 50] {
         for &count in operations {
             let history = grader::checker::linearizable::synthetic::history(count, processes, 1, 1);
-            let mut times = Vec::new();
-            for run in 1..=runs {
-                let started = std::time::Instant::now();
-                let result = grader::checker::linearizable::check(
-                    &history,
-                    grader::checker::linearizable::Mode::Knossos,
-                    grader::checker::linearizable::DEFAULT_BUDGET,
-                );
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let spread = time_lin_kv(&history, runs, |run, verdict, ms| {
                 println!(
-                    "  {:>9}  {:>10}  {:>3}  {:>7}  {:>8.1}  {:>16.2}  {:>8}",
-                    processes,
-                    count,
-                    run,
-                    serde_json::to_value(result.valid).unwrap_or_default(),
-                    ms,
+                    "  {processes:>9}  {count:>10}  {run:>3}  {verdict:>7}  {ms:>8.1}  {:>16.2}  {:>8}",
                     ms / count as f64 * 1000.0,
                     peak_rss_mib().map_or_else(|| "?".to_owned(), |mib| format!("{mib:.0}"))
                 );
-                times.push(ms);
-            }
-            times.sort_by(f64::total_cmp);
-            println!(
-                "  {:>9}  {:>10}  all  {:.1} to {:.1} ms, median {:.1} ms",
-                processes,
-                count,
-                times[0],
-                times[times.len() - 1],
-                times[times.len() / 2]
-            );
+            });
+            println!("  {processes:>9}  {count:>10}  all  {spread}");
         }
     }
+    // Over keys: the same number of operations spread over more keys, each searched on its own
+    // (one thread per core).
+    let total = operations.iter().copied().max().unwrap_or(100_000);
+    println!(
+        "lin-kv checker over keys: {total} operations, 10 processes per key, keys searched in parallel"
+    );
+    println!("       keys  run  verdict      ms");
+    for keys in [1u64, 4, 16] {
+        let history = grader::checker::linearizable::synthetic::history(total, 10, keys, 1);
+        let spread = time_lin_kv(&history, runs, |run, verdict, ms| {
+            println!("  {keys:>9}  {run:>3}  {verdict:>7}  {ms:>6.1}");
+        });
+        println!("  {keys:>9}  all  {spread}");
+    }
+}
+
+/// Checks `history` `runs` times in Knossos's mode, calling `row` with each run's number,
+/// verdict and milliseconds; returns the spread in words.
+fn time_lin_kv(
+    history: &[grader::history::Op],
+    runs: usize,
+    mut row: impl FnMut(usize, String, f64),
+) -> String {
+    let mut times = Vec::new();
+    for run in 1..=runs {
+        let started = std::time::Instant::now();
+        let result = grader::checker::linearizable::check(
+            history,
+            grader::checker::linearizable::Mode::Knossos,
+            grader::checker::linearizable::DEFAULT_BUDGET,
+        );
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let verdict = serde_json::to_value(result.valid).unwrap_or_default();
+        row(run, verdict.to_string(), ms);
+        times.push(ms);
+    }
+    times.sort_by(f64::total_cmp);
+    format!(
+        "{:.1} to {:.1} ms, median {:.1} ms",
+        times[0],
+        times[times.len() - 1],
+        times[times.len() / 2]
+    )
+}
+
+/// `cargo xtask bench-checker --histories DIR`: the workload's checker on every history file in
+/// `dir`, `runs` times over; prints each run's total, the median and slowest file, the verdicts
+/// and the spread over runs.
+pub fn bench_history_files(workload: &str, dir: &Path, runs: usize) -> anyhow::Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "jsonl" || extension == "edn")
+        })
+        .collect();
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "{} holds no history files (*.jsonl or *.edn)",
+        dir.display()
+    );
+    println!(
+        "{workload} checker on the {} history files in {}; {}",
+        files.len(),
+        dir.display(),
+        machine()
+    );
+    println!("  run  total ms  median file ms  slowest file ms  valid  invalid  unknown");
+    let mut totals = Vec::new();
+    for run in 1..=runs {
+        let mut times = Vec::new();
+        let mut verdicts = std::collections::BTreeMap::<String, usize>::new();
+        for file in &files {
+            let started = std::time::Instant::now();
+            let checked = grader::check::check_path(workload, false, file)
+                .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            let verdict = serde_json::to_value(checked.checked.valid)?;
+            *verdicts.entry(verdict.to_string()).or_default() += 1;
+        }
+        let total: f64 = times.iter().sum();
+        times.sort_by(f64::total_cmp);
+        let count = |verdict: &str| verdicts.get(verdict).copied().unwrap_or(0);
+        println!(
+            "  {run:>3}  {total:>8.1}  {:>14.2}  {:>15.2}  {:>5}  {:>7}  {:>7}",
+            times[times.len() / 2],
+            times[times.len() - 1],
+            count("true"),
+            count("false"),
+            count("\"unknown\"")
+        );
+        totals.push(total);
+    }
+    totals.sort_by(f64::total_cmp);
+    println!(
+        "  all  {:.1} to {:.1} ms in total, median {:.1} ms",
+        totals[0],
+        totals[totals.len() - 1],
+        totals[totals.len() / 2]
+    );
+    Ok(())
 }

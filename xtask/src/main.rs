@@ -243,7 +243,11 @@ enum Task {
     /// Measure a checker: time to check valid histories of growing length, several runs each;
     /// prints each run, the spread, and the time per 1,000 operations (flat if linear). kafka:
     /// 10,000 to 160,000 operations (a 20 s Maelstrom run at rate 1000 is about 20,000);
-    /// lin-kv: one key at 5, 10, 20 and 50 concurrent processes, 1,000 to 100,000 operations.
+    /// lin-kv: one key at 5, 10, 20 and 50 concurrent processes, 1,000 to 100,000 operations,
+    /// then the longest length spread over 1, 4 and 16 keys (searched in parallel).
+    /// With `--histories DIR`: the workload's checker on every history file in DIR instead
+    /// (read, parsed and judged in this process, as `grader check` does), for histories from
+    /// elsewhere, such as Jepsen's or Maelstrom's.
     BenchChecker {
         /// Which checker: kafka or lin-kv.
         #[arg(long, default_value = "kafka")]
@@ -254,6 +258,9 @@ enum Task {
         /// Runs per length.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// A folder of history files (`*.jsonl` or `*.edn`) to time instead.
+        #[arg(long, value_name = "DIR")]
+        histories: Option<PathBuf>,
     },
     /// Measure the client rate the harness sustains: unique-ids on 3 trivial nodes at 1,000,
     /// 5,000 and 10,000 operations per second, several runs each; prints the rate achieved
@@ -432,6 +439,19 @@ fn dispatch(cli: Cli) -> ExitCode {
             workload,
             operations,
             runs,
+            histories: Some(dir),
+        } => report(if operations.is_empty() {
+            bench::bench_history_files(&workload, &dir, runs)
+        } else {
+            Err(anyhow::anyhow!(
+                "--operations sizes generated histories; with --histories the files' own lengths count: pass one or the other"
+            ))
+        }),
+        Task::BenchChecker {
+            workload,
+            operations,
+            runs,
+            histories: None,
         } => match workload.as_str() {
             "kafka" => {
                 bench::bench_checker(&operations, runs);

@@ -196,10 +196,15 @@ pub fn check(history: &[Op], mode: Mode, budget: u64) -> LinearizableResult {
             serde_json::from_str(&names[&n]).unwrap_or(Json::Null)
         })
     };
-    for (key, ops) in &by_key {
+    let registers: Vec<(&String, &Vec<KeyOp>, Vec<RegisterOp>)> = by_key
+        .iter()
+        .map(|(key, ops)| (key, ops, ops.iter().map(|op| op.op.clone()).collect()))
+        .collect();
+    let outcomes = search_keys(&registers, budget);
+    for ((key, ops, register), outcome) in registers.iter().zip(outcomes) {
+        let (key, ops) = (*key, *ops);
         operations += ops.len();
-        let register: Vec<RegisterOp> = ops.iter().map(|op| op.op.clone()).collect();
-        match search::search(&register, None, budget) {
+        match outcome {
             Outcome::Linearizable(_) => {}
             Outcome::GaveUp(steps) => {
                 gave_up.insert(key.clone(), steps);
@@ -235,6 +240,50 @@ pub fn check(history: &[Op], mode: Mode, budget: u64) -> LinearizableResult {
         gave_up,
         null_reads,
     }
+}
+
+/// Searches each key's register on its own thread, as many at once as the machine has cores
+/// (keys are independent: a history is linearizable when each key's is); the outcomes in the
+/// keys' order.
+fn search_keys(registers: &[(&String, &Vec<KeyOp>, Vec<RegisterOp>)], budget: u64) -> Vec<Outcome> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(registers.len());
+    if threads <= 1 {
+        return registers
+            .iter()
+            .map(|(_, _, register)| search::search(register, None, budget))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; registers.len()];
+    let found = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((_, _, register)) = registers.get(at) else {
+                            return done;
+                        };
+                        done.push((at, search::search(register, None, budget)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a key's search panicked"))
+            .collect::<Vec<_>>()
+    });
+    for (at, outcome) in found {
+        outcomes[at] = Some(outcome);
+    }
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every key searched"))
+        .collect()
 }
 
 fn op_ref(key_op: &KeyOp) -> OpRef {

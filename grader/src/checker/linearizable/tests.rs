@@ -237,6 +237,24 @@ fn keys_are_checked_apart() {
 }
 
 #[test]
+fn many_keys_searched_at_once_keep_each_keys_verdict() {
+    let mut kv = Kv::default();
+    for key in 0..9u64 {
+        let seen = if key == 2 || key == 7 { 1 } else { 2 };
+        kv.invoke(0, "write", json!([key, 1]))
+            .ok(0, "write", json!([key, 1]))
+            .invoke(0, "write", json!([key, 2]))
+            .ok(0, "write", json!([key, 2]))
+            .invoke(1, "read", json!([key, null]))
+            .ok(1, "read", json!([key, seen]));
+    }
+    let result = kv.check(Mode::Knossos);
+    assert_eq!(result.keys, 9);
+    let failed: Vec<&str> = result.failures.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(failed, ["2", "7"]);
+}
+
+#[test]
 fn the_search_gives_up_within_its_budget_as_unknown() {
     let mut kv = Kv::default();
     for process in 0..12 {
