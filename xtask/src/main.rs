@@ -154,6 +154,14 @@ enum Task {
         /// every stage in order).
         stage: Option<String>,
     },
+    /// Common mistakes, each with what you see, its root cause and the fix: the track's top
+    /// five, those that bite in one stage, or one by its key (the grader's reasons name a
+    /// mistake it recognises in a failed run by that key).
+    Mistakes {
+        /// A stage or exercise (`stage-05`, `5`, `glomers-5b`) or a mistake's key
+        /// (`never-resend`); default: the track's top five.
+        which: Option<String>,
+    },
     /// The hints of a stage or exercise, one more each time you ask, from general to specific.
     Hint {
         /// The stage or exercise: `stage-01`, `glomers-4`, ….
@@ -385,6 +393,13 @@ fn dispatch(cli: Cli) -> ExitCode {
             print!(
                 "{}",
                 learn::reading::reading(&workspace_root(), &manifest, stage.as_deref())?
+            );
+            Ok(())
+        })),
+        Task::Mistakes { which } => report(manifest().and_then(|manifest| {
+            print!(
+                "{}",
+                learn::mistakes::mistakes(&workspace_root(), &manifest, which.as_deref())?
             );
             Ok(())
         })),

@@ -395,6 +395,52 @@ fn every_workload_and_fault_has_its_file_its_readme_row_and_its_layout_line() {
 }
 
 #[test]
+fn the_mistakes_name_stages_that_exist_five_are_top_and_the_recognised_ones_are_the_graders() {
+    use crate::learn::mistakes::{MISTAKES_FILE, load};
+    let manifest = manifest();
+    let list = load(&workspace_root()).expect("the mistakes load");
+    let known: BTreeSet<&str> = manifest.stages.iter().map(|s| s.name.as_str()).collect();
+    let mut problems = Vec::new();
+    let mut keys = BTreeSet::new();
+    for mistake in &list {
+        if !keys.insert(mistake.key.as_str()) {
+            problems.push(Some(format!(
+                "{MISTAKES_FILE}: the key `{}` is used twice",
+                mistake.key
+            )));
+        }
+        for stage in mistake
+            .stages
+            .iter()
+            .filter(|s| !known.contains(s.as_str()))
+        {
+            problems.push(Some(format!(
+                "{MISTAKES_FILE}: `{}` names `{stage}`, which stages/stages.toml does not have",
+                mistake.key
+            )));
+        }
+    }
+    let top = list.iter().filter(|mistake| mistake.top).count();
+    if top != 5 {
+        problems.push(Some(format!(
+            "{MISTAKES_FILE}: {top} mistakes are marked top; the track lists five"
+        )));
+    }
+    let recognised: BTreeSet<&str> = list
+        .iter()
+        .filter(|mistake| mistake.recognised)
+        .map(|mistake| mistake.key.as_str())
+        .collect();
+    let graders: BTreeSet<&str> = grader::harness::mistakes::KEYS.iter().copied().collect();
+    if recognised != graders {
+        problems.push(Some(format!(
+            "{MISTAKES_FILE} marks {recognised:?} as recognised; grader/src/harness/mistakes.rs recognises {graders:?}"
+        )));
+    }
+    assert_no_problems(problems);
+}
+
+#[test]
 fn every_stage_has_further_reading_and_every_entry_names_stages_that_exist() {
     let manifest = manifest();
     let list = crate::learn::reading::load(&workspace_root()).expect("the reading list loads");

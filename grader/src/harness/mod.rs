@@ -18,6 +18,7 @@
 
 mod clients;
 mod faults;
+pub mod mistakes;
 mod operations;
 mod phases;
 mod probe;
@@ -112,6 +113,9 @@ pub struct RunReport {
     /// Notes on misbehaviour that does not decide the verdict by itself (spoofed senders,
     /// unmatched replies), for the summary.
     pub warnings: Vec<String>,
+    /// Common mistakes whose signature the run shows (only ever for a run that is not valid);
+    /// each is also one of the `reasons`.
+    pub mistakes: Vec<mistakes::Recognised>,
     /// The cluster clock when the run ended.
     pub duration: Duration,
 }

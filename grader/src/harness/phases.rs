@@ -87,6 +87,9 @@ impl Harness<'_> {
                         .schedule
                         .as_ref()
                         .is_some_and(|schedule| schedule.heals_at_end());
+                if heals {
+                    self.net.stats.mark_heal();
+                }
                 let from = if heals { "heal" } else { "end of operations" };
                 self.start_probing(from);
                 self.enter(Phase::Recovery);

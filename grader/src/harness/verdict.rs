@@ -70,6 +70,7 @@ impl Harness<'_> {
             valid = Validity::Unknown;
             error = Some("the run was interrupted before it finished".into());
         }
+        let mistakes = mistakes::recognise(valid, &net);
         let reasons = if valid == Validity::Valid {
             Vec::new()
         } else {
@@ -89,6 +90,7 @@ impl Harness<'_> {
             {
                 reasons.push(checker::availability::reason(result, *asked));
             }
+            reasons.extend(mistakes.iter().map(|mistake| mistake.words.clone()));
             reasons
         };
         let mut warnings: Vec<String> = net
@@ -118,6 +120,7 @@ impl Harness<'_> {
             log: self.run_log.lines,
             reasons,
             warnings,
+            mistakes,
             duration: end,
         }
     }

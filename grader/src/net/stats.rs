@@ -75,6 +75,14 @@ pub struct NetStats {
     /// `results.json` when no node used a service).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub service_requests: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Server-to-server messages sent after the faults were healed at the end of the main
+    /// phase (none when nothing was healed): a node that lost messages to a partition and sends
+    /// nothing here never re-sends (see [`crate::harness::mistakes`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub servers_after_heal: Option<u64>,
+    /// `servers.send_count` when the faults were healed.
+    #[serde(skip)]
+    servers_at_heal: Option<u64>,
     /// Always valid, as in Maelstrom: the figures are information, not a check.
     pub valid: bool,
 }
@@ -114,6 +122,11 @@ impl NetStats {
         *self.dropped.entry(name).or_default() += 1;
     }
 
+    /// Marks the moment the faults were healed, from which `servers_after_heal` counts.
+    pub fn mark_heal(&mut self) {
+        self.servers_at_heal = Some(self.servers.send_count);
+    }
+
     /// Server-to-server messages node `node` has sent so far.
     pub fn sent_by(&self, node: usize) -> u64 {
         self.sent_by_node[node]
@@ -123,6 +136,9 @@ impl NetStats {
     /// and the sends by node, named from `nodes`.
     pub fn finish(&mut self, op_count: usize, nodes: &[String]) {
         self.valid = true;
+        self.servers_after_heal = self
+            .servers_at_heal
+            .map(|at| self.servers.send_count.saturating_sub(at));
         self.servers_sent_by_node = nodes
             .iter()
             .zip(&self.sent_by_node)

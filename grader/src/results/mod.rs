@@ -41,6 +41,8 @@ struct Results<'a> {
     error: Option<&'a str>,
     reasons: &'a [String],
     warnings: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    mistakes: &'a [crate::harness::mistakes::Recognised],
     stats: &'a StatsResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     availability: Option<&'a AvailabilityResult>,
@@ -66,6 +68,7 @@ pub fn results_json(
         error: report.error.as_deref(),
         reasons: &report.reasons,
         warnings: &report.warnings,
+        mistakes: &report.mistakes,
         stats: &report.stats,
         availability: report.availability.as_ref(),
         net: &report.net,

@@ -311,7 +311,7 @@ pub(super) fn closing_lines(
     let short = starter::short_name(stage);
     if !result.passed {
         out.push_str(&format!(
-            "not yet: fix the first failure above; `{}` if you are stuck.\n",
+            "not yet: fix the first failure above; `{}` if you are stuck, `cargo xtask mistakes {short}` for the mistakes that bite here.\n",
             command(&format!("hint {short}"), next.dir)
         ));
     } else if let Some(following) = next.stage {

@@ -1,11 +1,13 @@
 //! The learner's path: `start` writes a starter node for a stage in the learner folder
 //! (default `learn/`, git-ignored), `check` and `watch` build and grade it (fixtures first,
 //! cluster runs once they pass) and remember the result, `progress` lists every stage from
-//! those results, `hint` gives the stage's hints one at a time. One file per command; this one
-//! holds what they share: the learner's node and the commands they suggest.
+//! those results, `hint` gives the stage's hints one at a time, `mistakes` and `reading` show
+//! the track's lists. One file per command; this one holds what they share: the learner's node,
+//! the commands they suggest and reading the lists' files.
 
 mod check;
 mod hint;
+pub mod mistakes;
 mod progress;
 pub mod reading;
 mod start;
@@ -22,6 +24,18 @@ pub use hint::hint;
 pub use progress::{progress_rows, render_progress};
 pub use start::{new_since, start};
 pub use watch::watch;
+
+/// Reads one of the track's TOML lists (`stages/reading.toml`, `stages/mistakes.toml`), saying
+/// which file could not be read or parsed.
+pub(crate) fn load_list<T: serde::de::DeserializeOwned>(
+    root: &Path,
+    file: &str,
+) -> anyhow::Result<T> {
+    let path = root.join(file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+}
 
 /// The languages a starter can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
 use grader::manifest::Manifest;
 use serde::Deserialize;
 
@@ -35,11 +34,7 @@ struct ReadingFile {
 
 /// The whole list, in the file's order.
 pub fn load(root: &Path) -> anyhow::Result<Vec<Read>> {
-    let path = root.join(READING_FILE);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let file: ReadingFile =
-        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+    let file: ReadingFile = super::load_list(root, READING_FILE)?;
     Ok(file.read)
 }
 
