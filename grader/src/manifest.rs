@@ -1,7 +1,8 @@
 //! The manifest, `stages/stages.toml`: the tracks (the nineteen Gossiper stages, and the
 //! Gossip Glomers track beside them), and every exercise in order with its track, crate, the
-//! workload its cluster runs use, a one-line summary, and whether it has cluster runs and a node
-//! registered for simulation. `cargo xtask grade` and the learner's commands resolve names with
+//! workload its cluster runs use, a one-line summary, the concepts it teaches, and whether it has
+//! cluster runs and a node registered for simulation; and the subtracks, runs of stages that
+//! teach one subject together. `cargo xtask grade` and the learner's commands resolve names with
 //! it, and xtask's tidy test holds the crates, fixtures, grading plan, README and simulation
 //! registry to it.
 //!
@@ -21,9 +22,26 @@ pub struct Manifest {
     /// The tracks, in the order `progress` shows them.
     #[serde(rename = "track")]
     pub tracks: Vec<Track>,
+    /// Runs of stages that teach one subject together (naive broadcast, gossip protocols, …).
+    #[serde(default, rename = "subtrack")]
+    pub subtracks: Vec<Subtrack>,
     /// Every exercise, track by track, in order.
     #[serde(rename = "stage")]
     pub stages: Vec<Stage>,
+}
+
+/// A run of one track's stages that teach one subject together.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subtrack {
+    /// Its name on the command line: `gossip-protocol`.
+    pub name: String,
+    /// Its title: `Gossip protocols`.
+    pub title: String,
+    /// Its stages (full names), in order.
+    pub stages: Vec<String>,
+    /// What it teaches as a whole.
+    pub concepts: Vec<String>,
 }
 
 /// A track: a series of exercises with its own folder of crates.
@@ -80,6 +98,9 @@ pub struct Stage {
     pub workload: Option<String>,
     /// One line: what it teaches.
     pub summary: String,
+    /// The ideas it teaches, a few words each.
+    #[serde(default)]
+    pub concepts: Vec<String>,
     /// Whether `grading.toml` gives it cluster runs.
     pub cluster_runs: bool,
     /// Whether its node is registered for simulation (`cargo xtask sim`).
@@ -166,6 +187,16 @@ impl Manifest {
                     .map_err(|error| anyhow::anyhow!("{}: {error}", stage.name))?;
             }
         }
+        for subtrack in &manifest.subtracks {
+            for stage in &subtrack.stages {
+                if !manifest.stages.iter().any(|known| &known.name == stage) {
+                    bail!(
+                        "subtrack {}: `{stage}` is no stage (use full names)",
+                        subtrack.name
+                    );
+                }
+            }
+        }
         for track in &manifest.tracks {
             for elsewhere in &track.elsewhere {
                 if !manifest
@@ -183,6 +214,13 @@ impl Manifest {
             }
         }
         Ok(manifest)
+    }
+
+    /// The subtrack a stage belongs to, if any.
+    pub fn subtrack_of(&self, stage: &str) -> Option<&Subtrack> {
+        self.subtracks
+            .iter()
+            .find(|subtrack| subtrack.stages.iter().any(|name| name == stage))
     }
 
     /// The exercises' names, in order.

@@ -13,6 +13,7 @@ mod bench;
 mod bench_kv;
 mod bench_tuning;
 mod check_report;
+mod compare;
 mod grade;
 mod learn;
 mod plot;
@@ -154,6 +155,18 @@ enum Task {
         /// every stage in order).
         stage: Option<String>,
     },
+    /// Interview questions on what the track builds, by subtrack (naive-broadcast,
+    /// gossip-protocol, epidemic-algorithms, topology-aware-gossip, crdts) or by stage; a model
+    /// answer, pointing at what you built and measured, and the follow-up come only with
+    /// `--answer N`.
+    Interview {
+        /// A subtrack's name or a stage or exercise (`stage-05`, `guide-6`); default: what there
+        /// is.
+        which: Option<String>,
+        /// Show question N's model answer and follow-up.
+        #[arg(long, value_name = "N")]
+        answer: Option<usize>,
+    },
     /// Common mistakes, each with what you see, its root cause and the fix: the track's top
     /// five, those that bite in one stage, or one by its key (the grader's reasons name a
     /// mistake it recognises in a failed run by that key).
@@ -232,6 +245,28 @@ enum Task {
         /// Also copy the screenshot here (the README keeps one).
         #[arg(long, value_name = "PNG")]
         keep_screenshot: Option<PathBuf>,
+    },
+    /// The track's approaches side by side, measured in the simulation: every broadcast stage
+    /// on one configuration (10 nodes, rate 20, latency 20 ms), calm, with partitions and with
+    /// crash-stop (msgs-per-op, latency to every node, duplicates, bytes, lost values, the
+    /// verdict); and the CRDT stages on their graded workloads (lost writes, conflicts kept,
+    /// resurrections, convergence). Deterministic per seed.
+    Compare {
+        /// The seed of every run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print Markdown tables (as the README shows them) instead of the terminal's.
+        #[arg(long)]
+        markdown: bool,
+        /// Also write every row as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Also draw messages against latency, one colour per scenario, as SVG here.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+        /// Check that README.md's comparison block is what this run measures (exit 1 if not).
+        #[arg(long)]
+        check: bool,
     },
     /// Compare Glomers 5b's and 5c's reference nodes side by side: Fly.io's 5b/5c command (2
     /// nodes, 2n clients, rate 1000), real processes, seeds 1.. alternating between the two;
@@ -396,6 +431,18 @@ fn dispatch(cli: Cli) -> ExitCode {
             );
             Ok(())
         })),
+        Task::Interview { which, answer } => report(manifest().and_then(|manifest| {
+            print!(
+                "{}",
+                learn::interview::interview(
+                    &workspace_root(),
+                    &manifest,
+                    which.as_deref(),
+                    answer
+                )?
+            );
+            Ok(())
+        })),
         Task::Mistakes { which } => report(manifest().and_then(|manifest| {
             print!(
                 "{}",
@@ -450,6 +497,34 @@ fn dispatch(cli: Cli) -> ExitCode {
             seconds,
             latency,
         } => report(bench::bench_kafka(runs, seconds, latency)),
+        Task::Compare {
+            seed,
+            markdown,
+            json,
+            svg,
+            check,
+        } => report(manifest().and_then(|manifest| {
+            let comparison = compare::compare(&workspace_root(), &manifest, seed)?;
+            if check {
+                compare::check_readme(&workspace_root(), &comparison)?;
+                println!("README.md's comparison is what this run measures");
+                return Ok(());
+            }
+            if markdown {
+                print!("{}", compare::markdown(&comparison));
+            } else {
+                print!("{}", compare::table(&comparison));
+            }
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&comparison)? + "\n")?;
+                println!("wrote {}", path.display());
+            }
+            if let Some(path) = svg {
+                compare::plot(&comparison, &path)?;
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        })),
         Task::BenchChecker {
             workload,
             operations,

@@ -17,6 +17,21 @@ macro_rules! registry {
         /// The stages whose nodes run in the simulation, by crate name.
         pub const SIMULATED: &[&str] = &[$($stage),*];
 
+        /// Runs `stage`'s node in the simulated cluster in memory and returns `results.json`.
+        pub fn simulate_in_memory(
+            stage: &str,
+            config: &TestConfig,
+            node_args: &[String],
+        ) -> anyhow::Result<serde_json::Value> {
+            match stage {
+                $($stage => Ok(grader::sim::simulate::<$node>(config, node_args)?.results),)*
+                other => bail!(
+                    "{other} has no node registered for simulation; the stages that do: {}",
+                    SIMULATED.join(", ")
+                ),
+            }
+        }
+
         /// Runs `stage`'s node in the simulated cluster and writes the store.
         pub fn simulate_stage(
             stage: &str,

@@ -7,6 +7,7 @@
 
 mod check;
 mod hint;
+pub mod interview;
 pub mod mistakes;
 mod progress;
 pub mod reading;

@@ -180,6 +180,18 @@ pub fn render_progress(manifest: &Manifest, rows: &[ProgressRow], dir: &Path) ->
             "    exercise                     topic                                              fixtures  cluster runs  status\n",
         );
         for row in rows.iter().filter(|row| row.track == track.name) {
+            if let Some(subtrack) = manifest
+                .subtracks
+                .iter()
+                .find(|subtrack| subtrack.stages.first() == Some(&row.stage))
+            {
+                let _ = writeln!(
+                    out,
+                    "   [{}] {}",
+                    subtrack.title,
+                    subtrack.concepts.join(", ")
+                );
+            }
             let mut topic = row.topic.clone();
             if topic.chars().count() > 50 {
                 topic = topic.chars().take(49).collect::<String>() + "…";
@@ -255,6 +267,16 @@ pub fn render_progress(manifest: &Manifest, rows: &[ProgressRow], dir: &Path) ->
                     "{label}: {}",
                     command(&format!("start {}", row.short), dir)
                 );
+                if let Some(stage) = manifest.stages.iter().find(|stage| stage.name == row.stage)
+                    && !stage.concepts.is_empty()
+                {
+                    let _ = writeln!(
+                        out,
+                        "  {} teaches: {}",
+                        row.stage,
+                        stage.concepts.join("; ")
+                    );
+                }
             }
             Some(row) => {
                 let _ = writeln!(
@@ -267,6 +289,20 @@ pub fn render_progress(manifest: &Manifest, rows: &[ProgressRow], dir: &Path) ->
             None => {
                 let _ = writeln!(out, "{label}: every exercise of the track passed");
             }
+        }
+        // What is new after the latest stage passed: its questions and its reading.
+        let passed = rows
+            .iter()
+            .filter(|row| row.track == *track && row.taught_by.is_none())
+            .take_while(|row| !row.next)
+            .filter(|row| row.status.starts_with("passed"))
+            .last();
+        if let Some(row) = passed {
+            let _ = writeln!(
+                out,
+                "after {}: its interview questions (`cargo xtask interview {}`) and what to read (`cargo xtask reading {}`)",
+                row.stage, row.short, row.short
+            );
         }
     }
     out

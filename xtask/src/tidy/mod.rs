@@ -1,6 +1,6 @@
 //! The consistency test: the exercise crates of every track, their fixture folders, the grading
 //! plan, the manifest, the README's tables and the simulation registry must all tell the same
-//! story. Each failure says what to add where.
+//! story (the track's lists in `lists.rs`). Each failure says what to add where.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,6 +9,8 @@ use grader::manifest::Manifest;
 use grader::plan::Plan;
 
 use crate::{sim, workspace_root};
+
+mod lists;
 
 fn manifest() -> Manifest {
     crate::manifest().expect("stages/stages.toml loads")
@@ -392,105 +394,4 @@ fn every_workload_and_fault_has_its_file_its_readme_row_and_its_layout_line() {
         "the grader's registries and its README disagree:\n- {}",
         problems.join("\n- ")
     );
-}
-
-#[test]
-fn the_mistakes_name_stages_that_exist_five_are_top_and_the_recognised_ones_are_the_graders() {
-    use crate::learn::mistakes::{MISTAKES_FILE, load};
-    let manifest = manifest();
-    let list = load(&workspace_root()).expect("the mistakes load");
-    let known: BTreeSet<&str> = manifest.stages.iter().map(|s| s.name.as_str()).collect();
-    let mut problems = Vec::new();
-    let mut keys = BTreeSet::new();
-    for mistake in &list {
-        if !keys.insert(mistake.key.as_str()) {
-            problems.push(Some(format!(
-                "{MISTAKES_FILE}: the key `{}` is used twice",
-                mistake.key
-            )));
-        }
-        for stage in mistake
-            .stages
-            .iter()
-            .filter(|s| !known.contains(s.as_str()))
-        {
-            problems.push(Some(format!(
-                "{MISTAKES_FILE}: `{}` names `{stage}`, which stages/stages.toml does not have",
-                mistake.key
-            )));
-        }
-    }
-    let top = list.iter().filter(|mistake| mistake.top).count();
-    if top != 5 {
-        problems.push(Some(format!(
-            "{MISTAKES_FILE}: {top} mistakes are marked top; the track lists five"
-        )));
-    }
-    let recognised: BTreeSet<&str> = list
-        .iter()
-        .filter(|mistake| mistake.recognised)
-        .map(|mistake| mistake.key.as_str())
-        .collect();
-    let graders: BTreeSet<&str> = grader::harness::mistakes::KEYS.iter().copied().collect();
-    if recognised != graders {
-        problems.push(Some(format!(
-            "{MISTAKES_FILE} marks {recognised:?} as recognised; grader/src/harness/mistakes.rs recognises {graders:?}"
-        )));
-    }
-    assert_no_problems(problems);
-}
-
-#[test]
-fn every_stage_has_further_reading_and_every_entry_names_stages_that_exist() {
-    let manifest = manifest();
-    let list = crate::learn::reading::load(&workspace_root()).expect("the reading list loads");
-    let known: BTreeSet<String> = manifest
-        .stages
-        .iter()
-        .map(|stage| stage.name.clone())
-        .collect();
-    let mut problems = Vec::new();
-    let mut keys = BTreeSet::new();
-    for read in &list {
-        if !keys.insert(read.key.clone()) {
-            problems.push(Some(format!(
-                "{}: the key `{}` is used twice",
-                crate::learn::reading::READING_FILE,
-                read.key
-            )));
-        }
-        for stage in read.stages.iter().filter(|stage| !known.contains(*stage)) {
-            problems.push(Some(format!(
-                "{}: `{}` names `{stage}`, which stages/stages.toml does not have",
-                crate::learn::reading::READING_FILE,
-                read.key
-            )));
-        }
-        if read.why.len() < 80 {
-            problems.push(Some(format!(
-                "{}: `{}` needs a why of a few sentences, for its stages",
-                crate::learn::reading::READING_FILE,
-                read.key
-            )));
-        }
-    }
-    let covered: BTreeSet<String> = list.iter().flat_map(|read| read.stages.clone()).collect();
-    problems.push(missing(
-        &known,
-        &covered,
-        &format!(
-            "stages with no entry in {}",
-            crate::learn::reading::READING_FILE
-        ),
-    ));
-    // The four the track names must be there.
-    for key in ["swim", "epidemic", "cassandra", "phi-accrual"] {
-        if !keys.contains(key) {
-            problems.push(Some(format!(
-                "{}: the track's reading names `{key}`; add it",
-                crate::learn::reading::READING_FILE
-            )));
-        }
-    }
-    assert_no_problems(problems);
 }
