@@ -18,7 +18,12 @@ pub struct CheckedFile {
 
 /// Reads the history at `path` and judges it with `workload`'s checker (`strict` for lin-kv's
 /// strict mode). An error says what was wrong with the path, the file or the flags.
-pub fn check_path(workload: &str, strict: bool, path: &Path) -> Result<CheckedFile, String> {
+pub fn check_path(
+    workload: &str,
+    strict: bool,
+    models: Option<&str>,
+    path: &Path,
+) -> Result<CheckedFile, String> {
     let file = if path.is_dir() {
         path.join("history.jsonl")
     } else {
@@ -46,17 +51,27 @@ pub fn check_path(workload: &str, strict: bool, path: &Path) -> Result<CheckedFi
     }
     .map_err(|error| format!("{}: {error}", file.display()))?;
     let mut options = Options::new();
-    if strict {
-        let takes_strict = workload::REGISTRY
+    let takes = |option: &str| {
+        workload::REGISTRY
             .iter()
             .find(|entry| entry.name == workload)
-            .is_some_and(|entry| entry.options.iter().any(|(key, _)| *key == "strict"));
-        if !takes_strict {
+            .is_some_and(|entry| entry.options.iter().any(|(key, _)| *key == option))
+    };
+    if strict {
+        if !takes("strict") {
             return Err(format!(
-                "--strict applies to workloads with a strict mode (lin-kv), not {workload}"
+                "--strict applies to workloads with a strict mode (lin-kv, txn-list-append), not {workload}"
             ));
         }
         options.insert("strict".into(), "true".into());
+    }
+    if let Some(models) = models {
+        if !takes("consistency_models") {
+            return Err(format!(
+                "--consistency-models applies to the transaction workloads (txn-list-append), not {workload}"
+            ));
+        }
+        options.insert("consistency_models".into(), models.replace(',', " "));
     }
     let workload = workload::build(workload, &options)?;
     let survivors = Survivors::default();
@@ -87,6 +102,46 @@ mod tests {
     }
 
     #[test]
+    fn a_transaction_history_is_held_to_the_models_named() {
+        let dir = tempfile::tempdir().unwrap();
+        // An append that failed, yet was read: G1a.
+        let history = write(
+            dir.path(),
+            "history.jsonl",
+            &[
+                r#"{"process":0,"type":"invoke","f":"txn","value":[["append",1,1]]}"#,
+                r#"{"process":0,"type":"fail","f":"txn","value":[["append",1,1]]}"#,
+                r#"{"process":1,"type":"invoke","f":"txn","value":[["r",1,null]]}"#,
+                r#"{"process":1,"type":"ok","f":"txn","value":[["r",1,[1]]]}"#,
+            ],
+        );
+        let check = |models| check_path("txn-list-append", false, models, &history).unwrap();
+        assert_eq!(
+            check(Some("read-uncommitted")).checked.valid,
+            Validity::Valid
+        );
+        let committed = check(Some("read-committed"));
+        assert_eq!(committed.checked.valid, Validity::Invalid);
+        assert!(
+            committed.checked.reasons[0].starts_with("G1a"),
+            "{:?}",
+            committed.checked.reasons
+        );
+        // The default is strict serializability, which forbids it too.
+        assert_eq!(check(None).checked.valid, Validity::Invalid);
+        assert!(
+            check_path("lin-kv", false, Some("serializable"), &history)
+                .unwrap_err()
+                .contains("--consistency-models applies")
+        );
+        assert!(
+            check_path("txn-list-append", false, Some("eventual"), &history)
+                .unwrap_err()
+                .contains("unknown consistency model")
+        );
+    }
+
+    #[test]
     fn a_lin_kv_history_is_judged_in_either_mode_and_bad_paths_say_what_to_pass() {
         let dir = tempfile::tempdir().unwrap();
         let history = write(
@@ -99,31 +154,31 @@ mod tests {
                 r#"{"process":1,"type":"ok","f":"read","value":[0,null]}"#,
             ],
         );
-        let lenient = check_path("lin-kv", false, dir.path()).unwrap();
+        let lenient = check_path("lin-kv", false, None, dir.path()).unwrap();
         assert_eq!(lenient.checked.valid, Validity::Valid);
         assert_eq!(lenient.entries, 4);
-        let strict = check_path("lin-kv", true, &history).unwrap();
+        let strict = check_path("lin-kv", true, None, &history).unwrap();
         assert_eq!(strict.checked.valid, Validity::Invalid);
         assert_eq!(exit_code(strict.checked.valid), 1);
         assert!(
-            check_path("kafka", true, &history)
+            check_path("kafka", true, None, &history)
                 .unwrap_err()
                 .contains("--strict applies")
         );
         assert!(
-            check_path("nope", false, &history)
+            check_path("nope", false, None, &history)
                 .unwrap_err()
                 .contains("unknown workload")
         );
         let empty = tempfile::tempdir().unwrap();
         assert!(
-            check_path("lin-kv", false, empty.path())
+            check_path("lin-kv", false, None, empty.path())
                 .unwrap_err()
                 .contains("holds no history.jsonl")
         );
         let bad = write(dir.path(), "bad.jsonl", &["{\"process\":0}"]);
         assert!(
-            check_path("lin-kv", false, &bad)
+            check_path("lin-kv", false, None, &bad)
                 .unwrap_err()
                 .contains("line 1")
         );
@@ -139,12 +194,12 @@ mod tests {
                 "{:type :ok, :f :read, :value [0 nil], :time 4, :process 1, :index 3}",
             ],
         );
-        let lenient = check_path("lin-kv", false, maelstrom.path()).unwrap();
+        let lenient = check_path("lin-kv", false, None, maelstrom.path()).unwrap();
         assert_eq!(
             (lenient.entries, lenient.checked.valid),
             (4, Validity::Valid)
         );
-        let read = check_path("lin-kv", true, maelstrom.path()).unwrap();
+        let read = check_path("lin-kv", true, None, maelstrom.path()).unwrap();
         assert_eq!(read.checked.valid, Validity::Invalid);
     }
 }

@@ -44,13 +44,18 @@ enum Command {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// The workload whose checker judges the history: lin-kv, kafka, g-counter, ….
+    /// The workload whose checker judges the history: lin-kv, kafka, txn-list-append, ….
     #[arg(short = 'w', long)]
     workload: String,
-    /// lin-kv's strict mode: reads of null and failed operations observe what they say (the
-    /// default is Knossos's verdict).
+    /// The strict mode of lin-kv (reads of null and failed operations observe what they say;
+    /// the default is Knossos's verdict) or txn-list-append (a reply's micro-ops must be the
+    /// request's).
     #[arg(long)]
     strict: bool,
+    /// The transaction workloads' consistency models, separated by commas or spaces (default
+    /// strict-serializable).
+    #[arg(long, value_name = "MODELS")]
+    consistency_models: Option<String>,
     /// A run's store folder (such as store/latest) or its history.jsonl.
     #[arg(value_name = "PATH")]
     path: PathBuf,
@@ -142,22 +147,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "the store is JSON already: results.json, history.jsonl and journal.jsonl",
     ),
     (
-        "--consistency-models",
-        "it belongs to the txn-rw-register and txn-list-append workloads, which this grader does not run yet",
-    ),
-    (
-        "--max-txn-length",
-        "it belongs to the transaction workloads, which this grader does not run yet",
-    ),
-    (
-        "--max-writes-per-key",
-        "the kafka workload keeps Maelstrom's default (16 messages a key); the transaction workloads are not run yet",
-    ),
-    (
-        "--key-count",
-        "the kafka workload keeps Maelstrom's default (10 active keys); the transaction workloads are not run yet",
-    ),
-    (
         "--ssh-private-key",
         "nodes run as local processes; there is no SSH",
     ),
@@ -214,7 +203,12 @@ fn run() -> ExitCode {
 
 /// `grader check`: prints what the checker says and exits with its verdict.
 fn check(args: &CheckArgs) -> ExitCode {
-    match grader::check::check_path(&args.workload, args.strict, &args.path) {
+    match grader::check::check_path(
+        &args.workload,
+        args.strict,
+        args.consistency_models.as_deref(),
+        &args.path,
+    ) {
         Ok(found) => {
             let checked = &found.checked;
             println!(

@@ -363,7 +363,7 @@ pub fn bench_history_files(workload: &str, dir: &Path, runs: usize) -> anyhow::R
         let mut verdicts = std::collections::BTreeMap::<String, usize>::new();
         for file in &files {
             let started = std::time::Instant::now();
-            let checked = grader::check::check_path(workload, false, file)
+            let checked = grader::check::check_path(workload, false, None, file)
                 .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
             times.push(started.elapsed().as_secs_f64() * 1000.0);
             let verdict = serde_json::to_value(checked.checked.valid)?;
@@ -390,4 +390,52 @@ pub fn bench_history_files(workload: &str, dir: &Path, runs: usize) -> anyhow::R
         totals[totals.len() / 2]
     );
     Ok(())
+}
+
+/// `cargo xtask bench-checker --workload txn-list-append`: the list-append checker on
+/// strict-serializable histories (10 processes, 10 keys) of growing length, checked as
+/// serializable and as strict-serializable.
+pub fn bench_txn(sizes: &[usize], runs: usize) {
+    let sizes = if sizes.is_empty() {
+        &[10_000, 100_000, 1_000_000][..]
+    } else {
+        sizes
+    };
+    println!(
+        "txn-list-append checker: strict-serializable histories, 10 processes, 10 keys; {}",
+        machine()
+    );
+    println!("        txns  model                run  verdict        ms    txns/s  peak MiB");
+    for &count in sizes {
+        let history = grader::checker::elle::synthetic::history(count, 10, 10, 1);
+        for model in ["serializable", "strict-serializable"] {
+            let mut times = Vec::new();
+            for run in 1..=runs {
+                let started = std::time::Instant::now();
+                let result = grader::checker::elle::check_list_append(&history, &[model]);
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let verdict = result.map_or_else(
+                    |error| format!("error: {error}"),
+                    |result| {
+                        serde_json::to_value(result.valid)
+                            .unwrap_or_default()
+                            .to_string()
+                    },
+                );
+                println!(
+                    "  {count:>10}  {model:<19}  {run:>3}  {verdict:>7}  {ms:>8.0}  {:>8.0}  {:>8}",
+                    count as f64 / (ms / 1000.0),
+                    peak_rss_mib().map_or_else(|| "?".to_owned(), |mib| format!("{mib:.0}"))
+                );
+                times.push(ms);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "  {count:>10}  {model:<19}  all  {:.0} to {:.0} ms, median {:.0} ms",
+                times[0],
+                times[times.len() - 1],
+                times[times.len() / 2]
+            );
+        }
+    }
 }

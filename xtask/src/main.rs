@@ -287,12 +287,14 @@ enum Task {
     /// prints each run, the spread, and the time per 1,000 operations (flat if linear). kafka:
     /// 10,000 to 160,000 operations (a 20 s Maelstrom run at rate 1000 is about 20,000);
     /// lin-kv: one key at 5, 10, 20 and 50 concurrent processes, 1,000 to 100,000 operations,
-    /// then the longest length spread over 1, 4 and 16 keys (searched in parallel).
+    /// then the longest length spread over 1, 4 and 16 keys (searched in parallel);
+    /// txn-list-append: 10,000 to 1,000,000 transactions, as serializable and as
+    /// strict-serializable.
     /// With `--histories DIR`: the workload's checker on every history file in DIR instead
     /// (read, parsed and judged in this process, as `grader check` does), for histories from
     /// elsewhere, such as Jepsen's or Maelstrom's.
     BenchChecker {
-        /// Which checker: kafka or lin-kv.
+        /// Which checker: kafka, lin-kv or txn-list-append.
         #[arg(long, default_value = "kafka")]
         workload: String,
         /// Operations per history (default: the workload's list above).
@@ -551,8 +553,12 @@ fn dispatch(cli: Cli) -> ExitCode {
                 bench::bench_lin_kv(&operations, runs);
                 ExitCode::SUCCESS
             }
+            "txn-list-append" => {
+                bench::bench_txn(&operations, runs);
+                ExitCode::SUCCESS
+            }
             other => report(Err(anyhow::anyhow!(
-                "bench-checker measures kafka or lin-kv, not `{other}`"
+                "bench-checker measures kafka, lin-kv or txn-list-append, not `{other}`"
             ))),
         },
     }

@@ -4,7 +4,9 @@
 
 pub mod availability;
 pub mod counter;
+pub mod digraph;
 pub mod echo;
+pub mod elle;
 pub mod kafka;
 pub mod linearizable;
 pub mod lww;

@@ -21,6 +21,7 @@ pub mod kv_bench;
 pub mod lin_kv;
 pub mod lww_kv;
 pub mod two_phase_set;
+pub mod txn_list_append;
 pub mod unique_ids;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -111,6 +112,11 @@ pub const REGISTRY: &[Registered] = &[
         name: "two-phase-set",
         options: &[],
         make: |_| Ok(Box::new(two_phase_set::TwoPhaseSet::default())),
+    },
+    Registered {
+        name: "txn-list-append",
+        options: txn_list_append::OPTIONS,
+        make: txn_list_append::make,
     },
     Registered {
         name: "unique-ids",
@@ -522,8 +528,8 @@ mod tests {
     #[test]
     fn unknown_workloads_list_the_known_ones() {
         assert_eq!(by_name("broadcast").unwrap().name(), "broadcast");
-        let error = by_name("txn-list-append").err().unwrap();
-        assert!(error.contains("unknown workload `txn-list-append`") && error.contains("g-set"));
+        let error = by_name("txn-rw-register").err().unwrap();
+        assert!(error.contains("unknown workload `txn-rw-register`") && error.contains("g-set"));
     }
 
     #[test]

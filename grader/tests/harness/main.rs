@@ -4,8 +4,8 @@
 //!
 //! - `cluster`, `hostile`, `services`, `conventions`, `maelstrom_cli`: real processes over real
 //!   pipes, most of them the Python test nodes in `tests/nodes/`;
-//! - `sim_counters`, `sim_lin_kv`, `sim_mistakes`, `sim_services`, `sim_workloads`: small
-//!   nodes of our own on the `common` runtime, in the simulated cluster.
+//! - `sim_counters`, `sim_lin_kv`, `sim_mistakes`, `sim_services`, `sim_txn`, `sim_workloads`:
+//!   small nodes of our own on the `common` runtime, in the simulated cluster.
 
 #[path = "../nodes/mod.rs"]
 mod nodes;
@@ -19,4 +19,5 @@ mod sim_counters;
 mod sim_lin_kv;
 mod sim_mistakes;
 mod sim_services;
+mod sim_txn;
 mod sim_workloads;

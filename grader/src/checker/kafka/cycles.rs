@@ -11,7 +11,7 @@
 //! recursion) then find the cycles in linear time, and a breadth-first search inside one
 //! component names a shortest cycle through one of its write-read edges.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use super::{Case, Completed, Found, OpRef};
 use crate::history::{Op, OpKind, Process};
@@ -50,57 +50,11 @@ impl Graph {
         self.edges[from].push((to, kind));
     }
 
-    /// Each vertex's strongly connected component, by Tarjan's algorithm without recursion.
+    /// Each vertex's strongly connected component.
     fn components(&self) -> Vec<usize> {
-        const UNSEEN: usize = usize::MAX;
-        let count = self.edges.len();
-        let (mut index, mut low, mut component) =
-            (vec![UNSEEN; count], vec![0; count], vec![UNSEEN; count]);
-        let mut on_stack = vec![false; count];
-        let (mut stack, mut next_index, mut next_component) = (Vec::new(), 0, 0);
-        for root in 0..count {
-            if index[root] != UNSEEN {
-                continue;
-            }
-            // (vertex, the next of its edges to follow)
-            let mut calls = vec![(root, 0)];
-            index[root] = next_index;
-            low[root] = next_index;
-            next_index += 1;
-            stack.push(root);
-            on_stack[root] = true;
-            while let Some(&mut (vertex, ref mut edge)) = calls.last_mut() {
-                if let Some(&(to, _)) = self.edges[vertex].get(*edge) {
-                    *edge += 1;
-                    if index[to] == UNSEEN {
-                        index[to] = next_index;
-                        low[to] = next_index;
-                        next_index += 1;
-                        stack.push(to);
-                        on_stack[to] = true;
-                        calls.push((to, 0));
-                    } else if on_stack[to] {
-                        low[vertex] = low[vertex].min(index[to]);
-                    }
-                    continue;
-                }
-                calls.pop();
-                if let Some(&(parent, _)) = calls.last() {
-                    low[parent] = low[parent].min(low[vertex]);
-                }
-                if low[vertex] == index[vertex] {
-                    while let Some(member) = stack.pop() {
-                        on_stack[member] = false;
-                        component[member] = next_component;
-                        if member == vertex {
-                            break;
-                        }
-                    }
-                    next_component += 1;
-                }
-            }
-        }
-        component
+        crate::checker::digraph::components(self.edges.len(), |vertex| {
+            self.edges[vertex].iter().map(|(to, _)| *to)
+        })
     }
 
     /// A shortest path from `from` to `to` inside component `within`, as (vertex, kind of the
@@ -112,30 +66,27 @@ impl Graph {
         component: &[usize],
         within: usize,
     ) -> Vec<(usize, Kind)> {
-        let mut came_from: HashMap<usize, (usize, Kind)> = HashMap::new();
-        let mut queue = VecDeque::from([from]);
-        while let Some(vertex) = queue.pop_front() {
-            if vertex == to {
-                break;
-            }
-            for &(next, kind) in &self.edges[vertex] {
-                if component[next] == within && next != from && !came_from.contains_key(&next) {
-                    came_from.insert(next, (vertex, kind));
-                    queue.push_back(next);
-                }
-            }
-        }
-        let mut steps = Vec::new();
-        let mut at = to;
-        while at != from {
-            let Some(&(previous, kind)) = came_from.get(&at) else {
-                return Vec::new();
-            };
-            steps.push((at, kind));
-            at = previous;
-        }
-        steps.reverse();
-        steps
+        let successors = |vertex: usize| {
+            self.edges[vertex]
+                .iter()
+                .map(|(next, _)| *next)
+                .filter(|next| component[*next] == within)
+        };
+        let Some(path) = crate::checker::digraph::shortest_path(from, to, successors, usize::MAX)
+        else {
+            return Vec::new();
+        };
+        let mut previous = from;
+        path.into_iter()
+            .map(|vertex| {
+                let kind = self.edges[previous]
+                    .iter()
+                    .find(|(next, _)| *next == vertex)
+                    .map_or(Kind::Time, |(_, kind)| *kind);
+                previous = vertex;
+                (vertex, kind)
+            })
+            .collect()
     }
 }
 

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser};
+use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::Serialize;
 
 use crate::checker::availability::Availability;
@@ -18,6 +18,9 @@ use crate::nemesis::{Fault, Targets, parse_faults};
 use crate::net::{Delivery, Latency, LatencyDistribution};
 pub use crate::node_bin::check_bin;
 use crate::topology::Topology;
+
+mod args;
+pub use args::RunArgs;
 
 /// How long nodes get to answer `init` (Maelstrom's 10 s).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,115 +136,6 @@ impl Default for TestConfig {
     }
 }
 
-/// Maelstrom's `test` flags, less `--bin` (Maelstrom's defaults throughout): the one place
-/// where a setting's default is written.
-#[derive(Debug, Clone, Args)]
-pub struct RunArgs {
-    /// The workload to run (see the grader README for the list).
-    #[arg(short = 'w', long, default_value = "broadcast")]
-    pub workload: String,
-    /// The workload's options, as key=value pairs separated by commas (the grader README lists
-    /// each workload's).
-    #[arg(long, value_name = "KEY=VALUE,…")]
-    pub workload_options: Option<String>,
-    /// How many nodes, named n0, n1, ….
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "N",
-        allow_hyphen_values = true
-    )]
-    pub node_count: usize,
-    /// Seconds of client operations (the main phase).
-    #[arg(
-        long,
-        default_value_t = 60.0,
-        value_name = "SECONDS",
-        allow_hyphen_values = true
-    )]
-    pub time_limit: f64,
-    /// Client operations per second across all clients; 0 for none.
-    #[arg(
-        long,
-        default_value_t = 5.0,
-        value_name = "OPS",
-        allow_hyphen_values = true
-    )]
-    pub rate: f64,
-    /// Worker clients: a number, or `Kn` for K per node (worker t talks to node t mod N).
-    #[arg(long, default_value = "1n", value_name = "N|Kn")]
-    pub concurrency: String,
-    /// Mean one-way latency between servers, in ms (clients get none).
-    #[arg(
-        long,
-        default_value_t = 0.0,
-        value_name = "MS",
-        allow_hyphen_values = true
-    )]
-    pub latency: f64,
-    /// How latencies are drawn: constant, uniform or exponential.
-    #[arg(long, default_value = "constant")]
-    pub latency_dist: String,
-    /// How messages reach nodes: `maelstrom` (one writer per node, each message waits for the
-    /// one before it; partitions checked when a message is taken; workers chosen round-robin)
-    /// or `ideal` (every message at its own deadline; a random free worker).
-    #[arg(long, default_value = "maelstrom", value_name = "RULE")]
-    pub delivery: String,
-    /// Faults to inject, comma-separated: partition, kill (crash, then restart empty), pause
-    /// (stop, then continue), crash (kill for good: crash-stop; the checks judge the survivors).
-    #[arg(long, value_name = "FAULTS")]
-    pub nemesis: Option<String>,
-    /// Mean seconds between nemesis actions.
-    #[arg(
-        long,
-        default_value_t = 10.0,
-        value_name = "SECONDS",
-        allow_hyphen_values = true
-    )]
-    pub nemesis_interval: f64,
-    /// Which nodes kill, pause and crash choose from: random, interior (nodes with children
-    /// in the topology), or node ids (`n0`, `n0,n3`).
-    #[arg(long, default_value = "random", value_name = "RULE")]
-    pub nemesis_targets: String,
-    /// Faults at given times instead of at random: `T=ACTION[:NODES]` steps joined by `;`, T in
-    /// seconds from the start of the main phase, such as
-    /// `1=partition:n0|n1,n2;3=heal;4=kill:n1;6=restart:n1` (actions: partition, heal, kill,
-    /// restart, pause, resume, crash). Not with --nemesis.
-    #[arg(long, value_name = "STEPS")]
-    pub nemesis_schedule: Option<String>,
-    /// The topology sent to nodes: grid, line, total, tree (tree2), tree3, tree4.
-    #[arg(long, default_value = "grid")]
-    pub topology: String,
-    /// Seed for the harness's randomness (latency, operations, nemesis); random if absent.
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// Seconds of quiet after the heal, before the final reads.
-    #[arg(
-        long,
-        default_value_t = 10.0,
-        value_name = "SECONDS",
-        allow_hyphen_values = true
-    )]
-    pub recovery: f64,
-    /// What fraction of operations must succeed: `total` (every one, as Fly.io's unique-ids
-    /// and transaction challenges ask) or a number from 0 to 1. Without it none is required.
-    #[arg(long, value_name = "total|FRACTION")]
-    pub availability: Option<String>,
-    /// The nodes' ids, comma-separated (`n1,n2,n3`), instead of `--node-count`'s n0, n1, ….
-    #[arg(long, value_name = "ID,ID,…")]
-    pub nodes: Option<String>,
-    /// Echo every node's stderr to the console as it is written (it is always kept in the
-    /// store's node-logs/).
-    #[arg(long)]
-    pub log_stderr: bool,
-    /// Print every message as it is sent (the store's journal.jsonl always has them).
-    #[arg(long)]
-    pub log_net_send: bool,
-    /// Print every message as it is delivered.
-    #[arg(long)]
-    pub log_net_recv: bool,
-}
-
 /// A parser for the run flags alone, for reading settings back.
 #[derive(Debug, Parser)]
 struct RunOnly {
@@ -263,10 +157,25 @@ impl TestConfig {
     /// Checks the flags and turns them into a configuration; the error says which flag is
     /// wrong and what it takes.
     pub fn from_args(args: &RunArgs) -> Result<TestConfig, String> {
-        let workload_options = match &args.workload_options {
+        let mut workload_options = match &args.workload_options {
             Some(text) => crate::workload::parse_options(text)?,
             None => crate::workload::Options::new(),
         };
+        // Maelstrom's transaction flags are the transaction workloads' options.
+        let flags = [
+            ("consistency_models", args.consistency_models.clone()),
+            ("key_count", args.key_count.map(|n| n.to_string())),
+            ("max_txn_length", args.max_txn_length.map(|n| n.to_string())),
+            (
+                "max_writes_per_key",
+                args.max_writes_per_key.map(|n| n.to_string()),
+            ),
+        ];
+        for (key, value) in flags {
+            if let Some(value) = value {
+                workload_options.insert(key.to_owned(), value.replace(',', " "));
+            }
+        }
         let declaration = crate::workload::build(&args.workload, &workload_options)?.declaration();
         let node_names = args.nodes.as_deref().map(parse_node_names).transpose()?;
         let node_count = match &node_names {
@@ -657,7 +566,22 @@ mod tests {
         assert!(error("--nemesis partition --nemesis-interval 0").contains("above 0"));
         assert!(error("--concurrency 3x").contains("--concurrency takes"));
         assert!(error("--topology ring").contains("unknown topology"));
-        assert!(error("-w txn-list-append").contains("workloads on offer are: broadcast"));
+        assert!(error("-w txn-rw-register").contains("workloads on offer are: broadcast"));
+        // Maelstrom's transaction flags are the transaction workloads' options.
+        assert!(
+            error("-w txn-list-append --consistency-models eventual")
+                .contains("unknown consistency model")
+        );
+        assert!(error("-w broadcast --key-count 3").contains("key_count"));
+        let txn = TestConfig::parse(&words(
+            "-w txn-list-append --consistency-models read-committed,serializable --key-count 3 --max-txn-length 2",
+        ))
+        .unwrap();
+        assert_eq!(
+            txn.workload_options["consistency_models"],
+            "read-committed serializable"
+        );
+        assert_eq!(txn.workload_options["key_count"], "3");
         assert!(error("--nemesis flood").contains("unknown nemesis"));
         assert!(
             error("--nemesis partition --nemesis-targets interior")

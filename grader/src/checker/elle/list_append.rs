@@ -1,0 +1,471 @@
+//! What a list-append history tells: every element is appended once, and every read returns
+//! a key's whole list, so each read is a prefix of the key's one version order, the longest
+//! read gives that order, and the dependencies follow (Elle's list-append inference).
+//!
+//! Found without cycles:
+//! - `duplicate-elements`: a read holds an element twice;
+//! - `incompatible-order`: two reads of a key, neither a prefix of the other;
+//! - `G1a` (aborted read): a committed read holds an element only a failed transaction appended;
+//! - `G1b` (intermediate read): a committed read ends with an element that its transaction
+//!   followed with another append to the same key;
+//! - `internal`: a read disagrees with its own transaction's earlier reads and appends;
+//! - `future-read`: a read holds an element its own transaction appends only later;
+//! - `internal` too: the key's list holds a transaction's own appends out of their order;
+//! - `lost-update`: two committed transactions read the same version of a key and both
+//!   appended to it.
+//!
+//! The graph: `ww` from an element's appender to the next element's, `wr` from the appender of
+//! a read's last element to the reader, `rw` from a reader to the appender of the element after
+//! what it read. Committed transactions and those of unknown outcome whose appends were read
+//! take part; failed ones do not.
+
+use std::collections::HashMap;
+
+use super::graph::{Graph, Kinds, RW, WR, WW, Why};
+use super::txn::{Mop, Outcome, Txn, name};
+use super::{Anomaly, Found};
+
+/// The inference's results: the anomalies found without cycles and the dependency graph.
+pub struct Inferred {
+    /// Per anomaly type, the cases.
+    pub found: Found,
+    /// The dependency graph over the transactions (indexes as in the input).
+    pub graph: Graph,
+    /// Each key's version order (its longest committed read).
+    pub orders: HashMap<String, Vec<String>>,
+}
+
+/// What a transaction saw of others in a read: the list without its own appends at the end.
+fn external<'a>(txn: &Txn, key: &str, elements: &'a [String]) -> &'a [String] {
+    let own = |element: &String| {
+        txn.mops
+            .iter()
+            .any(|mop| matches!(mop, Mop::Append(k, e) if k == key && e == element))
+    };
+    let mut seen = elements;
+    while let Some(last) = seen.last()
+        && own(last)
+    {
+        seen = &seen[..seen.len() - 1];
+    }
+    seen
+}
+
+impl Inferred {
+    /// Why the edge `from → to` of `kind` is there, in words, worked out again from the
+    /// transactions (only the edges of reported cycles are ever explained).
+    pub fn why(&self, txns: &[Txn], from: usize, to: usize, kind: Kinds) -> Why {
+        let appends = |t: usize| {
+            txns[t].mops.iter().filter_map(|mop| match mop {
+                Mop::Append(k, e) => Some((k.as_str(), e.as_str())),
+                _ => None,
+            })
+        };
+        let reads = |t: usize| {
+            txns[t].mops.iter().filter_map(move |mop| match mop {
+                Mop::Read(k, Some(elements)) => Some((k.as_str(), external(&txns[t], k, elements))),
+                _ => None,
+            })
+        };
+        let found = match kind {
+            WW => appends(from).find_map(|(key, element)| {
+                let order = self.orders.get(key)?;
+                let at = order.iter().position(|e| e == element)?;
+                let next = order.get(at + 1)?;
+                appends(to)
+                    .any(|(k, e)| k == key && e == next)
+                    .then(|| Why {
+                        key: Some(key.to_owned()),
+                        words: format!("appended {element} to key {key} right before {next}"),
+                    })
+            }),
+            WR => reads(to).find_map(|(key, seen)| {
+                let last = seen.last()?;
+                appends(from)
+                    .any(|(k, e)| k == key && e == last)
+                    .then(|| Why {
+                        key: Some(key.to_owned()),
+                        words: format!(
+                            "appended {last} to key {key}, which was read as {}",
+                            list(seen)
+                        ),
+                    })
+            }),
+            RW => reads(from).find_map(|(key, seen)| {
+                let next = self.orders.get(key)?.get(seen.len())?;
+                appends(to)
+                    .any(|(k, e)| k == key && e == next)
+                    .then(|| Why {
+                        key: Some(key.to_owned()),
+                        words: format!(
+                            "read key {key} as {}, before {next} was appended to it",
+                            list(seen)
+                        ),
+                    })
+            }),
+            _ => None,
+        };
+        found.unwrap_or_else(|| Why {
+            key: None,
+            words: "completed before the next was invoked".into(),
+        })
+    }
+}
+
+/// Joins elements for the words: `[1 2 3]`.
+fn list(elements: &[String]) -> String {
+    format!("[{}]", elements.join(" "))
+}
+
+/// Runs the inference over `txns`.
+pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
+    let mut found = Found::new();
+    // Who appended each element of each key, and at which of their micro-ops.
+    let mut appender: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
+    for (t, txn) in txns.iter().enumerate() {
+        for (m, mop) in txn.mops.iter().enumerate() {
+            if let Mop::Append(key, element) = mop
+                && let Some((other, _)) = appender.insert((key, element), (t, m))
+            {
+                return Err(format!(
+                    "{} and {} both append {element} to key {key}: list-append needs every appended element to be unique per key",
+                    name(txns, other),
+                    name(txns, t)
+                ));
+            }
+        }
+    }
+    // Each key's version order: its longest committed read; every read must be a prefix of it.
+    let mut longest: HashMap<&str, (&[String], usize)> = HashMap::new();
+    let reads = || {
+        txns.iter()
+            .enumerate()
+            .filter(|(_, txn)| txn.outcome == Outcome::Ok)
+            .flat_map(|(t, txn)| {
+                txn.mops.iter().filter_map(move |mop| match mop {
+                    Mop::Read(key, Some(elements)) => Some((t, key.as_str(), elements.as_slice())),
+                    _ => None,
+                })
+            })
+    };
+    for (t, key, elements) in reads() {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = elements.iter().find(|e| !seen.insert(*e)) {
+            found.push(
+                "duplicate-elements",
+                Anomaly::about(
+                    txns,
+                    &[t],
+                    format!(
+                        "{} read key {key} as {}, which holds {twice} more than once",
+                        name(txns, t),
+                        list(elements)
+                    ),
+                ),
+            );
+        }
+        let entry = longest.entry(key).or_insert((elements, t));
+        if elements.len() > entry.0.len() {
+            *entry = (elements, t);
+        }
+    }
+    for (t, key, elements) in reads() {
+        let (order, by) = longest[key];
+        if !order.starts_with(elements) {
+            found.push(
+                "incompatible-order",
+                Anomaly::about(
+                    txns,
+                    &[by, t],
+                    format!(
+                        "key {key} was read as {} by {} and as {} by {}: neither is a prefix of the other, so they cannot come from one list",
+                        list(order),
+                        name(txns, by),
+                        list(elements),
+                        name(txns, t)
+                    ),
+                ),
+            );
+        }
+    }
+    // Aborted and intermediate reads, and the elements' positions.
+    for (t, key, elements) in reads() {
+        for element in elements {
+            if let Some(&(writer, _)) = appender.get(&(key, element.as_str()))
+                && txns[writer].outcome == Outcome::Failed
+            {
+                found.push(
+                    "G1a",
+                    Anomaly::about(
+                        txns,
+                        &[writer, t],
+                        format!(
+                            "{} read key {key} as {}, with {element}, which only {} appended, and it failed (an aborted write was seen)",
+                            name(txns, t),
+                            list(elements),
+                            name(txns, writer)
+                        ),
+                    ),
+                );
+            }
+        }
+        if let Some(last) = elements.last()
+            && let Some(&(writer, at)) = appender.get(&(key, last.as_str()))
+            && writer != t
+            && let Some(Mop::Append(_, later)) = txns[writer].mops[at + 1..]
+                .iter()
+                .find(|mop| matches!(mop, Mop::Append(k, _) if k == key))
+        {
+            found.push(
+                "G1b",
+                Anomaly::about(
+                    txns,
+                    &[writer, t],
+                    format!(
+                        "{} read key {key} as {}, ending with {last}, but {} appended {later} to it after {last} in the same transaction (an intermediate state was seen)",
+                        name(txns, t),
+                        list(elements),
+                        name(txns, writer)
+                    ),
+                ),
+            );
+        }
+    }
+    future_reads(txns, &appender, &mut found);
+    own_order(txns, &longest, &mut found);
+    internal(txns, &mut found);
+    lost_updates(txns, &mut found);
+    let graph = dependencies(txns, &appender, &longest);
+    let orders = longest
+        .iter()
+        .map(|(key, (order, _))| ((*key).to_owned(), order.to_vec()))
+        .collect();
+    Ok(Inferred {
+        found,
+        graph,
+        orders,
+    })
+}
+
+/// A transaction's appends to a key that the key's list holds in another order than the
+/// transaction made them (an `internal` anomaly: its own effects reordered).
+fn own_order(txns: &[Txn], longest: &HashMap<&str, (&[String], usize)>, found: &mut Found) {
+    for (t, txn) in txns.iter().enumerate() {
+        let mut last: HashMap<&str, (usize, &str)> = HashMap::new();
+        for mop in &txn.mops {
+            let Mop::Append(key, element) = mop else {
+                continue;
+            };
+            let Some(at) = longest
+                .get(key.as_str())
+                .and_then(|(order, _)| order.iter().position(|e| e == element))
+            else {
+                continue;
+            };
+            if let Some(&(before, earlier)) = last.get(key.as_str())
+                && before > at
+            {
+                found.push(
+                    "internal",
+                    Anomaly::about(
+                        txns,
+                        &[t],
+                        format!(
+                            "{} appended {earlier} and then {element} to key {key}, but the key's list holds {element} before {earlier}",
+                            name(txns, t)
+                        ),
+                    ),
+                );
+            }
+            last.insert(key, (at, element));
+        }
+    }
+}
+
+/// Reads that hold an element their own transaction appends only later.
+fn future_reads(txns: &[Txn], appender: &HashMap<(&str, &str), (usize, usize)>, found: &mut Found) {
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        for (m, mop) in txn.mops.iter().enumerate() {
+            let Mop::Read(key, Some(elements)) = mop else {
+                continue;
+            };
+            let future = elements.iter().find(|element| {
+                appender
+                    .get(&(key.as_str(), element.as_str()))
+                    .is_some_and(|&(w, at)| w == t && at > m)
+            });
+            if let Some(element) = future {
+                found.push(
+                    "future-read",
+                    Anomaly::about(
+                        txns,
+                        &[t],
+                        format!(
+                            "{} read key {key} as {}, with {element}, which it appends only later",
+                            name(txns, t),
+                            list(elements)
+                        ),
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Reads that disagree with their own transaction's earlier reads and appends.
+fn internal(txns: &[Txn], found: &mut Found) {
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        // Per key: what the txn knows the list must be (a full list after a read; else only
+        // the suffix it appended).
+        let mut known: HashMap<&str, (bool, Vec<String>)> = HashMap::new();
+        for mop in &txn.mops {
+            match mop {
+                Mop::Append(key, element) => {
+                    known.entry(key).or_default().1.push(element.clone());
+                }
+                Mop::Read(key, Some(elements)) => {
+                    if let Some((full, expected)) = known.get(key.as_str()) {
+                        let agrees = if *full {
+                            elements == expected
+                        } else {
+                            elements.ends_with(expected)
+                        };
+                        if !agrees {
+                            let wanted = if *full {
+                                list(expected)
+                            } else {
+                                format!("a list ending with {}", list(expected))
+                            };
+                            found.push(
+                                "internal",
+                                Anomaly::about(
+                                    txns,
+                                    &[t],
+                                    format!(
+                                        "{} read key {key} as {}, but its own earlier reads and appends say {wanted}",
+                                        name(txns, t),
+                                        list(elements)
+                                    ),
+                                ),
+                            );
+                        }
+                    }
+                    known.insert(key, (true, elements.clone()));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Committed transactions that read the same version of a key and both appended to it.
+fn lost_updates(txns: &[Txn], found: &mut Found) {
+    let mut by_version: HashMap<(&str, &[String]), Vec<usize>> = HashMap::new();
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        for (m, mop) in txn.mops.iter().enumerate() {
+            if let Mop::Read(key, Some(elements)) = mop
+                && txn.mops[m + 1..]
+                    .iter()
+                    .any(|later| matches!(later, Mop::Append(k, _) if k == key))
+                && !txn.mops[..m]
+                    .iter()
+                    .any(|earlier| matches!(earlier, Mop::Append(k, _) if k == key))
+            {
+                let readers = by_version
+                    .entry((key.as_str(), elements.as_slice()))
+                    .or_default();
+                if readers.last() != Some(&t) {
+                    readers.push(t);
+                }
+            }
+        }
+    }
+    // In history order, so the findings are the same on every run.
+    let mut by_version: Vec<_> = by_version.into_iter().collect();
+    by_version.sort_by_key(|(_, readers)| readers[0]);
+    for ((key, version), readers) in by_version {
+        if readers.len() > 1 {
+            let names: Vec<String> = readers.iter().map(|&t| name(txns, t)).collect();
+            found.push(
+                "lost-update",
+                Anomaly::about(
+                    txns,
+                    &readers,
+                    format!(
+                        "{} all read key {key} as {} and then appended to it: one of the updates was lost",
+                        names.join(" and "),
+                        list(version)
+                    ),
+                ),
+            );
+        }
+    }
+}
+
+/// The ww, wr and rw edges, from each key's version order.
+fn dependencies(
+    txns: &[Txn],
+    appender: &HashMap<(&str, &str), (usize, usize)>,
+    longest: &HashMap<&str, (&[String], usize)>,
+) -> Graph {
+    let mut graph = Graph::new(txns.len());
+    // Failed transactions take no part: reading their elements is G1a, found above.
+    let writer = |key: &str, element: &String| {
+        appender
+            .get(&(key, element.as_str()))
+            .map(|w| w.0)
+            .filter(|&w| txns[w].outcome != Outcome::Failed)
+    };
+    // Keys in a fixed order, so the graph (and the cycles found in it) is the same every run.
+    let mut keys: Vec<&&str> = longest.keys().collect();
+    keys.sort_unstable();
+    for key in keys {
+        let (order, _) = longest[*key];
+        let key = *key;
+        for pair in order.windows(2) {
+            if let (Some(a), Some(b)) = (writer(key, &pair[0]), writer(key, &pair[1])) {
+                graph.add(a, b, WW);
+            }
+        }
+    }
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        for mop in &txn.mops {
+            let Mop::Read(key, Some(elements)) = mop else {
+                continue;
+            };
+            // What the read saw of other transactions: the list without the transaction's own
+            // appends at its end.
+            let mut elements = elements.as_slice();
+            while let Some(last) = elements.last()
+                && appender.get(&(key.as_str(), last.as_str())).map(|w| w.0) == Some(t)
+            {
+                elements = &elements[..elements.len() - 1];
+            }
+            if let Some(last) = elements.last()
+                && let Some(w) = writer(key, last)
+            {
+                graph.add(w, t, WR);
+            }
+            let order = longest.get(key.as_str()).map_or(&[][..], |entry| entry.0);
+            if order.starts_with(elements)
+                && let Some(next) = order.get(elements.len())
+                && let Some(w) = writer(key, next)
+            {
+                graph.add(t, w, RW);
+            }
+        }
+    }
+    graph
+}

@@ -1,0 +1,166 @@
+//! The txn-list-append workload in the simulated cluster, with small nodes of our own: one node
+//! applying each transaction atomically is strict-serializable; a node that answers some
+//! transactions with an abort but keeps their appends shows aborted reads (G1a) under
+//! read-committed; two nodes that never share their state are not serializable; and a node
+//! that drops micro-ops from its replies passes Maelstrom's verdict with a warning and fails
+//! the strict one.
+
+use std::collections::BTreeMap;
+
+use common::{Context, ErrorCode, Message, NoTimer, Node, RpcError};
+use grader::checker::Validity;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+
+use crate::nodes::config;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Payload {
+    Txn { txn: Vec<Json> },
+    TxnOk { txn: Vec<Json> },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct Flags {
+    /// Answer every fifth transaction with error 30, keeping its appends.
+    #[arg(long)]
+    dirty_aborts: bool,
+    /// Leave reads out of the replies.
+    #[arg(long)]
+    drop_reads: bool,
+}
+
+/// A key-value store of lists on one node, each transaction applied at once.
+struct Lists {
+    flags: Flags,
+    lists: BTreeMap<String, Vec<Json>>,
+    count: u64,
+}
+
+impl Node for Lists {
+    type Payload = Payload;
+    type Timer = NoTimer;
+    type Flags = Flags;
+
+    fn new(flags: Flags) -> Self {
+        Lists {
+            flags,
+            lists: BTreeMap::new(),
+            count: 0,
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        msg: Message<Payload>,
+        ctx: &mut Context<Payload, NoTimer>,
+    ) -> Result<(), RpcError> {
+        let Payload::Txn { txn } = &msg.body.payload else {
+            return Ok(());
+        };
+        self.count += 1;
+        let mut done = Vec::new();
+        for mop in txn {
+            let key = mop[1].to_string();
+            match mop[0].as_str() {
+                Some("append") => {
+                    self.lists.entry(key).or_default().push(mop[2].clone());
+                    done.push(mop.clone());
+                }
+                _ if self.flags.drop_reads => {}
+                _ => {
+                    let list = self.lists.get(&key).map_or(Json::Null, |l| json!(l));
+                    done.push(json!(["r", mop[1], list]));
+                }
+            }
+        }
+        if self.flags.dirty_aborts && self.count.is_multiple_of(5) {
+            return Err(RpcError::new(
+                ErrorCode::TxnConflict,
+                "aborted (but its appends stay)",
+            ));
+        }
+        ctx.reply(&msg, Payload::TxnOk { txn: done });
+        Ok(())
+    }
+}
+
+fn run(flags: &str, node_flags: &[&str]) -> grader::sim::SimRun {
+    let node_flags: Vec<String> = node_flags.iter().map(|flag| flag.to_string()).collect();
+    grader::sim::simulate::<Lists>(&config(flags), &node_flags).unwrap()
+}
+
+#[test]
+fn one_node_applying_transactions_whole_is_strict_serializable() {
+    let run = run(
+        "-w txn-list-append --node-count 1 --concurrency 4 --rate 100 --time-limit 5 --seed 1",
+        &[],
+    );
+    assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+    let count = run.report.figure_u64("/workload/txn_count").unwrap();
+    assert!(count > 300, "{count} transactions\n{}", run.summary);
+    assert!(run.summary.contains("no anomalies"), "{}", run.summary);
+}
+
+#[test]
+fn aborted_appends_that_stay_visible_are_g1a_under_read_committed() {
+    let command = "-w txn-list-append --node-count 1 --concurrency 4 --rate 100 --time-limit 5 --seed 1 --consistency-models read-committed";
+    let run = run(command, &["--dirty-aborts"]);
+    assert_eq!(run.report.valid, Validity::Invalid, "{}", run.summary);
+    assert!(
+        run.report
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("G1a, which read-committed forbids")),
+        "{:?}",
+        run.report.reasons
+    );
+    // Read-uncommitted allows it.
+    let lenient = run_with_models("read-uncommitted");
+    assert_eq!(lenient.report.valid, Validity::Valid, "{}", lenient.summary);
+}
+
+fn run_with_models(models: &str) -> grader::sim::SimRun {
+    run(
+        &format!(
+            "-w txn-list-append --node-count 1 --concurrency 4 --rate 100 --time-limit 5 --seed 1 --consistency-models {models}"
+        ),
+        &["--dirty-aborts"],
+    )
+}
+
+#[test]
+fn two_nodes_that_never_share_their_lists_are_not_serializable() {
+    let run = run(
+        "-w txn-list-append --node-count 2 --concurrency 2n --rate 100 --time-limit 5 --seed 1 --consistency-models serializable",
+        &[],
+    );
+    assert_eq!(run.report.valid, Validity::Invalid, "{}", run.summary);
+    assert!(
+        run.summary.contains("incompatible-order"),
+        "two lists that diverge cannot be one: {}",
+        run.summary
+    );
+}
+
+#[test]
+fn replies_without_their_reads_warn_and_fail_strict_mode() {
+    let lenient = run(
+        "-w txn-list-append --node-count 1 --concurrency 2 --rate 50 --time-limit 3 --seed 1",
+        &["--drop-reads"],
+    );
+    assert_eq!(lenient.report.valid, Validity::Valid, "{}", lenient.summary);
+    assert!(
+        lenient
+            .summary
+            .contains("did not carry the request's micro-ops back"),
+        "{}",
+        lenient.summary
+    );
+    let strict = run(
+        "-w txn-list-append --node-count 1 --concurrency 2 --rate 50 --time-limit 3 --seed 1 --workload-options strict=true",
+        &["--drop-reads"],
+    );
+    assert_eq!(strict.report.valid, Validity::Invalid, "{}", strict.summary);
+}
