@@ -566,7 +566,7 @@ mod tests {
         assert!(error("--nemesis partition --nemesis-interval 0").contains("above 0"));
         assert!(error("--concurrency 3x").contains("--concurrency takes"));
         assert!(error("--topology ring").contains("unknown topology"));
-        assert!(error("-w txn-rw-register").contains("workloads on offer are: broadcast"));
+        assert!(error("-w bank").contains("workloads on offer are: broadcast"));
         // Maelstrom's transaction flags are the transaction workloads' options.
         assert!(
             error("-w txn-list-append --consistency-models eventual")

@@ -22,6 +22,7 @@ pub mod lin_kv;
 pub mod lww_kv;
 pub mod two_phase_set;
 pub mod txn_list_append;
+pub mod txn_rw_register;
 pub mod unique_ids;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -117,6 +118,11 @@ pub const REGISTRY: &[Registered] = &[
         name: "txn-list-append",
         options: txn_list_append::OPTIONS,
         make: txn_list_append::make,
+    },
+    Registered {
+        name: "txn-rw-register",
+        options: txn_rw_register::OPTIONS,
+        make: txn_rw_register::make,
     },
     Registered {
         name: "unique-ids",
@@ -528,8 +534,8 @@ mod tests {
     #[test]
     fn unknown_workloads_list_the_known_ones() {
         assert_eq!(by_name("broadcast").unwrap().name(), "broadcast");
-        let error = by_name("txn-rw-register").err().unwrap();
-        assert!(error.contains("unknown workload `txn-rw-register`") && error.contains("g-set"));
+        let error = by_name("bank").err().unwrap();
+        assert!(error.contains("unknown workload `bank`") && error.contains("g-set"));
     }
 
     #[test]

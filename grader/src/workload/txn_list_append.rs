@@ -72,14 +72,29 @@ pub fn parse_models(text: &str) -> Result<Vec<&'static str>, String> {
     Ok(models)
 }
 
+/// Which transaction workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `["append", k, v]`, reads return lists.
+    ListAppend,
+    /// `["w", k, v]`, reads return one value (txn-rw-register).
+    RwRegister,
+}
+
 /// Makes the workload from its options.
 pub fn make(options: &Options) -> Result<Box<dyn Workload>, String> {
+    make_kind(options, Kind::ListAppend)
+}
+
+/// Makes either transaction workload from its options.
+pub fn make_kind(options: &Options, kind: Kind) -> Result<Box<dyn Workload>, String> {
     let strict = match options.get("strict").map(String::as_str) {
         None | Some("false") => false,
         Some("true") => true,
         Some(other) => return Err(format!("strict takes true or false, not `{other}`")),
     };
     Ok(Box::new(TxnListAppend {
+        kind,
         models: parse_models(
             options
                 .get("consistency_models")
@@ -94,9 +109,10 @@ pub fn make(options: &Options) -> Result<Box<dyn Workload>, String> {
     }))
 }
 
-/// The txn-list-append workload.
+/// The txn-list-append workload, and txn-rw-register with [`Kind::RwRegister`].
 #[derive(Debug)]
 pub struct TxnListAppend {
+    kind: Kind,
     models: Vec<&'static str>,
     key_count: usize,
     max_txn_length: u64,
@@ -135,16 +151,19 @@ fn mismatch(request: &Json, reply: &Json) -> Option<String> {
         ));
     }
     asked.iter().zip(got).enumerate().find_map(|(at, (a, g))| {
-        let same = a.get(0) == g.get(0)
-            && a.get(1) == g.get(1)
-            && (a.get(0) != Some(&json!("append")) || a.get(2) == g.get(2));
+        let writes = a.get(0) == Some(&json!("append")) || a.get(0) == Some(&json!("w"));
+        let same =
+            a.get(0) == g.get(0) && a.get(1) == g.get(1) && (!writes || a.get(2) == g.get(2));
         (!same).then(|| format!("micro-op {at} was {a} and came back as {g}"))
     })
 }
 
 impl Workload for TxnListAppend {
     fn name(&self) -> &'static str {
-        "txn-list-append"
+        match self.kind {
+            Kind::ListAppend => "txn-list-append",
+            Kind::RwRegister => "txn-rw-register",
+        }
     }
 
     fn declaration(&self) -> Declaration {
@@ -165,7 +184,11 @@ impl Workload for TxnListAppend {
                 mops.push(json!(["r", key, null]));
             } else {
                 self.keys[at].1 += 1;
-                mops.push(json!(["append", key, self.keys[at].1]));
+                let f = match self.kind {
+                    Kind::ListAppend => "append",
+                    Kind::RwRegister => "w",
+                };
+                mops.push(json!([f, key, self.keys[at].1]));
                 if self.keys[at].1 >= self.max_writes_per_key {
                     self.keys[at] = (self.next_key, 0);
                     self.next_key += 1;
@@ -193,7 +216,17 @@ impl Workload for TxnListAppend {
 
     fn check(&self, history: &[Op], _: &CheckContext) -> Checked {
         let models = self.models.join(", ");
-        let result = match elle::check_list_append(history, &self.models) {
+        let (checked, inference) = match self.kind {
+            Kind::ListAppend => (
+                elle::check_list_append(history, &self.models),
+                "list-append",
+            ),
+            Kind::RwRegister => (
+                elle::check_rw_register(history, &self.models),
+                "rw-register; blind writes cannot be ordered, so write cycles (G0) cannot be seen",
+            ),
+        };
+        let result = match checked {
             Ok(result) => result,
             Err(error) => {
                 return Checked::with_workload_section(
@@ -223,7 +256,7 @@ impl Workload for TxnListAppend {
             .map(|(kind, cases)| format!("{kind} ({})", cases.count))
             .collect();
         let summary = vec![format!(
-            "txn        {} transactions checked against {models} (list-append): {}{}",
+            "txn        {} transactions checked against {models} ({inference}): {}{}",
             result.txn_count,
             if types.is_empty() {
                 "no anomalies".to_owned()

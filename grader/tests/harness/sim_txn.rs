@@ -3,7 +3,7 @@
 //! transactions with an abort but keeps their appends shows aborted reads (G1a) under
 //! read-committed; two nodes that never share their state are not serializable; and a node
 //! that drops micro-ops from its replies passes Maelstrom's verdict with a warning and fails
-//! the strict one.
+//! the strict one; and Fly.io's 6a command runs txn-rw-register on a register node.
 
 use std::collections::BTreeMap;
 
@@ -29,11 +29,26 @@ struct Flags {
     /// Leave reads out of the replies.
     #[arg(long)]
     drop_reads: bool,
+    /// Serve txn-rw-register (a read returns the last value written).
+    #[arg(long)]
+    registers: bool,
+}
+
+/// What a read returns: the whole list (txn-list-append), or its last element as the
+/// register's value (txn-rw-register).
+fn read(list: Option<&Vec<Json>>, registers: bool) -> Json {
+    match (list, registers) {
+        (None, _) => Json::Null,
+        (Some(list), true) => list.last().cloned().unwrap_or(Json::Null),
+        (Some(list), false) => json!(list),
+    }
 }
 
 /// A key-value store of lists on one node, each transaction applied at once.
 struct Lists {
     flags: Flags,
+    /// Serve txn-rw-register: a read returns the key's last write.
+    registers: bool,
     lists: BTreeMap<String, Vec<Json>>,
     count: u64,
 }
@@ -45,6 +60,7 @@ impl Node for Lists {
 
     fn new(flags: Flags) -> Self {
         Lists {
+            registers: flags.registers,
             flags,
             lists: BTreeMap::new(),
             count: 0,
@@ -64,14 +80,17 @@ impl Node for Lists {
         for mop in txn {
             let key = mop[1].to_string();
             match mop[0].as_str() {
-                Some("append") => {
+                Some("append" | "w") => {
                     self.lists.entry(key).or_default().push(mop[2].clone());
                     done.push(mop.clone());
                 }
                 _ if self.flags.drop_reads => {}
                 _ => {
-                    let list = self.lists.get(&key).map_or(Json::Null, |l| json!(l));
-                    done.push(json!(["r", mop[1], list]));
+                    done.push(json!([
+                        "r",
+                        mop[1],
+                        read(self.lists.get(&key), self.registers)
+                    ]));
                 }
             }
         }
@@ -163,4 +182,32 @@ fn replies_without_their_reads_warn_and_fail_strict_mode() {
         &["--drop-reads"],
     );
     assert_eq!(strict.report.valid, Validity::Invalid, "{}", strict.summary);
+}
+
+#[test]
+fn fly_ios_6a_command_runs_txn_rw_register_and_one_atomic_node_passes() {
+    // Fly.io's 6a: --node-count 1 --time-limit 20 --rate 1000 --concurrency 2n
+    // --consistency-models read-uncommitted --availability total (shortened here).
+    let run = run(
+        "-w txn-rw-register --node-count 1 --time-limit 3 --rate 200 --concurrency 2n --consistency-models read-uncommitted --availability total --seed 1",
+        &["--registers"],
+    );
+    assert_eq!(run.report.valid, Validity::Valid, "{}", run.summary);
+    assert!(
+        run.summary.contains("write cycles (G0) cannot be seen"),
+        "{}",
+        run.summary
+    );
+    // Held to serializability, the same node passes too: it applies each transaction whole.
+    let strict = run_models_registers("serializable");
+    assert_eq!(strict.report.valid, Validity::Valid, "{}", strict.summary);
+}
+
+fn run_models_registers(models: &str) -> grader::sim::SimRun {
+    run(
+        &format!(
+            "-w txn-rw-register --node-count 1 --time-limit 3 --rate 200 --concurrency 2n --consistency-models {models} --seed 2"
+        ),
+        &["--registers"],
+    )
 }

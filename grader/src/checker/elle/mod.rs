@@ -6,6 +6,8 @@
 //! - [`txn`]: transactions out of a history;
 //! - [`list_append`]: the list-append inference (version orders from reads, the non-cycle
 //!   anomalies, the graph);
+//! - [`rw_register`]: the read-write register inference (Elle's `wfr-keys`, as Maelstrom
+//!   asks), which sees much less;
 //! - [`graph`]: the labelled graph, its components and paths;
 //! - `cycles`: the cycle anomalies (G0, G1c, G-single-item, G-nonadjacent-item, G2-item, and
 //!   their realtime variants when a model needs real-time order);
@@ -15,6 +17,7 @@ mod cycles;
 pub mod graph;
 pub mod list_append;
 pub mod models;
+pub mod rw_register;
 pub mod synthetic;
 pub mod txn;
 
@@ -128,12 +131,59 @@ pub struct TxnResult {
 pub fn check_list_append(ops: &[Op], models: &[&'static str]) -> Result<TxnResult, String> {
     let txns = txn::transactions(ops)?;
     let mut inferred = list_append::infer(&txns)?;
-    let realtime = models.contains(&"strict-serializable");
-    let mut graph = std::mem::take(&mut inferred.graph);
-    let mut found = std::mem::take(&mut inferred.found);
-    let explain = |from: usize, to: usize, kind| inferred.why(&txns, from, to, kind);
-    cycles::search(&txns, &mut graph, &mut found, realtime, &explain);
+    let (graph, found) = (
+        std::mem::take(&mut inferred.graph),
+        std::mem::take(&mut inferred.found),
+    );
+    let found = with_cycles(&txns, graph, found, models, &|from, to, kind| {
+        inferred.why(&txns, from, to, kind)
+    });
     Ok(verdict(txns.len(), found, models))
+}
+
+/// Checks a read-write register history against `models`, as Maelstrom does: Elle's
+/// `wfr-keys` inference only, and a history without one committed transaction is invalid
+/// (Maelstrom's wrapper counts Elle's empty transaction graph as an anomaly).
+pub fn check_rw_register(ops: &[Op], models: &[&'static str]) -> Result<TxnResult, String> {
+    let txns = txn::transactions(ops)?;
+    let mut inferred = rw_register::infer(&txns)?;
+    let (graph, found) = (
+        std::mem::take(&mut inferred.graph),
+        std::mem::take(&mut inferred.found),
+    );
+    let mut found = with_cycles(&txns, graph, found, models, &|from, to, kind| {
+        inferred.why(&txns, from, to, kind)
+    });
+    let committed = txns.iter().any(|txn| txn.outcome == txn::Outcome::Ok);
+    if !committed {
+        found.push(
+            "empty-transaction-graph",
+            Anomaly {
+                words: "no transaction committed, so there was nothing to check".into(),
+                ops: Vec::new(),
+                cycle: Vec::new(),
+            },
+        );
+    }
+    let mut result = verdict(txns.len(), found, models);
+    if !committed {
+        result.valid = Validity::Invalid;
+    }
+    Ok(result)
+}
+
+/// `found` with the cycle anomalies of `graph` added (with real-time edges when a model needs
+/// them), their edges put in words by `explain`.
+fn with_cycles(
+    txns: &[Txn],
+    mut graph: graph::Graph,
+    mut found: Found,
+    models: &[&'static str],
+    explain: cycles::Explain<'_>,
+) -> Found {
+    let realtime = models.contains(&"strict-serializable");
+    cycles::search(txns, &mut graph, &mut found, realtime, explain);
+    found
 }
 
 /// The verdict from what was found.

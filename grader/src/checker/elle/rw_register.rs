@@ -1,0 +1,379 @@
+//! What a read-write register history tells, much less than a list-append one: a read returns
+//! one value, not the history of the key, so the order of versions is known only where Elle's
+//! `wfr-keys` inference (the one Maelstrom asks for) gives it: the initial `null` comes before
+//! every version, and a transaction that read a key and then wrote it put its write right after
+//! what it read. Two blind writes cannot be ordered, so a write cycle (G0) cannot be seen
+//! (Maelstrom issue #56).
+//!
+//! Found without cycles:
+//! - `G1a` (aborted read): a committed read of a value only a failed transaction wrote;
+//! - `G1b` (intermediate read): a read of a value its writer overwrote in the same transaction;
+//! - `internal`: a read that disagrees with its own transaction's earlier read or write of the
+//!   key.
+//!
+//! The graph: `wr` from a value's writer to its readers; `ww` from the writer of a value to the
+//! transaction that read it and wrote the key after; `rw` from a reader of a value to the
+//! writers of the versions known to follow it.
+
+use std::collections::HashMap;
+
+use super::graph::{Graph, Kinds, RW, WR, WW, Why};
+use super::txn::{Mop, Outcome, Txn, name};
+use super::{Anomaly, Found};
+
+/// The value a read returned: `null` (none) or a value's JSON text.
+fn value(read: &[String]) -> Option<&str> {
+    read.first().map(String::as_str)
+}
+
+/// The inference's results.
+pub struct Inferred {
+    /// Per anomaly type, the cases.
+    pub found: Found,
+    /// The dependency graph over the transactions.
+    pub graph: Graph,
+    /// Per key, the known version order's edges: (version before or `None` for the initial
+    /// null, the version after).
+    pub follows: HashMap<String, Vec<(Option<String>, String)>>,
+}
+
+/// Per transaction and key: the value it read before writing the key (if it did), and the
+/// last value it wrote.
+fn external(txn: &Txn) -> HashMap<&str, (Option<Option<&str>>, Option<&str>)> {
+    let mut out: HashMap<&str, (Option<Option<&str>>, Option<&str>)> = HashMap::new();
+    for mop in &txn.mops {
+        match mop {
+            Mop::Read(key, Some(read)) => {
+                let entry = out.entry(key.as_str()).or_default();
+                if entry.0.is_none() && entry.1.is_none() {
+                    entry.0 = Some(value(read));
+                }
+            }
+            Mop::Write(key, written) => {
+                out.entry(key.as_str()).or_default().1 = Some(written.as_str());
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Inferred {
+    /// Why the edge `from → to` of `kind` is there, in words.
+    pub fn why(&self, txns: &[Txn], from: usize, to: usize, kind: Kinds) -> Why {
+        let (a, b) = (external(&txns[from]), external(&txns[to]));
+        let show = |v: Option<&str>| v.unwrap_or("null").to_owned();
+        let found = match kind {
+            WR => b.iter().find_map(|(key, (read, _))| {
+                let read = (*read)??;
+                (a.get(key)?.1? == read).then(|| Why {
+                    key: Some((*key).to_owned()),
+                    words: format!("wrote {read} to key {key}, which was read"),
+                })
+            }),
+            WW => b.iter().find_map(|(key, (read, wrote))| {
+                let (read, wrote) = ((*read)??, (*wrote)?);
+                (a.get(key)?.1? == read).then(|| Why {
+                    key: Some((*key).to_owned()),
+                    words: format!(
+                        "wrote {read} to key {key}, which was read and then overwritten with {wrote}"
+                    ),
+                })
+            }),
+            RW => a.iter().find_map(|(key, (read, _))| {
+                let read = (*read)?;
+                let wrote = b.get(key)?.1?;
+                let follows = self.follows.get(*key)?;
+                follows
+                    .iter()
+                    .any(|(before, after)| before.as_deref() == read && after == wrote)
+                    .then(|| Why {
+                        key: Some((*key).to_owned()),
+                        words: format!(
+                            "read {} from key {key}, which {wrote} later overwrote",
+                            show(read)
+                        ),
+                    })
+            }),
+            _ => None,
+        };
+        found.unwrap_or_else(|| Why {
+            key: None,
+            words: "completed before the next was invoked".into(),
+        })
+    }
+}
+
+/// Runs the inference over `txns`.
+pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
+    let mut found = Found::new();
+    // Who wrote each value of each key, and whether it was their last write to the key.
+    let mut writer: HashMap<(&str, &str), usize> = HashMap::new();
+    for (t, txn) in txns.iter().enumerate() {
+        for mop in &txn.mops {
+            if let Mop::Write(key, written) = mop
+                && let Some(other) = writer.insert((key.as_str(), written.as_str()), t)
+                && other != t
+            {
+                return Err(format!(
+                    "{} and {} both write {written} to key {key}: rw-register needs every written value to be unique per key",
+                    name(txns, other),
+                    name(txns, t)
+                ));
+            }
+        }
+    }
+    let externals: Vec<_> = txns.iter().map(external).collect();
+    internal(txns, &mut found);
+    // The known version order: null first, and each write right after what its transaction
+    // read of the key.
+    let mut follows: HashMap<String, Vec<(Option<String>, String)>> = HashMap::new();
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome == Outcome::Failed {
+            continue;
+        }
+        for (key, (read, wrote)) in &externals[t] {
+            let Some(wrote) = wrote else { continue };
+            let edges = follows.entry((*key).to_owned()).or_default();
+            edges.push((None, (*wrote).to_owned()));
+            if let Some(Some(read)) = read {
+                edges.push((Some((*read).to_owned()), (*wrote).to_owned()));
+            }
+        }
+    }
+    let mut graph = Graph::new(txns.len());
+    let writer_of = |key: &str, value: &str| {
+        writer
+            .get(&(key, value))
+            .copied()
+            .filter(|&w| txns[w].outcome != Outcome::Failed)
+    };
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        for (key, (read, _)) in &externals[t] {
+            let Some(read) = read else { continue };
+            if let Some(read) = read
+                && let Some(&w) = writer.get(&(*key, *read))
+            {
+                if txns[w].outcome == Outcome::Failed {
+                    found.push(
+                        "G1a",
+                        Anomaly::about(
+                            txns,
+                            &[w, t],
+                            format!(
+                                "{} read {read} from key {key}, which only {} wrote, and it failed (an aborted write was seen)",
+                                name(txns, t),
+                                name(txns, w)
+                            ),
+                        ),
+                    );
+                } else if w != t {
+                    if externals[w].get(key).and_then(|e| e.1) != Some(*read) {
+                        found.push(
+                            "G1b",
+                            Anomaly::about(
+                                txns,
+                                &[w, t],
+                                format!(
+                                    "{} read {read} from key {key}, which {} overwrote in the same transaction (an intermediate state was seen)",
+                                    name(txns, t),
+                                    name(txns, w)
+                                ),
+                            ),
+                        );
+                    }
+                    graph.add(w, t, WR);
+                }
+            }
+            // Everything known to follow what was read was written after this read.
+            for (before, after) in follows.get(*key).into_iter().flatten() {
+                if before.as_deref() == *read
+                    && let Some(w) = writer_of(key, after)
+                {
+                    graph.add(t, w, RW);
+                }
+            }
+        }
+    }
+    // ww: the writer of what a transaction read, to that transaction, when it wrote the key.
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome == Outcome::Failed {
+            continue;
+        }
+        for (key, (read, wrote)) in &externals[t] {
+            if let (Some(Some(read)), Some(_)) = (read, wrote)
+                && let Some(w) = writer_of(key, read)
+            {
+                graph.add(w, t, WW);
+            }
+        }
+    }
+    Ok(Inferred {
+        found,
+        graph,
+        follows,
+    })
+}
+
+/// Reads that disagree with their own transaction's earlier read or write of the key.
+fn internal(txns: &[Txn], found: &mut Found) {
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        let mut known: HashMap<&str, Option<&str>> = HashMap::new();
+        for mop in &txn.mops {
+            match mop {
+                Mop::Write(key, written) => {
+                    known.insert(key, Some(written));
+                }
+                Mop::Read(key, Some(read)) => {
+                    let seen = value(read);
+                    if let Some(&expected) = known.get(key.as_str())
+                        && expected != seen
+                    {
+                        found.push(
+                            "internal",
+                            Anomaly::about(
+                                txns,
+                                &[t],
+                                format!(
+                                    "{} read {} from key {key}, but its own earlier read or write of it says {}",
+                                    name(txns, t),
+                                    seen.unwrap_or("null"),
+                                    expected.unwrap_or("null")
+                                ),
+                            ),
+                        );
+                    }
+                    known.insert(key, seen);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value as Json, json};
+
+    use crate::checker::Validity::{Invalid, Valid};
+    use crate::checker::elle::{TxnResult, check_rw_register};
+    use crate::checker::testing::Builder;
+    use crate::history::OpKind;
+
+    /// (process, completed micro-ops or, failed, the request's, committed?)
+    fn check(txns: &[(u64, Json, bool)], model: &'static str) -> TxnResult {
+        let mut b = Builder::new();
+        for (at, (process, mops, ok)) in txns.iter().enumerate() {
+            let asked: Vec<Json> = mops
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    if m[0] == "r" {
+                        json!(["r", m[1], null])
+                    } else {
+                        m.clone()
+                    }
+                })
+                .collect();
+            let t = at as u64 * 10;
+            b.op(*process, OpKind::Invoke, "txn", Json::Array(asked), t);
+            let kind = if *ok { OpKind::Ok } else { OpKind::Fail };
+            b.op(*process, kind, "txn", mops.clone(), t + 5);
+        }
+        check_rw_register(b.history.ops(), &[model]).unwrap()
+    }
+
+    #[test]
+    fn a_serial_history_is_valid() {
+        let txns = [
+            (0, json!([["w", 1, 1]]), true),
+            (1, json!([["r", 1, 1], ["w", 1, 2]]), true),
+            (0, json!([["r", 1, 2], ["r", 2, null]]), true),
+        ];
+        for model in [
+            "read-uncommitted",
+            "read-committed",
+            "serializable",
+            "strict-serializable",
+        ] {
+            assert_eq!(check(&txns, model).valid, Valid, "{model}");
+        }
+    }
+
+    #[test]
+    fn aborted_and_intermediate_reads_fail_read_committed() {
+        let aborted = [
+            (0, json!([["w", 1, 1]]), false),
+            (1, json!([["r", 1, 1]]), true),
+        ];
+        assert_eq!(check(&aborted, "read-uncommitted").valid, Valid);
+        assert_eq!(check(&aborted, "read-committed").anomaly_types, ["G1a"]);
+        assert_eq!(check(&aborted, "read-committed").valid, Invalid);
+        let intermediate = [
+            (0, json!([["w", 1, 1], ["w", 1, 2]]), true),
+            (1, json!([["r", 1, 1]]), true),
+        ];
+        let result = check(&intermediate, "read-committed");
+        assert_eq!(result.valid, Invalid);
+        assert!(
+            result.anomaly_types.contains(&"G1b".to_owned()),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn circular_information_flow_is_g1c_and_read_skew_g_single() {
+        let flow = [
+            (0, json!([["w", 1, 1], ["r", 2, 1]]), true),
+            (1, json!([["w", 2, 1], ["r", 1, 1]]), true),
+        ];
+        assert_eq!(check(&flow, "read-uncommitted").valid, Valid);
+        assert_eq!(check(&flow, "read-committed").anomaly_types, ["G1c"]);
+        let skew = [
+            (0, json!([["w", 1, 1], ["w", 2, 1]]), true),
+            (1, json!([["r", 1, null], ["r", 2, 1]]), true),
+        ];
+        assert_eq!(check(&skew, "read-committed").valid, Valid);
+        let result = check(&skew, "serializable");
+        assert_eq!(result.valid, Invalid);
+        assert!(
+            result.anomaly_types.contains(&"G-single-item".to_owned()),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_read_against_its_own_write_is_internal() {
+        let txns = [
+            (1, json!([["w", 1, 2]]), true),
+            (0, json!([["w", 1, 1], ["r", 1, 2]]), true),
+        ];
+        assert!(
+            check(&txns, "serializable")
+                .anomaly_types
+                .contains(&"internal".to_owned())
+        );
+    }
+
+    #[test]
+    fn blind_write_cycles_cannot_be_seen_and_nothing_committed_is_invalid() {
+        // x: 1 then 2, y: 2 then 1 would be G0, but no read orders the blind writes.
+        let blind = [
+            (0, json!([["w", 1, 1], ["w", 2, 2]]), true),
+            (1, json!([["w", 1, 2], ["w", 2, 1]]), true),
+            (2, json!([["r", 1, 2], ["r", 2, 2]]), true),
+        ];
+        assert_eq!(check(&blind, "read-uncommitted").valid, Valid);
+        let nothing = [(0, json!([["w", 1, 1]]), false)];
+        let result = check(&nothing, "read-uncommitted");
+        assert_eq!(result.valid, Invalid);
+        assert_eq!(result.anomaly_types, ["empty-transaction-graph"]);
+    }
+}
