@@ -78,6 +78,7 @@ registry! {
     "glomers-5b-kafka" => glomers_5b_kafka::SharedOffsets,
     "glomers-5c-kafka" => glomers_5c_kafka::OwnedLogs,
     "glomers-6a-txn" => glomers_6a_txn::SingleStore,
+    "glomers-6b-txn" => glomers_6b_txn::ReplicatedStore,
     "guide-4-pn-counter" => guide_4_pn_counter::PnCounter,
     "guide-6-raft" => guide_6_raft::Raft,
 }
