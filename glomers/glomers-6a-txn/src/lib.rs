@@ -23,23 +23,36 @@
 use std::collections::HashMap;
 
 use common::{Context, ErrorCode, Message, NoFlags, NoTimer, Node, RpcError};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// The workload's messages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Payload {
-    /// A client's transaction.
-    Txn {
-        /// Its micro-ops, in order.
-        txn: Vec<Value>,
-    },
-    /// The answer: the micro-ops with the reads filled in.
-    TxnOk {
-        /// The micro-ops as they ran.
-        txn: Vec<Value>,
-    },
+/// Declares a node's message enum: the workload's `txn` and `txn_ok`, then the node's own
+/// messages between nodes (6b adds its replication). Every Glomers 6 node uses it, so the
+/// workload's messages are written once.
+#[macro_export]
+macro_rules! txn_payload {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        $vis enum $name {
+            /// A client's transaction.
+            Txn {
+                /// Its micro-ops, in order.
+                txn: Vec<serde_json::Value>,
+            },
+            /// The answer: the micro-ops with the reads filled in.
+            TxnOk {
+                /// The micro-ops as they ran.
+                txn: Vec<serde_json::Value>,
+            },
+            $($extra)*
+        }
+    };
+}
+
+txn_payload! {
+    /// The workload's messages.
+    pub enum Payload {}
 }
 
 /// The key-value map; keys are compared as JSON text, so `1` and `"1"` differ.

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{Context, Message, Node, NodeId, RpcError};
-use glomers_6a_txn::Store;
+use glomers_6a_txn::{Store, txn_payload};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -35,32 +35,22 @@ pub struct Entry {
     pub writes: Vec<(Value, Value)>,
 }
 
-/// The workload's messages and the replication between nodes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Payload {
-    /// A client's transaction.
-    Txn {
-        /// Its micro-ops.
-        txn: Vec<Value>,
-    },
-    /// The answer.
-    TxnOk {
-        /// The micro-ops as they ran.
-        txn: Vec<Value>,
-    },
-    /// A peer's log entries the receiver has not acknowledged.
-    Replicate {
-        /// The node whose log they are.
-        from: NodeId,
-        /// The entries, in log order.
-        entries: Vec<Entry>,
-    },
-    /// The receiver holds `from`'s log up to `upto`.
-    ReplicateOk {
-        /// The highest sequence number applied.
-        upto: u64,
-    },
+txn_payload! {
+    /// The workload's messages and the replication between nodes.
+    pub enum Payload {
+        /// A peer's log entries the receiver has not acknowledged.
+        Replicate {
+            /// The node whose log they are.
+            from: NodeId,
+            /// The entries, in log order.
+            entries: Vec<Entry>,
+        },
+        /// The receiver holds `from`'s log up to `upto`.
+        ReplicateOk {
+            /// The highest sequence number applied.
+            upto: u64,
+        },
+    }
 }
 
 /// The node's flags.
