@@ -79,6 +79,7 @@ registry! {
     "glomers-5c-kafka" => glomers_5c_kafka::OwnedLogs,
     "glomers-6a-txn" => glomers_6a_txn::SingleStore,
     "glomers-6b-txn" => glomers_6b_txn::ReplicatedStore,
+    "glomers-6c-txn" => glomers_6c_txn::ReadCommittedStore,
     "guide-4-pn-counter" => guide_4_pn_counter::PnCounter,
     "guide-6-raft" => guide_6_raft::Raft,
 }

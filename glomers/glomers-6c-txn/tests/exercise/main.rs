@@ -1,0 +1,5 @@
+//! The exercise's tests, one binary for all of them: each module is a part, as the file names
+//! say.
+
+mod fixtures;
+mod sim;
