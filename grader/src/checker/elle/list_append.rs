@@ -16,10 +16,12 @@
 //!
 //! The graph: `ww` from an element's appender to the next element's, `wr` from the appender of
 //! a read's last element to the reader, `rw` from a reader to the appender of the element after
-//! what it read. Committed transactions and those of unknown outcome whose appends were read
-//! take part; failed ones do not.
+//! what it read. An append no read holds still came after every element read of its key, so
+//! it gets `ww` from the last element's appender and `rw` from every read of the whole list
+//! (as Elle infers). Committed transactions and those of unknown outcome take part; failed ones
+//! do not.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::graph::{Graph, Kinds, RW, WR, WW, Why};
 use super::txn::{Mop, Outcome, Txn, name};
@@ -67,17 +69,29 @@ impl Inferred {
                 _ => None,
             })
         };
+        // An append of `to` to `key` that no read holds.
+        let unread = |key: &str| {
+            let order = self.orders.get(key);
+            appends(to).find(move |(k, e)| {
+                *k == key && !order.is_some_and(|order| order.iter().any(|o| o == e))
+            })
+        };
         let found = match kind {
             WW => appends(from).find_map(|(key, element)| {
                 let order = self.orders.get(key)?;
                 let at = order.iter().position(|e| e == element)?;
-                let next = order.get(at + 1)?;
-                appends(to)
-                    .any(|(k, e)| k == key && e == next)
-                    .then(|| Why {
-                        key: Some(key.to_owned()),
-                        words: format!("appended {element} to key {key} right before {next}"),
-                    })
+                match order.get(at + 1) {
+                    Some(next) => appends(to)
+                        .any(|(k, e)| k == key && e == next)
+                        .then(|| format!("appended {element} to key {key} right before {next}")),
+                    None => unread(key).map(|(_, e)| {
+                        format!("appended {element} to key {key}, the last element any read holds; {e} was appended after it and never read")
+                    }),
+                }
+                .map(|words| Why {
+                    key: Some(key.to_owned()),
+                    words,
+                })
             }),
             WR => reads(to).find_map(|(key, seen)| {
                 let last = seen.last()?;
@@ -92,16 +106,19 @@ impl Inferred {
                     })
             }),
             RW => reads(from).find_map(|(key, seen)| {
-                let next = self.orders.get(key)?.get(seen.len())?;
-                appends(to)
-                    .any(|(k, e)| k == key && e == next)
-                    .then(|| Why {
-                        key: Some(key.to_owned()),
-                        words: format!(
-                            "read key {key} as {}, before {next} was appended to it",
-                            list(seen)
-                        ),
-                    })
+                let order = self.orders.get(key).map_or(&[][..], Vec::as_slice);
+                match order.get(seen.len()) {
+                    Some(next) => appends(to)
+                        .any(|(k, e)| k == key && e == next)
+                        .then(|| format!("read key {key} as {}, before {next} was appended to it", list(seen))),
+                    None => unread(key).map(|(_, e)| {
+                        format!("read key {key} as {}, all any read holds; {e} was appended after and never read", list(seen))
+                    }),
+                }
+                .map(|words| Why {
+                    key: Some(key.to_owned()),
+                    words,
+                })
             }),
             _ => None,
         };
@@ -149,7 +166,7 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
             })
     };
     for (t, key, elements) in reads() {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         if let Some(twice) = elements.iter().find(|e| !seen.insert(*e)) {
             found.push(
                 "duplicate-elements",
@@ -234,7 +251,7 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
     future_reads(txns, &appender, &mut found);
     own_order(txns, &longest, &mut found);
     internal(txns, &mut found);
-    lost_updates(txns, &mut found);
+    super::lost_update::find(txns, &mut found, list);
     let graph = dependencies(txns, &appender, &longest);
     let orders = longest
         .iter()
@@ -364,51 +381,33 @@ fn internal(txns: &[Txn], found: &mut Found) {
     }
 }
 
-/// Committed transactions that read the same version of a key and both appended to it.
-fn lost_updates(txns: &[Txn], found: &mut Found) {
-    let mut by_version: HashMap<(&str, &[String]), Vec<usize>> = HashMap::new();
+/// Per key, the transactions (committed or of unknown outcome) that appended to it an element
+/// no committed read holds.
+fn unread_appends<'a>(
+    txns: &'a [Txn],
+    longest: &HashMap<&str, (&[String], usize)>,
+) -> HashMap<&'a str, Vec<usize>> {
+    let read: HashSet<(&str, &str)> = longest
+        .iter()
+        .flat_map(|(key, (order, _))| order.iter().map(move |e| (*key, e.as_str())))
+        .collect();
+    let mut unread: HashMap<&str, Vec<usize>> = HashMap::new();
     for (t, txn) in txns.iter().enumerate() {
-        if txn.outcome != Outcome::Ok {
+        if txn.outcome == Outcome::Failed {
             continue;
         }
-        for (m, mop) in txn.mops.iter().enumerate() {
-            if let Mop::Read(key, Some(elements)) = mop
-                && txn.mops[m + 1..]
-                    .iter()
-                    .any(|later| matches!(later, Mop::Append(k, _) if k == key))
-                && !txn.mops[..m]
-                    .iter()
-                    .any(|earlier| matches!(earlier, Mop::Append(k, _) if k == key))
+        for mop in &txn.mops {
+            if let Mop::Append(key, element) = mop
+                && !read.contains(&(key.as_str(), element.as_str()))
             {
-                let readers = by_version
-                    .entry((key.as_str(), elements.as_slice()))
-                    .or_default();
-                if readers.last() != Some(&t) {
-                    readers.push(t);
+                let appenders = unread.entry(key.as_str()).or_default();
+                if appenders.last() != Some(&t) {
+                    appenders.push(t);
                 }
             }
         }
     }
-    // In history order, so the findings are the same on every run.
-    let mut by_version: Vec<_> = by_version.into_iter().collect();
-    by_version.sort_by_key(|(_, readers)| readers[0]);
-    for ((key, version), readers) in by_version {
-        if readers.len() > 1 {
-            let names: Vec<String> = readers.iter().map(|&t| name(txns, t)).collect();
-            found.push(
-                "lost-update",
-                Anomaly::about(
-                    txns,
-                    &readers,
-                    format!(
-                        "{} all read key {key} as {} and then appended to it: one of the updates was lost",
-                        names.join(" and "),
-                        list(version)
-                    ),
-                ),
-            );
-        }
-    }
+    unread
 }
 
 /// The ww, wr and rw edges, from each key's version order.
@@ -437,6 +436,18 @@ fn dependencies(
             }
         }
     }
+    // Appends no read holds still came after every element read of their key (Elle's
+    // inference): each follows the last element read (ww), and every read that saw the whole
+    // list came before it (rw, below).
+    let unread = unread_appends(txns, longest);
+    for (key, appenders) in &unread {
+        let last = longest.get(key).and_then(|(order, _)| order.last());
+        if let Some(a) = last.and_then(|last| writer(key, last)) {
+            for &b in appenders {
+                graph.add(a, b, WW);
+            }
+        }
+    }
     for (t, txn) in txns.iter().enumerate() {
         if txn.outcome != Outcome::Ok {
             continue;
@@ -459,11 +470,18 @@ fn dependencies(
                 graph.add(w, t, WR);
             }
             let order = longest.get(key.as_str()).map_or(&[][..], |entry| entry.0);
-            if order.starts_with(elements)
-                && let Some(next) = order.get(elements.len())
+            if !order.starts_with(elements) {
+                continue;
+            }
+            if let Some(next) = order.get(elements.len())
                 && let Some(w) = writer(key, next)
             {
                 graph.add(t, w, RW);
+            }
+            if elements.len() == order.len() {
+                for &w in unread.get(key.as_str()).into_iter().flatten() {
+                    graph.add(t, w, RW);
+                }
             }
         }
     }

@@ -16,6 +16,7 @@
 mod cycles;
 pub mod graph;
 pub mod list_append;
+mod lost_update;
 pub mod models;
 pub mod rw_register;
 pub mod synthetic;
@@ -208,5 +209,7 @@ fn verdict(txn_count: usize, found: Found, models: &[&'static str]) -> TxnResult
     }
 }
 
+#[cfg(test)]
+mod differential;
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,9 @@
 //! - `G1a` (aborted read): a committed read of a value only a failed transaction wrote;
 //! - `G1b` (intermediate read): a read of a value its writer overwrote in the same transaction;
 //! - `internal`: a read that disagrees with its own transaction's earlier read or write of the
-//!   key.
+//!   key;
+//! - `lost-update`: two committed transactions read the same version of a key and then both
+//!   wrote it.
 //!
 //! The graph: `wr` from a value's writer to its readers; `ww` from the writer of a value to the
 //! transaction that read it and wrote the key after; `rw` from a reader of a value to the
@@ -125,6 +127,9 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
     }
     let externals: Vec<_> = txns.iter().map(external).collect();
     internal(txns, &mut found);
+    super::lost_update::find(txns, &mut found, |read| {
+        value(read).unwrap_or("null").to_owned()
+    });
     // The known version order: null first, and each write right after what its transaction
     // read of the key.
     let mut follows: HashMap<String, Vec<(Option<String>, String)>> = HashMap::new();
@@ -288,6 +293,24 @@ mod tests {
             b.op(*process, kind, "txn", mops.clone(), t + 5);
         }
         check_rw_register(b.history.ops(), &[model]).unwrap()
+    }
+
+    #[test]
+    fn two_writes_after_one_read_of_the_same_value_are_a_lost_update() {
+        let txns = [
+            (0, json!([["w", 1, 1]]), true),
+            (1, json!([["r", 1, 1], ["w", 1, 2]]), true),
+            (2, json!([["r", 1, 1], ["w", 1, 3]]), true),
+        ];
+        let result = check(&txns, "snapshot-isolation");
+        assert_eq!(result.valid, Invalid, "{result:?}");
+        assert!(result.anomaly_types.contains(&"lost-update".to_owned()));
+        assert!(
+            result.anomalies.0["lost-update"].examples[0]
+                .words
+                .contains("read key 1 as 1")
+        );
+        assert_eq!(check(&txns, "read-committed").valid, Valid);
     }
 
     #[test]
