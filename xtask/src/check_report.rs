@@ -1,7 +1,8 @@
-//! `cargo xtask check-report`: makes a run's `report.html` (by default a partitioned simulated
-//! run of stage 05) and checks it in a real browser: headless Chromium renders it, and the
-//! check fails unless the page logged nothing to the console, every section's text is there,
-//! every chart is an SVG with content, and the screenshot is not blank.
+//! `cargo xtask check-report`: makes two runs' `report.html` (a partitioned simulated run of
+//! stage 05, and Glomers 6b's transactions judged serializable, which they are not) and checks
+//! each in a real browser: headless Chromium renders it, and the check fails unless the page
+//! logged nothing to the console, every section's text is there, every chart is an SVG with
+//! content, every cycle graph has an arrow per transaction, and the screenshot is not blank.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,16 +14,57 @@ use grader::config::TestConfig;
 /// How long Chromium may take for one page.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// Text the page must show.
+/// Text every page must show.
 const EXPECTED_TEXT: &[&str] = &[
     "Configuration",
     "Repeat it with",
     "Latency",
     "Messages sent per second",
-    "Convergence",
     "Messages between nodes",
     "The workload's figures",
     "partition",
+];
+
+/// One page to check: a run made in the simulation, and the text it must show besides
+/// [`EXPECTED_TEXT`].
+struct Page {
+    name: &'static str,
+    flags: &'static str,
+    expected: &'static [&'static str],
+    simulate: fn(&TestConfig, &Path, String) -> anyhow::Result<grader::run::TestRun>,
+}
+
+const PAGES: &[Page] = &[
+    Page {
+        name: "stage-05",
+        flags: "--node-count 5 --time-limit 10 --rate 20 --latency 50 --latency-dist constant --nemesis partition --nemesis-interval 2 --recovery 3 --seed 1",
+        expected: &["Convergence"],
+        simulate: |config, store, reproduce| {
+            grader::sim::simulate_to_store::<stage_05_partition_healing::PartitionHealing>(
+                config,
+                &[],
+                store,
+                reproduce,
+            )
+        },
+    },
+    Page {
+        name: "glomers-6b",
+        flags: "-w txn-rw-register --node-count 2 --concurrency 2n --time-limit 5 --rate 200 --consistency-models serializable --availability total --nemesis partition --seed 1",
+        expected: &[
+            "Why the transactions are not valid",
+            "lost-update",
+            "rw key",
+        ],
+        simulate: |config, store, reproduce| {
+            grader::sim::simulate_to_store::<glomers_6b_txn::ReplicatedStore>(
+                config,
+                &[],
+                store,
+                reproduce,
+            )
+        },
+    },
 ];
 
 /// Finds Chromium: `$CHROMIUM`, else `chromium` or `chromium-browser` on the PATH.
@@ -99,10 +141,11 @@ fn run_browser(browser: &Path, page: &Path, extra: &[String]) -> anyhow::Result<
     Ok((stdout, stderr))
 }
 
-/// What a rendered DOM must hold; the problems found, in words.
-pub fn judge_dom(dom: &str) -> Vec<String> {
+/// What a rendered DOM must hold (`expected` besides [`EXPECTED_TEXT`]); the problems found,
+/// in words. Charts need ten shapes; a cycle graph, an arrow per transaction.
+pub fn judge_dom(dom: &str, expected: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
-    for text in EXPECTED_TEXT {
+    for text in EXPECTED_TEXT.iter().chain(expected) {
         if !dom.contains(text) {
             problems.push(format!("the page does not show \"{text}\""));
         }
@@ -115,7 +158,21 @@ pub fn judge_dom(dom: &str) -> Vec<String> {
         ));
     }
     for (index, svg) in svgs.iter().enumerate() {
-        let body = svg.split("</svg>").next().unwrap_or("");
+        let (tag, body) = svg.split_once('>').unwrap_or((svg, ""));
+        let body = body.split("</svg>").next().unwrap_or("");
+        if tag.contains("cycle-graph") {
+            let (nodes, arrows) = (
+                body.matches("<circle").count(),
+                body.matches("marker-end").count(),
+            );
+            if nodes < 2 || arrows != nodes {
+                problems.push(format!(
+                    "cycle graph {} has {nodes} transactions and {arrows} arrows",
+                    index + 1
+                ));
+            }
+            continue;
+        }
         let shapes = [
             "<circle",
             "<line",
@@ -137,30 +194,45 @@ pub fn judge_dom(dom: &str) -> Vec<String> {
     problems
 }
 
-/// Makes the report of a partitioned simulated run, renders it in Chromium, and checks it.
+/// Makes each page's run, renders its report in Chromium, and checks it. The screenshot of
+/// the first page is copied to `keep_screenshot` if given.
 pub fn check_report(keep_screenshot: Option<&Path>) -> anyhow::Result<()> {
     let browser = chromium()?;
     let root = crate::workspace_root();
-    let store = root.join("store").join("check-report");
-    let config = TestConfig::parse_command("--node-count 5 --time-limit 10 --rate 20 --latency 50 --latency-dist constant --nemesis partition --nemesis-interval 2 --recovery 3 --seed 1").expect("valid flags");
-    let reproduce = config.reproduce_command("cargo xtask sim stage-05", &[]);
-    let run = grader::sim::simulate_to_store::<stage_05_partition_healing::PartitionHealing>(
-        &config,
-        &[],
-        &store,
-        reproduce,
-    )?;
-    let page = run.store.join("report.html");
+    let mut failed = Vec::new();
+    for (at, page) in PAGES.iter().enumerate() {
+        let store = root.join("store").join("check-report").join(page.name);
+        let config = TestConfig::parse_command(page.flags).expect("valid flags");
+        let reproduce = config.reproduce_command(&format!("cargo xtask sim {}", page.name), &[]);
+        let run = (page.simulate)(&config, &store, reproduce)?;
+        let keep = if at == 0 { keep_screenshot } else { None };
+        if let Err(error) = check_page(&browser, &run.store.join("report.html"), page, keep) {
+            failed.push(format!("{}: {error:#}", page.name));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        bail!("{}", failed.join("\n"))
+    }
+}
+
+fn check_page(
+    browser: &Path,
+    page: &Path,
+    what: &Page,
+    keep_screenshot: Option<&Path>,
+) -> anyhow::Result<()> {
     println!("checking {} in {}", page.display(), browser.display());
-    let (dom, stderr) = run_browser(&browser, &page, &["--dump-dom".into()])?;
-    let mut problems = judge_dom(&dom);
+    let (dom, stderr) = run_browser(browser, page, &["--dump-dom".into()])?;
+    let mut problems = judge_dom(&dom, what.expected);
     for line in stderr.lines().filter(|line| line.contains("CONSOLE")) {
         problems.push(format!("the page logged to the console: {line}"));
     }
-    let screenshot = run.store.join("report.png");
+    let screenshot = page.with_file_name("report.png");
     run_browser(
-        &browser,
-        &page,
+        browser,
+        page,
         &[
             "--window-size=1100,2600".into(),
             format!("--screenshot={}", screenshot.display()),
@@ -181,7 +253,8 @@ pub fn check_report(keep_screenshot: Option<&Path>) -> anyhow::Result<()> {
     }
     if problems.is_empty() {
         println!(
-            "report.html rendered in Chromium: every section, {} charts with content, nothing on the console; screenshot {} ({size} bytes)",
+            "{}: report.html rendered in Chromium: every section, {} charts with content, nothing on the console; screenshot {} ({size} bytes)",
+            what.name,
             dom.matches("<svg").count(),
             screenshot.display()
         );
@@ -203,10 +276,31 @@ mod tests {
         let shapes = "<circle/>".repeat(12);
         let chart = format!("<svg>{shapes}</svg>");
         let full = format!("{} {}", EXPECTED_TEXT.join(" "), chart.repeat(4));
-        assert!(judge_dom(&full).is_empty(), "{:?}", judge_dom(&full));
+        assert!(
+            judge_dom(&full, &[]).is_empty(),
+            "{:?}",
+            judge_dom(&full, &[])
+        );
         let empty = format!("{} {}<svg></svg>", EXPECTED_TEXT.join(" "), chart.repeat(4));
-        assert_eq!(judge_dom(&empty), ["chart 5 has only 0 shapes drawn"]);
+        assert_eq!(judge_dom(&empty, &[]), ["chart 5 has only 0 shapes drawn"]);
         let bare = chart.repeat(4);
-        assert!(judge_dom(&bare).iter().any(|p| p.contains("\"Latency\"")));
+        assert!(
+            judge_dom(&bare, &[])
+                .iter()
+                .any(|p| p.contains("\"Latency\""))
+        );
+        assert_eq!(
+            judge_dom(&full, &["G2-item"]),
+            ["the page does not show \"G2-item\""]
+        );
+        // A cycle graph needs an arrow per transaction, not ten shapes.
+        let arrow = "<path marker-end=\"url(#a)\"/>";
+        let cycle = format!("<svg class=\"cycle-graph\"><circle/><circle/>{arrow}{arrow}</svg>");
+        assert!(judge_dom(&format!("{full}{cycle}"), &[]).is_empty());
+        let broken = format!("<svg class=\"cycle-graph\"><circle/><circle/>{arrow}</svg>");
+        assert_eq!(
+            judge_dom(&format!("{full}{broken}"), &[]),
+            ["cycle graph 5 has 2 transactions and 1 arrows"]
+        );
     }
 }

@@ -238,9 +238,10 @@ enum Task {
         #[arg(long, default_value_t = 5000)]
         sync_ms: u64,
     },
-    /// Check report.html in a real browser: make a partitioned simulated run's page and render
-    /// it in headless Chromium (`$CHROMIUM`, or `chromium` on the PATH); fails unless every
-    /// section and chart rendered and nothing was logged to the console.
+    /// Check report.html in a real browser: make two simulated runs' pages (stage 05 under
+    /// partitions; Glomers 6b judged serializable, with its cycles drawn) and render them in
+    /// headless Chromium (`$CHROMIUM`, or `chromium` on the PATH); fails unless every section,
+    /// chart and cycle graph rendered and nothing was logged to the console.
     CheckReport {
         /// Also copy the screenshot here (the README keeps one).
         #[arg(long, value_name = "PNG")]

@@ -48,8 +48,9 @@ pub fn find(txns: &[Txn], found: &mut Found, show: fn(&[String]) -> String) {
                     txns,
                     &writers,
                     format!(
-                        "{} all read key {key} as {} and then wrote it: the updates were built on one version, so all but one of them were lost",
+                        "{} {} read key {key} as {} and then wrote it: the updates were built on one version, so all but one of them were lost",
                         names.join(" and "),
+                        if writers.len() == 2 { "both" } else { "all" },
                         show(version)
                     ),
                 ),

@@ -9,8 +9,9 @@
 //! pauses and crashes shaded; convergence after the heal, node by node; a Lamport diagram of
 //! chosen windows (by default the first second of the main phase, and the second around the
 //! first lost value when there is one); for kafka, each key's offsets over time with its
-//! anomalies' windows; for lin-kv, a timeline of each key that is not linearizable; and the
-//! workload's own figures.
+//! anomalies' windows; for lin-kv, a timeline of each key that is not linearizable; for the
+//! transaction workloads, each anomaly with its cycles drawn as graphs; and the workload's own
+//! figures.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -28,6 +29,7 @@ use crate::net::{JournalEvent, PROBE_PREFIX};
 mod charts;
 mod kafka;
 mod lin_kv;
+mod txn;
 
 use charts::{convergence_chart, lamport_chart, latency_chart, shade_colour, traffic_chart};
 
@@ -484,6 +486,9 @@ fn render(
     }
     if workload_name == "lin-kv" {
         html.push_str(&lin_kv::section(results, history, end));
+    }
+    if workload_name.starts_with("txn-") {
+        html.push_str(&txn::section(results, history));
     }
     let _ = write!(
         html,
