@@ -51,6 +51,7 @@
 
 mod context;
 mod driver;
+mod kv;
 mod membership;
 mod message;
 mod node;

@@ -64,50 +64,50 @@ pub type Polled = BTreeMap<String, Vec<(u64, Value)>>;
 #[macro_export]
 macro_rules! kafka_payload {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($extra:tt)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-        #[serde(tag = "type", rename_all = "snake_case")]
-        $vis enum $name {
-            /// Append `msg` to `key`'s log.
-            Send {
-                /// The log.
-                key: String,
-                /// The message (the workload sends integers).
-                msg: serde_json::Value,
-            },
-            /// The answer to `send`: where the message went.
-            SendOk {
-                /// Its offset in the key's log.
-                offset: u64,
-            },
-            /// Messages from these offsets on.
-            Poll {
-                /// The first offset wanted, per key.
-                offsets: $crate::Offsets,
-            },
-            /// The answer to `poll`.
-            PollOk {
-                /// Per key, the messages from the offset asked, in order.
-                msgs: $crate::Polled,
-            },
-            /// A client has processed each key up to and including these offsets.
-            CommitOffsets {
-                /// The highest offset processed, per key.
-                offsets: $crate::Offsets,
-            },
-            /// The answer to `commit_offsets`.
-            CommitOffsetsOk,
-            /// The committed offsets of these keys.
-            ListCommittedOffsets {
-                /// The keys asked about.
-                keys: Vec<String>,
-            },
-            /// The answer to `list_committed_offsets`: the keys that have a committed offset.
-            ListCommittedOffsetsOk {
-                /// Committed offset per key.
-                offsets: $crate::Offsets,
-            },
-            $($extra)*
+        common::payload_enum! {
+            $(#[$meta])*
+            $vis enum $name {
+                /// Append `msg` to `key`'s log.
+                Send {
+                    /// The log.
+                    key: String,
+                    /// The message (the workload sends integers).
+                    msg: serde_json::Value,
+                },
+                /// The answer to `send`: where the message went.
+                SendOk {
+                    /// Its offset in the key's log.
+                    offset: u64,
+                },
+                /// Messages from these offsets on.
+                Poll {
+                    /// The first offset wanted, per key.
+                    offsets: $crate::Offsets,
+                },
+                /// The answer to `poll`.
+                PollOk {
+                    /// Per key, the messages from the offset asked, in order.
+                    msgs: $crate::Polled,
+                },
+                /// A client has processed each key up to and including these offsets.
+                CommitOffsets {
+                    /// The highest offset processed, per key.
+                    offsets: $crate::Offsets,
+                },
+                /// The answer to `commit_offsets`.
+                CommitOffsetsOk,
+                /// The committed offsets of these keys.
+                ListCommittedOffsets {
+                    /// The keys asked about.
+                    keys: Vec<String>,
+                },
+                /// The answer to `list_committed_offsets`: the keys that have a committed offset.
+                ListCommittedOffsetsOk {
+                    /// Committed offset per key.
+                    offsets: $crate::Offsets,
+                },
+                $($extra)*
+            }
         }
 
         impl $name {

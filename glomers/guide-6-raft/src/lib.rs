@@ -51,99 +51,59 @@ use std::time::Duration;
 
 use common::{Context, ErrorCode, Message, Node, NodeId, RpcError, RpcTimeout};
 use rand::RngExt as _;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 pub use store::{Entry, Log, Op, Outcome, Store};
 
 /// At most this many entries in one `append_entries`.
 const MAX_BATCH: usize = 128;
 
-/// The lin-kv workload's messages and Raft's own.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Payload {
-    /// A client reads a key.
-    Read {
-        /// The key.
-        key: Value,
-    },
-    /// The answer to `read`.
-    ReadOk {
-        /// The key's value.
-        value: Value,
-    },
-    /// A client sets a key.
-    Write {
-        /// The key.
-        key: Value,
-        /// The value.
-        value: Value,
-    },
-    /// The answer to `write`.
-    WriteOk,
-    /// A client sets a key to `to` if it holds `from`.
-    Cas {
-        /// The key.
-        key: Value,
-        /// The value it must hold.
-        from: Value,
-        /// Its new value.
-        to: Value,
-    },
-    /// The answer to a `cas` that took effect.
-    CasOk,
-    /// An error answer (20: no such key; 22: cas refused; 11: no leader, try again), passed
-    /// back as it came when this node proxied the request.
-    Error {
-        /// The error code.
-        code: u32,
-        /// What went wrong.
-        text: String,
-    },
-    /// A candidate asks for a vote.
-    RequestVote {
-        /// The candidate's term.
-        term: u64,
-        /// The candidate.
-        candidate_id: NodeId,
-        /// The index of its last log entry.
-        last_log_index: u64,
-        /// The term of its last log entry.
-        last_log_term: u64,
-    },
-    /// The answer to `request_vote`.
-    RequestVoteRes {
-        /// The voter's term, for the candidate to catch up.
-        term: u64,
-        /// Whether the vote is the candidate's.
-        vote_granted: bool,
-    },
-    /// The leader's entries for a follower (none: a heartbeat).
-    AppendEntries {
-        /// The leader's term.
-        term: u64,
-        /// The leader, for followers to pass requests to.
-        leader_id: NodeId,
-        /// The index of the entry just before `entries`.
-        prev_log_index: u64,
-        /// Its term: the follower must hold that entry to accept.
-        prev_log_term: u64,
-        /// The entries from `prev_log_index + 1` on.
-        entries: Vec<Entry>,
-        /// How far the leader has committed.
-        leader_commit: u64,
-    },
-    /// The answer to `append_entries`.
-    AppendEntriesRes {
-        /// The follower's term.
-        term: u64,
-        /// Whether the follower's log now matches the leader's up to the entries sent.
-        success: bool,
-        /// On success, how far it matches; on refusal, where it may match (the leader tries
-        /// the entry after it next).
-        match_index: u64,
-    },
+common::kv_payload! {
+    /// The lin-kv workload's messages and Raft's own.
+    pub enum Payload {
+        /// A candidate asks for a vote.
+        RequestVote {
+            /// The candidate's term.
+            term: u64,
+            /// The candidate.
+            candidate_id: NodeId,
+            /// The index of its last log entry.
+            last_log_index: u64,
+            /// The term of its last log entry.
+            last_log_term: u64,
+        },
+        /// The answer to `request_vote`.
+        RequestVoteRes {
+            /// The voter's term, for the candidate to catch up.
+            term: u64,
+            /// Whether the vote is the candidate's.
+            vote_granted: bool,
+        },
+        /// The leader's entries for a follower (none: a heartbeat).
+        AppendEntries {
+            /// The leader's term.
+            term: u64,
+            /// The leader, for followers to pass requests to.
+            leader_id: NodeId,
+            /// The index of the entry just before `entries`.
+            prev_log_index: u64,
+            /// Its term: the follower must hold that entry to accept.
+            prev_log_term: u64,
+            /// The entries from `prev_log_index + 1` on.
+            entries: Vec<Entry>,
+            /// How far the leader has committed.
+            leader_commit: u64,
+        },
+        /// The answer to `append_entries`.
+        AppendEntriesRes {
+            /// The follower's term.
+            term: u64,
+            /// Whether the follower's log now matches the leader's up to the entries sent.
+            success: bool,
+            /// On success, how far it matches; on refusal, where it may match (the leader tries
+            /// the entry after it next).
+            match_index: u64,
+        },
+    }
 }
 
 /// The node's flags.
@@ -573,7 +533,7 @@ impl Node for Raft {
         match payload {
             Payload::Read { key } => self.on_request(msg, Op::Read { key }, ctx)?,
             Payload::Write { key, value } => self.on_request(msg, Op::Write { key, value }, ctx)?,
-            Payload::Cas { key, from, to } => {
+            Payload::Cas { key, from, to, .. } => {
                 self.on_request(msg, Op::Cas { key, from, to }, ctx)?;
             }
             Payload::RequestVote {
