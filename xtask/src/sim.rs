@@ -81,6 +81,7 @@ registry! {
     "glomers-6b-txn" => glomers_6b_txn::ReplicatedStore,
     "glomers-6c-txn" => glomers_6c_txn::ReadCommittedStore,
     "guide-4-pn-counter" => guide_4_pn_counter::PnCounter,
+    "guide-5-datomic" => guide_5_datomic::Datomic,
     "guide-6-raft" => guide_6_raft::Raft,
 }
 

@@ -27,26 +27,34 @@ use serde_json::{Value, json};
 
 /// Declares a node's message enum: the workload's `txn` and `txn_ok`, then the node's own
 /// messages between nodes (6b adds its replication). Every Glomers 6 node uses it, so the
-/// workload's messages are written once.
+/// workload's messages are written once. Written `txn_payload! { kv; pub enum … }`, the enum
+/// also holds the key-value services' messages ([`common::kv_payload!`]), for a node that keeps
+/// its data in them (Maelstrom's guide, chapter 5).
 #[macro_export]
 macro_rules! txn_payload {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($extra:tt)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-        #[serde(tag = "type", rename_all = "snake_case")]
-        $vis enum $name {
-            /// A client's transaction.
-            Txn {
-                /// Its micro-ops, in order.
-                txn: Vec<serde_json::Value>,
-            },
-            /// The answer: the micro-ops with the reads filled in.
-            TxnOk {
-                /// The micro-ops as they ran.
-                txn: Vec<serde_json::Value>,
-            },
-            $($extra)*
+    (kv; $($rest:tt)*) => {
+        $crate::txn_payload! { @into kv_payload; $($rest)* }
+    };
+    (@into $declare:ident; $(#[$meta:meta])* $vis:vis enum $name:ident { $($extra:tt)* }) => {
+        common::$declare! {
+            $(#[$meta])*
+            $vis enum $name {
+                /// A client's transaction.
+                Txn {
+                    /// Its micro-ops, in order.
+                    txn: Vec<serde_json::Value>,
+                },
+                /// The answer: the micro-ops with the reads filled in.
+                TxnOk {
+                    /// The micro-ops as they ran.
+                    txn: Vec<serde_json::Value>,
+                },
+                $($extra)*
+            }
         }
+    };
+    ($($rest:tt)*) => {
+        $crate::txn_payload! { @into payload_enum; $($rest)* }
     };
 }
 
