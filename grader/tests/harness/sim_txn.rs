@@ -3,7 +3,8 @@
 //! transactions with an abort but keeps their appends shows aborted reads (G1a) under
 //! read-committed; two nodes that never share their state are not serializable; and a node
 //! that drops micro-ops from its replies passes Maelstrom's verdict with a warning and fails
-//! the strict one; and Fly.io's 6a command runs txn-rw-register on a register node.
+//! the strict one; a node whose `txn_ok` carries no list of micro-ops has every reply refused,
+//! with the reply quoted; and Fly.io's 6a command runs txn-rw-register on a register node.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use crate::nodes::config;
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Payload {
     Txn { txn: Vec<Json> },
-    TxnOk { txn: Vec<Json> },
+    TxnOk { txn: Json },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -32,6 +33,9 @@ struct Flags {
     /// Serve txn-rw-register (a read returns the last value written).
     #[arg(long)]
     registers: bool,
+    /// Answer `txn_ok` with a `txn` that is not a list.
+    #[arg(long)]
+    txn_not_a_list: bool,
 }
 
 /// What a read returns: the whole list (txn-list-append), or its last element as the
@@ -100,7 +104,12 @@ impl Node for Lists {
                 "aborted (but its appends stay)",
             ));
         }
-        ctx.reply(&msg, Payload::TxnOk { txn: done });
+        let txn = if self.flags.txn_not_a_list {
+            json!("done")
+        } else {
+            json!(done)
+        };
+        ctx.reply(&msg, Payload::TxnOk { txn });
         Ok(())
     }
 }
@@ -182,6 +191,21 @@ fn replies_without_their_reads_warn_and_fail_strict_mode() {
         &["--drop-reads"],
     );
     assert_eq!(strict.report.valid, Validity::Invalid, "{}", strict.summary);
+}
+
+#[test]
+fn a_txn_ok_whose_txn_is_not_a_list_is_refused_and_said_so() {
+    let run = run(
+        "-w txn-list-append --node-count 1 --concurrency 2 --rate 50 --time-limit 2 --seed 1",
+        &["--txn-not-a-list"],
+    );
+    assert_ne!(run.report.valid, Validity::Valid, "{}", run.summary);
+    assert!(
+        run.summary
+            .contains("txn_ok's `txn` must be a list of micro-ops, not \"done\""),
+        "{}",
+        run.summary
+    );
 }
 
 #[test]
