@@ -38,6 +38,15 @@ fn kind_name(kind: Kinds) -> &'static str {
     }
 }
 
+/// The kind an edge with `kinds` is taken as, among `allowed`: the first of ww, wr, rw and
+/// realtime it has (a cycle is named by the weakest dependencies it needs), else `otherwise`.
+fn preferred(kinds: Kinds, allowed: Kinds, otherwise: Kinds) -> Kinds {
+    [WW, WR, RW, REALTIME]
+        .into_iter()
+        .find(|k| kinds & k & allowed != 0)
+        .unwrap_or(otherwise)
+}
+
 /// The cycle `first → path…` (the path ends at `first`'s source) as steps, each edge taken as
 /// its kind in `prefer` order among `allowed`.
 fn steps(
@@ -50,14 +59,10 @@ fn steps(
     let mut out = Vec::new();
     for (at, pair) in nodes.windows(2).enumerate() {
         let (from, to) = (pair[0], pair[1]);
-        let kinds = graph.kinds(from, to);
         let kind = if at == 0 {
             first_kind
         } else {
-            [WW, WR, RW, REALTIME]
-                .into_iter()
-                .find(|k| kinds & k & allowed != 0)
-                .unwrap_or(WW)
+            preferred(graph.kinds(from, to), allowed, WW)
         };
         let why = explain(from, to, kind);
         out.push(Step {
@@ -190,13 +195,7 @@ pub fn search(
                 let taken: Vec<Kinds> = nodes
                     .windows(2)
                     .skip(1)
-                    .map(|pair| {
-                        let kinds = graph.kinds(pair[0], pair[1]);
-                        [WW, WR, RW, REALTIME]
-                            .into_iter()
-                            .find(|k| kinds & k != 0)
-                            .unwrap_or(REALTIME)
-                    })
+                    .map(|pair| preferred(graph.kinds(pair[0], pair[1]), data | REALTIME, REALTIME))
                     .collect();
                 let rw = taken.iter().filter(|&&k| k == RW).count();
                 let name = match rw {
