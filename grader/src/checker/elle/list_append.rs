@@ -381,24 +381,49 @@ fn internal(txns: &[Txn], found: &mut Found) {
     }
 }
 
+/// Which appends some committed read holds: a bit per micro-op of each transaction (micro-ops
+/// past the 64th in a set), so marking and asking cost no hashing.
+struct Read {
+    bits: Vec<u64>,
+    beyond: HashSet<(usize, usize)>,
+}
+
+impl Read {
+    fn new(txns: usize) -> Self {
+        Read {
+            bits: vec![0; txns],
+            beyond: HashSet::new(),
+        }
+    }
+
+    fn mark(&mut self, (t, m): (usize, usize)) {
+        if m < 64 {
+            self.bits[t] |= 1 << m;
+        } else {
+            self.beyond.insert((t, m));
+        }
+    }
+
+    fn has(&self, t: usize, m: usize) -> bool {
+        if m < 64 {
+            self.bits[t] & (1 << m) != 0
+        } else {
+            self.beyond.contains(&(t, m))
+        }
+    }
+}
+
 /// Per key, the transactions (committed or of unknown outcome) that appended to it an element
 /// no committed read holds.
-fn unread_appends<'a>(
-    txns: &'a [Txn],
-    longest: &HashMap<&str, (&[String], usize)>,
-) -> HashMap<&'a str, Vec<usize>> {
-    let read: HashSet<(&str, &str)> = longest
-        .iter()
-        .flat_map(|(key, (order, _))| order.iter().map(move |e| (*key, e.as_str())))
-        .collect();
+fn unread_appends<'a>(txns: &'a [Txn], read: &Read) -> HashMap<&'a str, Vec<usize>> {
     let mut unread: HashMap<&str, Vec<usize>> = HashMap::new();
     for (t, txn) in txns.iter().enumerate() {
         if txn.outcome == Outcome::Failed {
             continue;
         }
-        for mop in &txn.mops {
-            if let Mop::Append(key, element) = mop
-                && !read.contains(&(key.as_str(), element.as_str()))
+        for (m, mop) in txn.mops.iter().enumerate() {
+            if let Mop::Append(key, _) = mop
+                && !read.has(t, m)
             {
                 let appenders = unread.entry(key.as_str()).or_default();
                 if appenders.last() != Some(&t) {
@@ -427,11 +452,20 @@ fn dependencies(
     // Keys in a fixed order, so the graph (and the cycles found in it) is the same every run.
     let mut keys: Vec<&&str> = longest.keys().collect();
     keys.sort_unstable();
+    let mut read = Read::new(txns.len());
     for key in keys {
         let (order, _) = longest[*key];
         let key = *key;
-        for pair in order.windows(2) {
-            if let (Some(a), Some(b)) = (writer(key, &pair[0]), writer(key, &pair[1])) {
+        let writers: Vec<Option<usize>> = order
+            .iter()
+            .map(|e| {
+                let (w, m) = *appender.get(&(key, e.as_str()))?;
+                read.mark((w, m));
+                (txns[w].outcome != Outcome::Failed).then_some(w)
+            })
+            .collect();
+        for pair in writers.windows(2) {
+            if let (Some(a), Some(b)) = (pair[0], pair[1]) {
                 graph.add(a, b, WW);
             }
         }
@@ -439,7 +473,7 @@ fn dependencies(
     // Appends no read holds still came after every element read of their key (Elle's
     // inference): each follows the last element read (ww), and every read that saw the whole
     // list came before it (rw, below).
-    let unread = unread_appends(txns, longest);
+    let unread = unread_appends(txns, &read);
     for (key, appenders) in &unread {
         let last = longest.get(key).and_then(|(order, _)| order.last());
         if let Some(a) = last.and_then(|last| writer(key, last)) {

@@ -17,15 +17,18 @@ pub fn find(txns: &[Txn], found: &mut Found, show: fn(&[String]) -> String) {
         if txn.outcome != Outcome::Ok {
             continue;
         }
-        let mut first_read: HashMap<&str, &[String]> = HashMap::new();
+        // Transactions are short: a list searched in place beats a map made for each.
+        let mut first_read: Vec<(&str, &[String])> = Vec::new();
         let mut counted: Vec<&str> = Vec::new();
         for mop in &txn.mops {
             match mop {
                 Mop::Read(key, Some(version)) => {
-                    first_read.entry(key.as_str()).or_insert(version.as_slice());
+                    if !first_read.iter().any(|(k, _)| k == key) {
+                        first_read.push((key, version));
+                    }
                 }
                 Mop::Append(key, _) | Mop::Write(key, _) => {
-                    if let Some(version) = first_read.get(key.as_str())
+                    if let Some(&(_, version)) = first_read.iter().find(|(k, _)| k == key)
                         && !counted.contains(&key.as_str())
                     {
                         counted.push(key);
