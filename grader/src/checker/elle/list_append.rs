@@ -12,7 +12,9 @@
 //! - `future-read`: a read holds an element its own transaction appends only later;
 //! - `internal` too: the key's list holds a transaction's own appends out of their order;
 //! - `lost-update`: two committed transactions read the same version of a key and both
-//!   appended to it.
+//!   appended to it;
+//! - `dirty-update`: a key's list holds a failed transaction's element and after it a committed
+//!   one's (it implies G1a, which the read that shows the list already is).
 //!
 //! The graph: `ww` from an element's appender to the next element's, `wr` from the appender of
 //! a read's last element to the reader, `rw` from a reader to the appender of the element after
@@ -252,7 +254,7 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
     own_order(txns, &longest, &mut found);
     internal(txns, &mut found);
     super::lost_update::find(txns, &mut found, list);
-    let graph = dependencies(txns, &appender, &longest);
+    let graph = dependencies(txns, &appender, &longest, &mut found);
     let orders = longest
         .iter()
         .map(|(key, (order, _))| ((*key).to_owned(), order.to_vec()))
@@ -381,6 +383,43 @@ fn internal(txns: &[Txn], found: &mut Found) {
     }
 }
 
+/// Committed appends built on a failed one in a key's list (Elle's `dirty-update`): walking the
+/// list, a failed transaction's element followed, past any of unknown outcome, by a committed
+/// one's. `appenders` are the elements' appenders, in the list's order.
+fn dirty_updates(
+    txns: &[Txn],
+    key: &str,
+    order: &[String],
+    appenders: &[Option<usize>],
+    found: &mut Found,
+) {
+    // The last element whose appender's outcome is known, if it failed.
+    let mut failed: Option<(usize, &str)> = None;
+    for (element, appender) in order.iter().zip(appenders) {
+        let Some(t) = *appender else { continue };
+        match txns[t].outcome {
+            Outcome::Ok => {
+                if let Some((aborted, before)) = failed.take() {
+                    found.push(
+                        "dirty-update",
+                        Anomaly::about(
+                            txns,
+                            &[aborted, t],
+                            format!(
+                                "key {key}'s list holds {before}, appended by {}, which failed, and after it {element}, appended by {}, which committed: a committed append was built on a state that never existed",
+                                name(txns, aborted),
+                                name(txns, t)
+                            ),
+                        ),
+                    );
+                }
+            }
+            Outcome::Failed if failed.is_none() => failed = Some((t, element)),
+            Outcome::Failed | Outcome::Unknown => {}
+        }
+    }
+}
+
 /// Which appends some committed read holds: a bit per micro-op of each transaction (micro-ops
 /// past the 64th in a set), so marking and asking cost no hashing.
 struct Read {
@@ -440,6 +479,7 @@ fn dependencies(
     txns: &[Txn],
     appender: &HashMap<(&str, &str), (usize, usize)>,
     longest: &HashMap<&str, (&[String], usize)>,
+    found: &mut Found,
 ) -> Graph {
     let mut graph = Graph::new(txns.len());
     // Failed transactions take no part: reading their elements is G1a, found above.
@@ -456,13 +496,18 @@ fn dependencies(
     for key in keys {
         let (order, _) = longest[*key];
         let key = *key;
-        let writers: Vec<Option<usize>> = order
+        let appenders: Vec<Option<usize>> = order
             .iter()
             .map(|e| {
                 let (w, m) = *appender.get(&(key, e.as_str()))?;
                 read.mark((w, m));
-                (txns[w].outcome != Outcome::Failed).then_some(w)
+                Some(w)
             })
+            .collect();
+        dirty_updates(txns, key, order, &appenders, found);
+        let writers: Vec<Option<usize>> = appenders
+            .iter()
+            .map(|w| w.filter(|&w| txns[w].outcome != Outcome::Failed))
             .collect();
         for pair in writers.windows(2) {
             if let (Some(a), Some(b)) = (pair[0], pair[1]) {

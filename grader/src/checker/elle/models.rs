@@ -77,6 +77,7 @@ const IMPLIES: &[(&str, &[&str])] = &[
     ("G2-item-realtime", &["G2-realtime"]),
     ("G2", &["G2-realtime"]),
     ("incompatible-order", &["G1a"]),
+    ("dirty-update", &["G1a"]),
     ("future-read", &["G1c"]),
     ("lost-update", &["G2-item"]),
 ];

@@ -116,6 +116,37 @@ fn g1a_an_aborted_append_read_fails_read_committed_only() {
 }
 
 #[test]
+fn a_committed_append_after_a_failed_one_is_a_dirty_update() {
+    // The failed append, one of unknown outcome, then a committed one: the committed append
+    // was built on the failed one's state.
+    let mut h = Txns::new();
+    h.failed(0, json!([["append", 1, 1]]), 0, 1).b.op(
+        1,
+        OpKind::Invoke,
+        "txn",
+        json!([["append", 1, 2]]),
+        2,
+    );
+    h.ok(2, json!([["append", 1, 3]]), 3, 4)
+        .ok(3, json!([["r", 1, [1, 2, 3]]]), 5, 6);
+    let result = h.check("read-committed");
+    assert_eq!(result.valid, Invalid);
+    assert_eq!(result.anomaly_types, ["G1a", "dirty-update"]);
+    let words = &result.anomalies.0["dirty-update"].examples[0].words;
+    assert!(
+        words.contains("holds 1, appended by T0") && words.contains("after it 3, appended by T2"),
+        "{words}"
+    );
+    assert_eq!(h.check("read-uncommitted").valid, Valid);
+    // A failed append at the end of the list builds nothing on it.
+    let mut h = Txns::new();
+    h.ok(0, json!([["append", 1, 1]]), 0, 1)
+        .failed(1, json!([["append", 1, 2]]), 2, 3)
+        .ok(2, json!([["r", 1, [1, 2]]]), 4, 5);
+    assert_eq!(h.types("read-committed"), ["G1a"]);
+}
+
+#[test]
 fn g1b_an_intermediate_read_fails_read_committed() {
     let mut h = Txns::new();
     h.ok(0, json!([["append", 1, 1], ["append", 1, 2]]), 0, 1)
