@@ -11,7 +11,10 @@
 //! - `internal`: a read that disagrees with its own transaction's earlier read or write of the
 //!   key;
 //! - `lost-update`: two committed transactions read the same version of a key and then both
-//!   wrote it.
+//!   wrote it;
+//! - `cyclic-versions`: a key's versions inferred in a cycle (each written by a transaction
+//!   that read the one before); the inference then contradicts itself, so, as Elle does, only
+//!   the initial null's place is kept, for every key.
 //!
 //! The graph: `wr` from a value's writer to its readers; `ww` from the writer of a value to the
 //! transaction that read it and wrote the key after; `rw` from a reader of a value to the
@@ -146,6 +149,15 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
             }
         }
     }
+    // A key whose versions go round in a cycle contradicts the inference: as Elle does, the
+    // cycle is reported and the writes-follow-reads order is dropped for every key, leaving
+    // only the initial null first.
+    let cyclic = cyclic_versions(txns, &follows, &writer, &mut found);
+    if cyclic {
+        for edges in follows.values_mut() {
+            edges.retain(|(before, _)| before.is_none());
+        }
+    }
     let mut graph = Graph::new(txns.len());
     let writer_of = |key: &str, value: &str| {
         writer
@@ -210,6 +222,7 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
         }
         for (key, (read, wrote)) in &externals[t] {
             if let (Some(Some(read)), Some(_)) = (read, wrote)
+                && !cyclic
                 && let Some(w) = writer_of(key, read)
             {
                 graph.add(w, t, WW);
@@ -221,6 +234,62 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
         graph,
         follows,
     })
+}
+
+/// Finds the keys whose inferred versions form a cycle (`cyclic-versions`: each written by a
+/// transaction that read the one before); true if there is one.
+fn cyclic_versions(
+    txns: &[Txn],
+    follows: &HashMap<String, Vec<(Option<String>, String)>>,
+    writer: &HashMap<(&str, &str), usize>,
+    found: &mut Found,
+) -> bool {
+    let mut keys: Vec<&String> = follows.keys().collect();
+    keys.sort_unstable();
+    let mut any = false;
+    for key in keys {
+        let edges: Vec<(&str, &str)> = follows[key]
+            .iter()
+            .filter_map(|(before, after)| Some((before.as_deref()?, after.as_str())))
+            .filter(|(before, after)| before != after)
+            .collect();
+        let mut versions: Vec<&str> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
+        versions.sort_unstable();
+        versions.dedup();
+        let at = |v: &str| versions.binary_search(&v).expect("a version of the key");
+        let mut next: Vec<Vec<usize>> = vec![Vec::new(); versions.len()];
+        for &(a, b) in &edges {
+            next[at(a)].push(at(b));
+        }
+        let component =
+            crate::checker::digraph::components(versions.len(), |v| next[v].clone().into_iter());
+        let mut sizes: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (v, &c) in component.iter().enumerate() {
+            sizes.entry(c).or_default().push(v);
+        }
+        let mut cycles: Vec<Vec<usize>> = sizes.into_values().filter(|vs| vs.len() > 1).collect();
+        cycles.sort_unstable();
+        for cycle in cycles {
+            any = true;
+            let values: Vec<&str> = cycle.iter().map(|&v| versions[v]).collect();
+            let writers: Vec<usize> = values
+                .iter()
+                .filter_map(|value| writer.get(&(key.as_str(), *value)).copied())
+                .collect();
+            found.push(
+                "cyclic-versions",
+                Anomaly::about(
+                    txns,
+                    &writers,
+                    format!(
+                        "key {key}'s versions {} each come after another (written by a transaction that read the one before), so no order of versions holds them all",
+                        values.join(", ")
+                    ),
+                ),
+            );
+        }
+    }
+    any
 }
 
 /// Reads that disagree with their own transaction's earlier read or write of the key.
@@ -311,6 +380,20 @@ mod tests {
                 .contains("read key 1 as 1")
         );
         assert_eq!(check(&txns, "read-committed").valid, Valid);
+    }
+
+    #[test]
+    fn versions_that_follow_each_other_round_a_cycle_fail_read_uncommitted() {
+        // Each read the other's write and then wrote what the other read.
+        let txns = [
+            (0, json!([["r", 1, 2], ["w", 1, 1]]), true),
+            (1, json!([["r", 1, 1], ["w", 1, 2]]), true),
+        ];
+        let result = check(&txns, "read-uncommitted");
+        assert_eq!(result.valid, Invalid, "{result:?}");
+        assert!(result.anomaly_types.contains(&"cyclic-versions".to_owned()));
+        let words = &result.anomalies.0["cyclic-versions"].examples[0].words;
+        assert!(words.contains("key 1's versions 1, 2"), "{words}");
     }
 
     #[test]
