@@ -60,7 +60,7 @@ pub fn check_path(
     if strict {
         if !takes("strict") {
             return Err(format!(
-                "--strict applies to workloads with a strict mode (lin-kv, txn-list-append), not {workload}"
+                "--strict applies to workloads with a strict mode (lin-kv, txn-list-append, txn-rw-register), not {workload}"
             ));
         }
         options.insert("strict".into(), "true".into());

@@ -48,8 +48,9 @@ struct CheckArgs {
     #[arg(short = 'w', long)]
     workload: String,
     /// The strict mode of lin-kv (reads of null and failed operations observe what they say;
-    /// the default is Knossos's verdict) or txn-list-append (a reply's micro-ops must be the
-    /// request's).
+    /// the default is Knossos's verdict) or of the transaction workloads (a reply's micro-ops
+    /// must be the request's, a transaction's appends stay in its order, and transactions of
+    /// unknown outcome take part in txn-rw-register's graph; the default is Elle's verdict).
     #[arg(long)]
     strict: bool,
     /// The transaction workloads' consistency models, separated by commas or spaces (default

@@ -3,7 +3,8 @@
 //! transactions with an abort but keeps their appends shows aborted reads (G1a) under
 //! read-committed; two nodes that never share their state are not serializable; and a node
 //! that drops micro-ops from its replies passes Maelstrom's verdict with a warning and fails
-//! the strict one; a node whose `txn_ok` carries no list of micro-ops has every reply refused,
+//! the strict one, as does one that applies a transaction's appends out of their order; a node
+//! whose `txn_ok` carries no list of micro-ops has every reply refused,
 //! with the reply quoted; and Fly.io's 6a command runs txn-rw-register on a register node.
 
 use std::collections::BTreeMap;
@@ -36,6 +37,9 @@ struct Flags {
     /// Answer `txn_ok` with a `txn` that is not a list.
     #[arg(long)]
     txn_not_a_list: bool,
+    /// Apply a transaction's appends last, in reverse order.
+    #[arg(long)]
+    reverse_appends: bool,
 }
 
 /// What a read returns: the whole list (txn-list-append), or its last element as the
@@ -81,9 +85,14 @@ impl Node for Lists {
         };
         self.count += 1;
         let mut done = Vec::new();
+        let mut held = Vec::new();
         for mop in txn {
             let key = mop[1].to_string();
             match mop[0].as_str() {
+                Some("append" | "w") if self.flags.reverse_appends => {
+                    held.push((key, mop[2].clone()));
+                    done.push(mop.clone());
+                }
                 Some("append" | "w") => {
                     self.lists.entry(key).or_default().push(mop[2].clone());
                     done.push(mop.clone());
@@ -97,6 +106,9 @@ impl Node for Lists {
                     ]));
                 }
             }
+        }
+        for (key, value) in held.into_iter().rev() {
+            self.lists.entry(key).or_default().push(value);
         }
         if self.flags.dirty_aborts && self.count.is_multiple_of(5) {
             return Err(RpcError::new(
@@ -191,6 +203,37 @@ fn replies_without_their_reads_warn_and_fail_strict_mode() {
         &["--drop-reads"],
     );
     assert_eq!(strict.report.valid, Validity::Invalid, "{}", strict.summary);
+}
+
+#[test]
+fn appends_held_out_of_their_order_keep_elles_verdict_with_a_warning_and_fail_strict_mode() {
+    // Under read-uncommitted, which its stale own reads (internal) and the reads that end in
+    // the middle of a reversed run (G1b, as Elle sees them) do not break.
+    let command = "-w txn-list-append --node-count 1 --concurrency 2 --rate 100 --time-limit 3 --seed 1 --consistency-models read-uncommitted";
+    let lenient = run(command, &["--reverse-appends"]);
+    assert_eq!(lenient.report.valid, Validity::Valid, "{}", lenient.summary);
+    assert!(
+        lenient.summary.contains("warning: ")
+            && lenient
+                .summary
+                .contains("whose own appends a key's list holds out of their order"),
+        "{}",
+        lenient.summary
+    );
+    let strict = run(
+        &format!("{command} --workload-options strict=true"),
+        &["--reverse-appends"],
+    );
+    assert_eq!(strict.report.valid, Validity::Invalid, "{}", strict.summary);
+    assert!(
+        strict
+            .report
+            .reasons
+            .iter()
+            .any(|r| r.contains("out of their order")),
+        "{:?}",
+        strict.report.reasons
+    );
 }
 
 #[test]

@@ -125,6 +125,10 @@ pub struct TxnResult {
     pub not: Vec<&'static str>,
     /// Every model they rule out.
     pub also_not: Vec<&'static str>,
+    /// rw-register: committed reads of values only transactions of unknown outcome wrote, which
+    /// Elle's graph leaves out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_writer_reads: Option<usize>,
 }
 
 /// Checks a list-append history against `models` (canonical names, see [`models::canonical`]).
@@ -146,8 +150,18 @@ pub fn check_list_append(ops: &[Op], models: &[&'static str]) -> Result<TxnResul
 /// `wfr-keys` inference only, and a history without one committed transaction is invalid
 /// (Maelstrom's wrapper counts Elle's empty transaction graph as an anomaly).
 pub fn check_rw_register(ops: &[Op], models: &[&'static str]) -> Result<TxnResult, String> {
+    check_rw_register_with(ops, models, false)
+}
+
+/// [`check_rw_register`], with `unknown_writers`: transactions of unknown outcome take part in
+/// the graph too (their writes), where Elle leaves them out.
+pub fn check_rw_register_with(
+    ops: &[Op],
+    models: &[&'static str],
+    unknown_writers: bool,
+) -> Result<TxnResult, String> {
     let txns = txn::transactions(ops)?;
-    let mut inferred = rw_register::infer(&txns)?;
+    let mut inferred = rw_register::infer(&txns, unknown_writers)?;
     let (graph, found) = (
         std::mem::take(&mut inferred.graph),
         std::mem::take(&mut inferred.found),
@@ -167,6 +181,7 @@ pub fn check_rw_register(ops: &[Op], models: &[&'static str]) -> Result<TxnResul
         );
     }
     let mut result = verdict(txns.len(), found, models);
+    result.unknown_writer_reads = Some(inferred.unknown_writer_reads);
     if !committed {
         result.valid = Validity::Invalid;
     }
@@ -206,6 +221,7 @@ fn verdict(txn_count: usize, found: Found, models: &[&'static str]) -> TxnResult
         not: weakest,
         also_not: ruled_out,
         anomalies: found,
+        unknown_writer_reads: None,
     }
 }
 

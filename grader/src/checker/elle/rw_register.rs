@@ -40,6 +40,9 @@ pub struct Inferred {
     /// Per key, the known version order's edges: (version before or `None` for the initial
     /// null, the version after).
     pub follows: HashMap<String, Vec<(Option<String>, String)>>,
+    /// Committed reads of a value that only a transaction of unknown outcome wrote: Elle (and
+    /// so Maelstrom) leaves such writers out of the graph, so cycles through them go unseen.
+    pub unknown_writer_reads: usize,
 }
 
 /// Per transaction and key: the value it read before writing the key (if it did), and the
@@ -109,8 +112,10 @@ impl Inferred {
     }
 }
 
-/// Runs the inference over `txns`.
-pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
+/// Runs the inference over `txns`. Only committed transactions take part in the graph, as in
+/// Elle; with `unknown_writers`, those of unknown outcome do too (their writes, not their
+/// reads, which are not known), closing the hole that leaves cycles through them unseen.
+pub fn infer(txns: &[Txn], unknown_writers: bool) -> Result<Inferred, String> {
     let mut found = Found::new();
     // Who wrote each value of each key, and whether it was their last write to the key.
     let mut writer: HashMap<(&str, &str), usize> = HashMap::new();
@@ -133,13 +138,24 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
     super::lost_update::find(txns, &mut found, |read| {
         value(read).unwrap_or("null").to_owned()
     });
+    aborted_and_intermediate_reads(txns, &writer, &mut found);
+    // Only committed transactions take part in the graph, each by its external writes (its last
+    // write of each key), as in Elle, which indexes only ok operations.
+    let committed = |t: &usize| {
+        txns[*t].outcome == Outcome::Ok || (unknown_writers && txns[*t].outcome == Outcome::Unknown)
+    };
+    let mut ext_writer: HashMap<(&str, &str), usize> = HashMap::new();
+    for t in (0..txns.len()).filter(committed) {
+        for (key, (_, wrote)) in &externals[t] {
+            if let Some(wrote) = wrote {
+                ext_writer.insert((key, wrote), t);
+            }
+        }
+    }
     // The known version order: null first, and each write right after what its transaction
     // read of the key.
     let mut follows: HashMap<String, Vec<(Option<String>, String)>> = HashMap::new();
-    for (t, txn) in txns.iter().enumerate() {
-        if txn.outcome == Outcome::Failed {
-            continue;
-        }
+    for t in (0..txns.len()).filter(committed) {
         for (key, (read, wrote)) in &externals[t] {
             let Some(wrote) = wrote else { continue };
             let edges = follows.entry((*key).to_owned()).or_default();
@@ -159,53 +175,31 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
         }
     }
     let mut graph = Graph::new(txns.len());
-    let writer_of = |key: &str, value: &str| {
-        writer
-            .get(&(key, value))
-            .copied()
-            .filter(|&w| txns[w].outcome != Outcome::Failed)
-    };
-    for (t, txn) in txns.iter().enumerate() {
-        if txn.outcome != Outcome::Ok {
-            continue;
-        }
-        for (key, (read, _)) in &externals[t] {
+    let writer_of = |key: &str, value: &str| ext_writer.get(&(key, value)).copied();
+    let unknown_writer_reads = externals
+        .iter()
+        .enumerate()
+        .filter(|(t, _)| txns[*t].outcome == Outcome::Ok)
+        .flat_map(|(_, external)| external.iter())
+        .filter(|(key, (read, _))| {
+            matches!(read, Some(Some(read)) if writer
+                .get(&(**key, *read))
+                .is_some_and(|&w| txns[w].outcome == Outcome::Unknown))
+        })
+        .count();
+    for t in (0..txns.len()).filter(committed) {
+        for (key, (read, wrote)) in &externals[t] {
             let Some(read) = read else { continue };
+            // wr: the value's writer to its reader; ww: to the reader that then wrote the key.
             if let Some(read) = read
-                && let Some(&w) = writer.get(&(*key, *read))
+                && let Some(w) = writer_of(key, read)
             {
-                if txns[w].outcome == Outcome::Failed {
-                    found.push(
-                        "G1a",
-                        Anomaly::about(
-                            txns,
-                            &[w, t],
-                            format!(
-                                "{} read {read} from key {key}, which only {} wrote, and it failed (an aborted write was seen)",
-                                name(txns, t),
-                                name(txns, w)
-                            ),
-                        ),
-                    );
-                } else if w != t {
-                    if externals[w].get(key).and_then(|e| e.1) != Some(*read) {
-                        found.push(
-                            "G1b",
-                            Anomaly::about(
-                                txns,
-                                &[w, t],
-                                format!(
-                                    "{} read {read} from key {key}, which {} overwrote in the same transaction (an intermediate state was seen)",
-                                    name(txns, t),
-                                    name(txns, w)
-                                ),
-                            ),
-                        );
-                    }
-                    graph.add(w, t, WR);
+                graph.add(w, t, WR);
+                if wrote.is_some() && !cyclic {
+                    graph.add(w, t, WW);
                 }
             }
-            // Everything known to follow what was read was written after this read.
+            // rw: everything known to follow what was read was written after this read.
             for (before, after) in follows.get(*key).into_iter().flatten() {
                 if before.as_deref() == *read
                     && let Some(w) = writer_of(key, after)
@@ -215,25 +209,70 @@ pub fn infer(txns: &[Txn]) -> Result<Inferred, String> {
             }
         }
     }
-    // ww: the writer of what a transaction read, to that transaction, when it wrote the key.
-    for (t, txn) in txns.iter().enumerate() {
-        if txn.outcome == Outcome::Failed {
-            continue;
-        }
-        for (key, (read, wrote)) in &externals[t] {
-            if let (Some(Some(read)), Some(_)) = (read, wrote)
-                && !cyclic
-                && let Some(w) = writer_of(key, read)
-            {
-                graph.add(w, t, WW);
-            }
-        }
-    }
     Ok(Inferred {
         found,
         graph,
         follows,
+        unknown_writer_reads,
     })
+}
+
+/// Aborted and intermediate reads, by every read of a committed transaction (as Elle looks,
+/// not only its first read of a key): a value only a failed transaction wrote (G1a), or one its
+/// writer overwrote in the same transaction (G1b).
+fn aborted_and_intermediate_reads(
+    txns: &[Txn],
+    writer: &HashMap<(&str, &str), usize>,
+    found: &mut Found,
+) {
+    // Per transaction and key, its last write.
+    let last = |w: usize, key: &str| {
+        txns[w].mops.iter().rev().find_map(|mop| match mop {
+            Mop::Write(k, v) if k == key => Some(v.as_str()),
+            _ => None,
+        })
+    };
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        for mop in &txn.mops {
+            let Mop::Read(key, Some(read)) = mop else {
+                continue;
+            };
+            let Some(read) = value(read) else { continue };
+            let Some(&w) = writer.get(&(key.as_str(), read)) else {
+                continue;
+            };
+            if txns[w].outcome == Outcome::Failed {
+                found.push(
+                    "G1a",
+                    Anomaly::about(
+                        txns,
+                        &[w, t],
+                        format!(
+                            "{} read {read} from key {key}, which only {} wrote, and it failed (an aborted write was seen)",
+                            name(txns, t),
+                            name(txns, w)
+                        ),
+                    ),
+                );
+            } else if w != t && last(w, key) != Some(read) {
+                found.push(
+                    "G1b",
+                    Anomaly::about(
+                        txns,
+                        &[w, t],
+                        format!(
+                            "{} read {read} from key {key}, which {} overwrote in the same transaction (an intermediate state was seen)",
+                            name(txns, t),
+                            name(txns, w)
+                        ),
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// Finds the keys whose inferred versions form a cycle (`cyclic-versions`: each written by a
@@ -336,7 +375,7 @@ mod tests {
     use serde_json::{Value as Json, json};
 
     use crate::checker::Validity::{Invalid, Valid};
-    use crate::checker::elle::{TxnResult, check_rw_register};
+    use crate::checker::elle::{TxnResult, check_rw_register, check_rw_register_with};
     use crate::checker::testing::Builder;
     use crate::history::OpKind;
 
@@ -394,6 +433,49 @@ mod tests {
         assert!(result.anomaly_types.contains(&"cyclic-versions".to_owned()));
         let words = &result.anomalies.0["cyclic-versions"].examples[0].words;
         assert!(words.contains("key 1's versions 1, 2"), "{words}");
+    }
+
+    #[test]
+    fn a_cycle_through_a_writer_of_unknown_outcome_is_seen_only_in_strict_mode() {
+        // T1 (unknown outcome) wrote x=1, which T2 read; T3 read x as null and y as T2's 1:
+        // T3 -rw-> T1 -wr-> T2 -wr-> T3. Elle leaves T1 out of the graph.
+        let mut b = Builder::new();
+        b.op(1, OpKind::Invoke, "txn", json!([["w", "x", 1]]), 0)
+            .op(
+                2,
+                OpKind::Invoke,
+                "txn",
+                json!([["r", "x", null], ["w", "y", 1]]),
+                1,
+            )
+            .op(
+                2,
+                OpKind::Ok,
+                "txn",
+                json!([["r", "x", 1], ["w", "y", 1]]),
+                2,
+            )
+            .op(
+                3,
+                OpKind::Invoke,
+                "txn",
+                json!([["r", "y", null], ["r", "x", null]]),
+                3,
+            )
+            .op(
+                3,
+                OpKind::Ok,
+                "txn",
+                json!([["r", "y", 1], ["r", "x", null]]),
+                4,
+            )
+            .op(1, OpKind::Info, "txn", json!([["w", "x", 1]]), 5);
+        let elle = check_rw_register_with(b.history.ops(), &["serializable"], false).unwrap();
+        assert_eq!(elle.valid, Valid, "{elle:?}");
+        assert_eq!(elle.unknown_writer_reads, Some(1));
+        let strict = check_rw_register_with(b.history.ops(), &["serializable"], true).unwrap();
+        assert_eq!(strict.valid, Invalid, "{strict:?}");
+        assert_eq!(strict.anomaly_types, ["G-single-item"]);
     }
 
     #[test]

@@ -387,6 +387,8 @@ fn the_checker_agrees_with_a_brute_force_over_serial_orders_on_random_histories(
     // checker may then miss a history no serial order explains, but never fault one that has
     // such an order; how many it still catches is counted.
     let (mut unread_invalid, mut unread_caught) = (0, 0);
+    // Histories only reordered appends make unserializable: named, not in the verdict.
+    let mut named_only = 0;
     for case in 0..6_000 {
         let whole = case < 3_000;
         let count = rng.random_range(2..=5);
@@ -452,6 +454,16 @@ fn the_checker_agrees_with_a_brute_force_over_serial_orders_on_random_histories(
         }
         let result = h.check("serializable");
         let expected = serializable(&txns);
+        // Elle does not look at the order of a transaction's own appends, so neither does the
+        // verdict here (Maelstrom's); the checker must still name it.
+        let reordered = result
+            .anomaly_types
+            .iter()
+            .any(|t| t == "reordered-appends");
+        if reordered && result.valid == Valid && !expected {
+            named_only += 1;
+            continue;
+        }
         if !whole {
             assert!(
                 !(expected && result.valid == Invalid),
@@ -469,11 +481,15 @@ fn the_checker_agrees_with_a_brute_force_over_serial_orders_on_random_histories(
         agreed += 1;
         invalid += usize::from(!expected);
     }
-    assert_eq!(agreed, 3_000);
+    assert!(
+        agreed + named_only >= 3_000 && named_only < 150,
+        "{agreed} agreed, {named_only} named only"
+    );
     assert!(
         invalid > 300 && invalid < 2_700,
-        "{invalid} of 3000 not serializable"
+        "{invalid} of {agreed} not serializable"
     );
+    eprintln!("reordered appends only: {named_only} histories named, not in the verdict");
     eprintln!(
         "unread appends: {unread_caught} of {unread_invalid} unserializable histories caught"
     );
