@@ -478,6 +478,106 @@ mod tests {
         assert_eq!(strict.anomaly_types, ["G-single-item"]);
     }
 
+    /// Every anomaly the register inference can see, under every model, as Elle relates them
+    /// (worked out by hand).
+    #[test]
+    fn each_anomaly_is_judged_under_each_model() {
+        use crate::checker::elle::models::MODELS;
+        let above_ru = &MODELS[1..];
+        let beyond_rc = &MODELS[2..];
+        let cases: Vec<(&str, Vec<(u64, Json, bool)>, &[&str])> = vec![
+            (
+                "G1a",
+                vec![
+                    (0, json!([["w", 1, 1]]), false),
+                    (1, json!([["r", 1, 1]]), true),
+                ],
+                above_ru,
+            ),
+            (
+                "G1b",
+                vec![
+                    (0, json!([["w", 1, 1], ["w", 1, 2]]), true),
+                    (1, json!([["r", 1, 1]]), true),
+                ],
+                above_ru,
+            ),
+            (
+                "G1c",
+                vec![
+                    (0, json!([["w", 1, 1], ["r", 2, 2]]), true),
+                    (1, json!([["w", 2, 2], ["r", 1, 1]]), true),
+                ],
+                above_ru,
+            ),
+            (
+                "G-single-item",
+                vec![
+                    (0, json!([["w", 1, 1], ["w", 2, 1]]), true),
+                    (1, json!([["r", 1, null], ["r", 2, 1]]), true),
+                ],
+                beyond_rc,
+            ),
+            (
+                "G2-item",
+                vec![
+                    (
+                        0,
+                        json!([["r", 1, null], ["r", 2, null], ["w", 1, 1]]),
+                        true,
+                    ),
+                    (
+                        1,
+                        json!([["r", 1, null], ["r", 2, null], ["w", 2, 1]]),
+                        true,
+                    ),
+                ],
+                &["repeatable-read", "serializable", "strict-serializable"],
+            ),
+            (
+                "lost-update",
+                vec![
+                    (0, json!([["w", 1, 1]]), true),
+                    (1, json!([["r", 1, 1], ["w", 1, 2]]), true),
+                    (2, json!([["r", 1, 1], ["w", 1, 3]]), true),
+                ],
+                beyond_rc,
+            ),
+            (
+                "internal",
+                vec![
+                    (0, json!([["w", 1, 2]]), true),
+                    (1, json!([["w", 1, 1], ["r", 1, 2]]), true),
+                ],
+                &["snapshot-isolation", "serializable", "strict-serializable"],
+            ),
+            (
+                "cyclic-versions",
+                vec![
+                    (0, json!([["r", 1, 2], ["w", 1, 1]]), true),
+                    (1, json!([["r", 1, 1], ["w", 1, 2]]), true),
+                ],
+                MODELS,
+            ),
+        ];
+        for (anomaly, txns, invalid) in &cases {
+            let found = check(txns, "strict-serializable").anomaly_types;
+            assert!(
+                found.contains(&(*anomaly).to_owned()),
+                "{anomaly}: {found:?}"
+            );
+            for model in MODELS {
+                let want = if invalid.contains(model) {
+                    Invalid
+                } else {
+                    Valid
+                };
+                let result = check(txns, model);
+                assert_eq!(result.valid, want, "{anomaly} under {model}: {result:?}");
+            }
+        }
+    }
+
     #[test]
     fn a_serial_history_is_valid() {
         let txns = [
