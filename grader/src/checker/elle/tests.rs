@@ -504,21 +504,8 @@ fn the_checker_agrees_with_a_brute_force_over_serial_orders_on_random_histories(
 /// hand from Elle's relations (which model proscribes what, which anomaly implies which).
 #[test]
 fn each_anomaly_is_judged_under_each_model_as_elle_relates_them() {
-    const ALL: &[&str] = &[
-        "read-uncommitted",
-        "read-committed",
-        "repeatable-read",
-        "snapshot-isolation",
-        "serializable",
-        "strict-serializable",
-    ];
-    const ABOVE_RU: &[&str] = &[
-        "read-committed",
-        "repeatable-read",
-        "snapshot-isolation",
-        "serializable",
-        "strict-serializable",
-    ];
+    const ALL: &[&str] = models::MODELS;
+    let above_ru = &models::MODELS[1..];
     let history = |build: &dyn Fn(&mut Txns)| {
         let mut h = Txns::new();
         build(&mut h);
@@ -548,7 +535,7 @@ fn each_anomaly_is_judged_under_each_model_as_elle_relates_them() {
                 h.failed(0, json!([["append", 1, 1]]), 0, 1)
                     .ok(1, json!([["r", 1, [1]]]), 2, 3);
             }),
-            ABOVE_RU,
+            above_ru,
         ),
         (
             "dirty-update",
@@ -557,7 +544,7 @@ fn each_anomaly_is_judged_under_each_model_as_elle_relates_them() {
                     .ok(1, json!([["append", 1, 2]]), 2, 3)
                     .ok(2, json!([["r", 1, [1, 2]]]), 4, 5);
             }),
-            ABOVE_RU,
+            above_ru,
         ),
         (
             "G1b",
@@ -565,7 +552,7 @@ fn each_anomaly_is_judged_under_each_model_as_elle_relates_them() {
                 h.ok(0, json!([["append", 1, 1], ["append", 1, 2]]), 0, 1)
                     .ok(1, json!([["r", 1, [1]]]), 2, 3);
             }),
-            ABOVE_RU,
+            above_ru,
         ),
         (
             "G1c",
@@ -577,14 +564,14 @@ fn each_anomaly_is_judged_under_each_model_as_elle_relates_them() {
                     10,
                 );
             }),
-            ABOVE_RU,
+            above_ru,
         ),
         (
             "future-read",
             history(&|h| {
                 h.ok(0, json!([["r", 1, [1]], ["append", 1, 1]]), 0, 1);
             }),
-            ABOVE_RU,
+            above_ru,
         ),
         (
             "incompatible-order",
@@ -594,7 +581,7 @@ fn each_anomaly_is_judged_under_each_model_as_elle_relates_them() {
                     .ok(2, json!([["r", 1, [1, 2]]]), 2, 3)
                     .ok(3, json!([["r", 1, [2, 1]]]), 2, 3);
             }),
-            ABOVE_RU,
+            above_ru,
         ),
         (
             "G-single-item",
