@@ -194,28 +194,6 @@ fn read_skew_is_g_single_allowed_by_read_committed_not_by_si_or_repeatable_read(
 }
 
 #[test]
-fn write_skew_is_g2_item_allowed_by_snapshot_isolation_only() {
-    let mut h = Txns::new();
-    h.ok(
-        0,
-        json!([["r", 1, null], ["r", 2, null], ["append", 1, 1]]),
-        0,
-        10,
-    )
-    .ok(
-        1,
-        json!([["r", 1, null], ["r", 2, null], ["append", 2, 1]]),
-        0,
-        10,
-    )
-    .ok(2, json!([["r", 1, [1]], ["r", 2, [1]]]), 20, 21);
-    assert_eq!(h.types("serializable"), ["G2-item"]);
-    assert_eq!(h.check("snapshot-isolation").valid, Valid);
-    assert_eq!(h.check("repeatable-read").valid, Invalid);
-    assert_eq!(h.check("serializable").valid, Invalid);
-}
-
-#[test]
 fn appends_no_read_holds_still_follow_every_read_so_unread_write_skew_is_seen() {
     // As above, but nobody reads the keys afterwards: each append still came after the empty
     // list the other transaction read (Elle's inference for unread appends), so rw both ways.
