@@ -485,7 +485,9 @@ mod tests {
         use crate::checker::elle::models::MODELS;
         let above_ru = &MODELS[1..];
         let beyond_rc = &MODELS[2..];
-        let cases: Vec<(&str, Vec<(u64, Json, bool)>, &[&str])> = vec![
+        // (anomaly, transactions, models under which it must be invalid)
+        type Case = (&'static str, Vec<(u64, Json, bool)>, &'static [&'static str]);
+        let cases: Vec<Case> = vec![
             (
                 "G1a",
                 vec![
