@@ -486,7 +486,11 @@ mod tests {
         let above_ru = &MODELS[1..];
         let beyond_rc = &MODELS[2..];
         // (anomaly, transactions, models under which it must be invalid)
-        type Case = (&'static str, Vec<(u64, Json, bool)>, &'static [&'static str]);
+        type Case = (
+            &'static str,
+            Vec<(u64, Json, bool)>,
+            &'static [&'static str],
+        );
         let cases: Vec<Case> = vec![
             (
                 "G1a",
