@@ -1,6 +1,6 @@
 //! `grader check`: a workload's checker on a history file, running nothing. The history is a
 //! run's store folder (its `history.jsonl`, or Maelstrom's `history.edn`), or either file
-//! itself.
+//! itself, or elle-cli's JSON lines for a transaction workload.
 
 use std::path::Path;
 
@@ -99,6 +99,31 @@ mod tests {
         let path = dir.join(name);
         std::fs::write(&path, lines.join("\n")).unwrap();
         path
+    }
+
+    #[test]
+    fn elle_clis_json_lines_are_read_as_transactions_in_line_order() {
+        let dir = tempfile::tempdir().unwrap();
+        // elle-cli's (and adya's) format: no `f`, no times. A read that misses an append
+        // completed before it began: serializable allows it; strict-serializable needs the
+        // line order as real time to see it.
+        let history = write(
+            dir.path(),
+            "elle.jsonl",
+            &[
+                r#"{"index":0,"type":"invoke","process":0,"value":[["append",1,1]]}"#,
+                r#"{"index":1,"type":"ok","process":0,"value":[["append",1,1]]}"#,
+                r#"{"index":2,"type":"invoke","process":1,"value":[["r",1,null]]}"#,
+                r#"{"index":3,"type":"ok","process":1,"value":[["r",1,[]]]}"#,
+                r#"{"index":4,"type":"invoke","process":2,"value":[["r",1,null]]}"#,
+                r#"{"index":5,"type":"ok","process":2,"value":[["r",1,[1]]]}"#,
+            ],
+        );
+        let check = |models| check_path("txn-list-append", false, models, &history).unwrap();
+        assert_eq!(check(Some("serializable")).checked.valid, Validity::Valid);
+        let strict = check(Some("strict-serializable"));
+        assert_eq!(strict.checked.valid, Validity::Invalid);
+        assert_eq!(strict.entries, 6);
     }
 
     #[test]

@@ -217,7 +217,9 @@ pub(crate) fn intern(name: &str) -> &'static str {
     leaked
 }
 
-/// Reads `history.jsonl` as [`History::write_jsonl`] writes it. A line that is not an op is an
+/// Reads `history.jsonl` as [`History::write_jsonl`] writes it, or elle-cli's JSON lines (no `f`
+/// or times: a list of micro-ops is a `txn`, and the line order is the real-time order). A line
+/// that is not an op is an
 /// error naming the line (1-based) and what is wrong with it.
 pub fn read_jsonl(text: &str) -> Result<Vec<Op>, String> {
     let mut ops = Vec::new();
@@ -245,12 +247,21 @@ pub fn read_jsonl(text: &str) -> Result<Vec<Op>, String> {
             Some("info") => OpKind::Info,
             _ => return Err(wrong("`type` must be invoke, ok, fail or info")),
         };
-        let f = field("f")
-            .and_then(Json::as_str)
-            .ok_or_else(|| wrong("`f` (the operation) is missing"))?;
+        // elle-cli's and adya's lines have no `f`: a list of micro-ops is a transaction.
+        let transaction = field("value")
+            .and_then(Json::as_array)
+            .is_some_and(|mops| mops.iter().all(Json::is_array));
+        let f = match field("f").and_then(Json::as_str) {
+            Some(f) => f,
+            None if transaction => "txn",
+            None => return Err(wrong("`f` (the operation) is missing")),
+        };
         ops.push(Op {
             index: ops.len(),
-            time_ns: field("time_ns").and_then(Json::as_u64).unwrap_or(0),
+            // Without times (elle-cli's lines), the line order is the real-time order.
+            time_ns: field("time_ns")
+                .and_then(Json::as_u64)
+                .unwrap_or(number as u64),
             process,
             kind,
             f: intern(f),

@@ -57,7 +57,8 @@ struct CheckArgs {
     /// strict-serializable).
     #[arg(long, value_name = "MODELS")]
     consistency_models: Option<String>,
-    /// A run's store folder (such as store/latest) or its history.jsonl.
+    /// A run's store folder (such as store/latest), its history.jsonl, Maelstrom's history.edn,
+    /// or elle-cli's JSON lines (transaction workloads).
     #[arg(value_name = "PATH")]
     path: PathBuf,
 }
