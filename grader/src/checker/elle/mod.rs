@@ -226,6 +226,8 @@ fn verdict(txn_count: usize, found: Found, models: &[&'static str]) -> TxnResult
 }
 
 #[cfg(test)]
+mod brute_force;
+#[cfg(test)]
 mod differential;
 #[cfg(test)]
 mod tests;
