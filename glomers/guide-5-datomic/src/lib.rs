@@ -214,11 +214,13 @@ impl Datomic {
         else {
             return;
         };
-        let mut lists: BTreeMap<String, Vec<Value>> = root
+        // Only the lists the micro-ops name: the root holds every key ever written.
+        let mut lists: BTreeMap<String, Vec<Value>> = mops
             .iter()
-            .filter_map(|(key, thunk)| {
-                let list = self.cache.get(thunk.as_str()?)?;
-                Some((key.clone(), list.clone()))
+            .filter_map(|mop| {
+                let key = mop.get(1)?.to_string();
+                let list = self.cache.get(root.get(&key)?.as_str()?)?;
+                Some((key, list.clone()))
             })
             .collect();
         let (done, changed) = match apply(&mut lists, mops) {
