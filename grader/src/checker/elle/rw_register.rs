@@ -301,7 +301,7 @@ fn cyclic_versions(
             next[at(a)].push(at(b));
         }
         let component =
-            crate::checker::digraph::components(versions.len(), |v| next[v].clone().into_iter());
+            crate::checker::digraph::components(versions.len(), |v| next[v].iter().copied());
         let mut sizes: HashMap<usize, Vec<usize>> = HashMap::new();
         for (v, &c) in component.iter().enumerate() {
             sizes.entry(c).or_default().push(v);

@@ -70,11 +70,11 @@ pub(super) fn section(results: &Json, history: &[HistoryLine]) -> String {
     html.push_str("<p>In the graphs: <span style=\"color:#1f63b4\">ww</span> (wrote the version the next overwrote), <span style=\"color:#2a8a2a\">wr</span> (wrote what the next read), <span style=\"color:#c62828\">rw</span> (read a version the next overwrote), <span style=\"color:#777777\">realtime</span> (completed before the next began).</p>");
     let mut drawn = 0;
     for (kind, cases) in anomalies {
-        let examples = cases["examples"].as_array().cloned().unwrap_or_default();
+        let examples = cases["examples"].as_array().map_or(&[][..], Vec::as_slice);
         let _ = write!(html, "<h3>{} ({} found)</h3>", escape(kind), cases["count"]);
         let mut drawn_here = 0;
-        for example in &examples {
-            let cycle = example["cycle"].as_array().cloned().unwrap_or_default();
+        for example in examples {
+            let cycle = example["cycle"].as_array().map_or(&[][..], Vec::as_slice);
             let _ = write!(
                 html,
                 "<p>{}</p>",
@@ -86,9 +86,9 @@ pub(super) fn section(results: &Json, history: &[HistoryLine]) -> String {
             drawn += 1;
             drawn_here += 1;
             if cycle.len() <= LONGEST_DRAWN {
-                html.push_str(&graph(&cycle));
+                html.push_str(&graph(cycle));
             }
-            html.push_str(&steps(&cycle, example["ops"].as_array(), history));
+            html.push_str(&steps(cycle, example["ops"].as_array(), history));
         }
     }
     html
